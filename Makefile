@@ -1,0 +1,48 @@
+# Portier: `make run` starts the stack, `make test` runs every test. Both install the system
+# libraries they need first (Debian/Ubuntu, via apt-get), and skip that quickly when present.
+
+SWIFT        ?= swift
+CONFIG       ?= release
+APT_PACKAGES := libjwt-dev libssl-dev libsqlite3-dev pkg-config
+BIN          := .build/$(CONFIG)/portier
+
+.PHONY: all deps build run test bench format clean
+
+all: build
+
+## deps: install missing system packages (libjwt, OpenSSL, SQLite headers)
+deps:
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+## build: compile the portier binary
+build: deps
+	$(SWIFT) build -c $(CONFIG) --product portier
+
+## run: build and start the token server on its defaults (keys/ and data/ are created on first start)
+run: build
+	$(BIN) auth
+
+## test: build and run every test (unit tests and end-to-end tests over real sockets)
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## bench: load benchmarks (needs wrk; see bench/README.md)
+bench: deps
+	$(SWIFT) build -c release --product portier
+	bench/token.sh
+
+## format: format the tree with swift-format (.swift-format)
+format:
+	$(SWIFT) format --in-place --recursive --parallel Sources Tests Package.swift
+
+clean:
+	rm -rf .build
