@@ -1,0 +1,7 @@
+import Foundation
+
+enum JSONEncoderForTests {
+    static func encode(_ value: some Encodable) throws -> Data {
+        try JSONEncoder().encode(value)
+    }
+}
