@@ -1,0 +1,133 @@
+import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A swift-log handler that writes one JSON object per line to standard output.
+///
+/// Each line is a single `write(2)`, so lines from concurrent tasks never interleave, and nothing
+/// is buffered: a process that is killed loses no log line it already emitted.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    public var logLevel: Logger.Level
+    private let label: String
+    private let fileDescriptor: Int32
+
+    public init(label: String, level: Logger.Level = .info, fileDescriptor: Int32 = 1) {
+        self.label = label
+        self.logLevel = level
+        self.fileDescriptor = fileDescriptor
+    }
+
+    /// Installs the handler for every logger of the process; `LOG_LEVEL` overrides the level.
+    public static func bootstrap(service: String, level: Logger.Level = .info) {
+        let chosen = getenv("LOG_LEVEL").flatMap { Logger.Level(rawValue: String(cString: $0).lowercased()) } ?? level
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: service.isEmpty ? label : service, level: chosen) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = "{\"ts\":\""
+        line += Self.timestamp()
+        line += "\",\"level\":\""
+        line += event.level.rawValue
+        line += "\",\"service\":"
+        Self.appendString(label, to: &line)
+        line += ",\"msg\":"
+        Self.appendString(event.message.description, to: &line)
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        if let error = event.error { merged["error"] = .string("\(error)") }
+        for key in merged.keys.sorted() {
+            line += ","
+            Self.appendString(key, to: &line)
+            line += ":"
+            Self.appendValue(merged[key]!, to: &line)
+        }
+        line += "}\n"
+        var utf8 = Array(line.utf8)
+        utf8.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    private static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {
+        switch value {
+        case .string(let text):
+            appendString(text, to: &line)
+        case .stringConvertible(let convertible):
+            // Numbers and booleans stay JSON numbers and booleans.
+            if convertible is any BinaryInteger || convertible is Double || convertible is Bool {
+                line += convertible.description
+            } else {
+                appendString(convertible.description, to: &line)
+            }
+        case .array(let values):
+            line += "["
+            for (index, element) in values.enumerated() {
+                if index > 0 { line += "," }
+                appendValue(element, to: &line)
+            }
+            line += "]"
+        case .dictionary(let dictionary):
+            line += "{"
+            for (index, key) in dictionary.keys.sorted().enumerated() {
+                if index > 0 { line += "," }
+                appendString(key, to: &line)
+                line += ":"
+                appendValue(dictionary[key]!, to: &line)
+            }
+            line += "}"
+        }
+    }
+
+    /// Appends a JSON string literal with RFC 8259 escaping.
+    static func appendString(_ text: String, to line: inout String) {
+        line += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": line += "\\\""
+            case "\\": line += "\\\\"
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            case "\t": line += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: line.unicodeScalars.append(scalar)
+            }
+        }
+        line += "\""
+    }
+
+    /// UTC time with milliseconds, ISO 8601.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+    }
+}

@@ -1,0 +1,105 @@
+/// Slows down guessing of client secrets: a pure state machine with the clock passed in.
+///
+/// - An address with `maxFailuresPerAddress` failures within `window` is locked out for `lockout`:
+///   every authentication attempt from it gets 429, whatever it sends.
+/// - A client id with `maxFailuresPerClient` failures within `window` is locked for `lockout`, but
+///   only for addresses that have not authenticated as that client before. So an attacker guessing
+///   `hotel-client`'s secret is stopped, while the real `hotel-client` keeps getting tokens.
+public struct BruteForceGuard: Sendable {
+    public struct Policy: Sendable, Equatable {
+        public var maxFailuresPerClient: Int
+        public var maxFailuresPerAddress: Int
+        public var window: Duration
+        public var lockout: Duration
+        /// How long a successful address stays trusted for its client id.
+        public var knownAddressMemory: Duration
+
+        public init(
+            maxFailuresPerClient: Int = 5, maxFailuresPerAddress: Int = 10, window: Duration = .seconds(60),
+            lockout: Duration = .seconds(60), knownAddressMemory: Duration = .seconds(86_400)
+        ) {
+            self.maxFailuresPerClient = maxFailuresPerClient
+            self.maxFailuresPerAddress = maxFailuresPerAddress
+            self.window = window
+            self.lockout = lockout
+            self.knownAddressMemory = knownAddressMemory
+        }
+    }
+
+    public enum Decision: Equatable, Sendable {
+        case allow
+        /// Refuse with 429; `retryAfter` is whole seconds, at least 1.
+        case throttle(retryAfter: Int)
+    }
+
+    struct Counter {
+        var failures: [ContinuousClock.Instant] = []
+        var lockedUntil: ContinuousClock.Instant?
+    }
+
+    public let policy: Policy
+    private var clients: [String: Counter] = [:]
+    private var addresses: [String: Counter] = [:]
+    private var known: [String: [String: ContinuousClock.Instant]] = [:]
+    /// Entries are swept when the tables grow past this size, so a flood of made-up ids cannot exhaust memory.
+    private let sweepThreshold = 10_000
+
+    public init(policy: Policy = Policy()) {
+        self.policy = policy
+    }
+
+    /// Whether an attempt may be checked at all.
+    public func check(clientID: String?, address: String, now: ContinuousClock.Instant) -> Decision {
+        if let until = addresses[address]?.lockedUntil, until > now {
+            return .throttle(retryAfter: Self.seconds(until - now))
+        }
+        if let clientID, let until = clients[clientID]?.lockedUntil, until > now, !isKnown(clientID, address, now) {
+            return .throttle(retryAfter: Self.seconds(until - now))
+        }
+        return .allow
+    }
+
+    public mutating func recordFailure(clientID: String?, address: String, now: ContinuousClock.Instant) {
+        if clients.count + addresses.count > sweepThreshold { sweep(now) }
+        Self.count(&addresses[address, default: Counter()], limit: policy.maxFailuresPerAddress, policy: policy, now: now)
+        if let clientID {
+            Self.count(&clients[clientID, default: Counter()], limit: policy.maxFailuresPerClient, policy: policy, now: now)
+        }
+    }
+
+    public mutating func recordSuccess(clientID: String, address: String, now: ContinuousClock.Instant) {
+        var addresses = known[clientID, default: [:]]
+        if addresses.count >= 64, addresses[address] == nil, let oldest = addresses.min(by: { $0.value < $1.value })?.key {
+            addresses[oldest] = nil
+        }
+        addresses[address] = now
+        known[clientID] = addresses
+    }
+
+    private func isKnown(_ clientID: String, _ address: String, _ now: ContinuousClock.Instant) -> Bool {
+        guard let seen = known[clientID]?[address] else { return false }
+        return now - seen < policy.knownAddressMemory
+    }
+
+    private static func count(_ counter: inout Counter, limit: Int, policy: Policy, now: ContinuousClock.Instant) {
+        counter.failures.removeAll { now - $0 >= policy.window }
+        counter.failures.append(now)
+        if counter.failures.count >= limit {
+            counter.lockedUntil = now + policy.lockout
+            counter.failures.removeAll()
+        }
+    }
+
+    private mutating func sweep(_ now: ContinuousClock.Instant) {
+        func stale(_ counter: Counter) -> Bool {
+            (counter.lockedUntil.map { $0 <= now } ?? true) && counter.failures.allSatisfy { now - $0 >= policy.window }
+        }
+        clients = clients.filter { !stale($0.value) }
+        addresses = addresses.filter { !stale($0.value) }
+    }
+
+    private static func seconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return max(1, Int(seconds) + (attoseconds > 0 ? 1 : 0))
+    }
+}

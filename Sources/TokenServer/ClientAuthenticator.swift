@@ -1,0 +1,123 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOPosix
+import PortierHTTP
+import Synchronization
+import Tokens
+
+/// Authenticates OAuth clients (client_secret_basic or client_secret_post) and throttles guessing.
+final class ClientAuthenticator: Sendable {
+    enum Method: Sendable { case basic, post }
+
+    struct Credentials: Sendable {
+        var id: String
+        var secret: String
+        var method: Method
+    }
+
+    private struct VerifiedSecret {
+        var storedHash: String
+        var digest: [UInt8]
+    }
+
+    private let clients: ClientStore
+    private let trustedProxies: TrustedProxies
+    private let logger: Logger
+    private let guardState: Mutex<BruteForceGuard>
+    /// Successful checks, so PBKDF2 runs once per client and secret, not once per request. An entry
+    /// is only used while the stored hash is unchanged, so `clients rotate-secret` invalidates it.
+    private let verified = Mutex<[String: VerifiedSecret]>([:])
+
+    init(clients: ClientStore, trustedProxies: TrustedProxies, policy: BruteForceGuard.Policy, logger: Logger) {
+        self.clients = clients
+        self.trustedProxies = trustedProxies
+        self.guardState = Mutex(BruteForceGuard(policy: policy))
+        self.logger = logger
+    }
+
+    /// The address failures are counted against, honouring X-Forwarded-For from trusted proxies.
+    func clientAddress(_ request: Request, _ context: PortierRequestContext) -> String {
+        trustedProxies.clientAddress(peer: context.peerIP, forwardedFor: request.headers[.xForwardedFor])
+    }
+
+    /// Returns the authenticated client or throws the RFC 6749 error to send.
+    func authenticate(_ request: Request, context: PortierRequestContext, form: [String: String]) async throws -> OAuthClient {
+        let address = clientAddress(request, context)
+        let credentials: Credentials
+        do throws(APIError) {
+            credentials = try Self.credentials(request, form: form)
+        } catch {
+            if error.code == "invalid_client" { record(failure: true, clientID: nil, address: address) }
+            throw error
+        }
+        if case .throttle(let retryAfter) = guardState.withLock({ $0.check(clientID: credentials.id, address: address, now: .now) }) {
+            logger.warning("client authentication throttled", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
+            throw OAuthError.tooManyAttempts(retryAfter: retryAfter)
+        }
+        let challenge = credentials.method == .basic
+        guard let client = try await clients.find(id: credentials.id), await verify(credentials.secret, for: client) else {
+            record(failure: true, clientID: credentials.id, address: address)
+            logger.notice("client authentication failed", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
+            throw OAuthError.invalidClient("client authentication failed", challenge: challenge)
+        }
+        record(failure: false, clientID: client.id, address: address)
+        return client
+    }
+
+    private func record(failure: Bool, clientID: String?, address: String) {
+        guardState.withLock { state in
+            if failure {
+                state.recordFailure(clientID: clientID, address: address, now: .now)
+            } else if let clientID {
+                state.recordSuccess(clientID: clientID, address: address, now: .now)
+            }
+        }
+    }
+
+    private func verify(_ secret: String, for client: OAuthClient) async -> Bool {
+        let digest = Crypto.sha256(secret)
+        let cached = verified.withLock { $0[client.id] }
+        if let cached, cached.storedHash == client.secretHash {
+            return Crypto.constantTimeEquals(cached.digest, digest)
+        }
+        // PBKDF2 takes tens of milliseconds: keep it off the event loops.
+        let hash = client.secretHash
+        let ok = (try? await NIOThreadPool.singleton.runIfActive { ClientSecret.verify(secret, against: hash) }) ?? false
+        if ok {
+            verified.withLock { entries in
+                if entries.count >= 10_000 { entries.removeAll() }
+                entries[client.id] = VerifiedSecret(storedHash: hash, digest: digest)
+            }
+        }
+        return ok
+    }
+
+    /// Reads the credentials from the Authorization header or the form, never both.
+    static func credentials(_ request: Request, form: [String: String]) throws(APIError) -> Credentials {
+        if let authorization = request.headers[.authorization] {
+            guard authorization.count > 6, authorization.prefix(6).lowercased() == "basic " else {
+                throw OAuthError.invalidClient("use HTTP Basic or client_secret_post to authenticate the client", challenge: true)
+            }
+            guard form["client_secret"] == nil else {
+                throw OAuthError.invalidRequest("use only one client authentication method")
+            }
+            let encoded = authorization.dropFirst(6).trimmingCharacters(in: .whitespaces)
+            guard let data = Data(base64Encoded: encoded), let decoded = String(data: data, encoding: .utf8),
+                let colon = decoded.firstIndex(of: ":"),
+                let id = FormBody.decode(decoded[..<colon]), let secret = FormBody.decode(decoded[decoded.index(after: colon)...]),
+                !id.isEmpty
+            else {
+                throw OAuthError.invalidClient("malformed HTTP Basic credentials", challenge: true)
+            }
+            if let formID = form["client_id"], formID != id {
+                throw OAuthError.invalidRequest("client_id in the body does not match the Authorization header")
+            }
+            return Credentials(id: id, secret: secret, method: .basic)
+        }
+        guard let id = form["client_id"], let secret = form["client_secret"] else {
+            throw OAuthError.invalidClient("client authentication is required (HTTP Basic or client_id and client_secret)", challenge: true)
+        }
+        return Credentials(id: id, secret: secret, method: .post)
+    }
+}

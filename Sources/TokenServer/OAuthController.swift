@@ -1,0 +1,184 @@
+import Foundation
+import Hummingbird
+import Logging
+import PortierHTTP
+import Tokens
+
+/// The OAuth2 endpoints: token, introspection, revocation, the revocation list and discovery.
+struct OAuthController: Sendable {
+    let configuration: TokenServerConfiguration
+    let clients: ClientStore
+    let revocations: RevocationStore
+    let keys: KeyRingHolder
+    let authenticator: ClientAuthenticator
+    let logger: Logger
+
+    func addRoutes(to router: Router<PortierRequestContext>) {
+        router.post("/oauth/token") { request, context in try await token(request, context) }
+        router.post("/oauth/introspect") { request, context in try await introspect(request, context) }
+        router.post("/oauth/revoke") { request, context in try await revoke(request, context) }
+        router.get("/oauth/revocations") { request, context in try await revocationList(request, context) }
+        router.get("/.well-known/jwks.json") { _, _ in jwks() }
+        router.get("/.well-known/oauth-authorization-server") { _, _ in try await metadata() }
+        for path in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
+            for method: HTTPRequest.Method in [.get, .put, .delete, .patch, .head] {
+                router.on(RouterPath(path), method: method) { _, _ -> Response in throw OAuthError.methodNotAllowed("POST") }
+            }
+        }
+    }
+
+    struct TokenResponse: Encodable {
+        var accessToken: String
+        var tokenType = "Bearer"
+        var expiresIn: Int
+        var scope: String
+        var jti: String
+
+        enum CodingKeys: String, CodingKey {
+            case accessToken = "access_token", tokenType = "token_type", expiresIn = "expires_in", scope, jti
+        }
+    }
+
+    /// RFC 6749 4.4: the client credentials grant.
+    func token(_ request: Request, _ context: PortierRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request)
+        guard let grantType = form["grant_type"] else { throw OAuthError.invalidRequest("grant_type is required") }
+        let client = try await authenticator.authenticate(request, context: context, form: form)
+        guard grantType == "client_credentials" else { throw OAuthError.unsupportedGrantType(grantType) }
+
+        var granted = client.scopes
+        if let requested = form["scope"] {
+            let asked = requested.split(separator: " ").map(String.init)
+            let refused = asked.filter { !client.scopes.contains($0) }
+            guard refused.isEmpty else {
+                throw OAuthError.invalidScope("scope '\(refused.joined(separator: " "))' is not allowed for client '\(client.id)'")
+            }
+            granted = client.scopes.filter { asked.contains($0) }
+        }
+
+        let now = TokenVerifier.now()
+        let claims = TokenClaims(
+            iss: configuration.resolvedIssuer, sub: client.id, aud: [configuration.audience], clientID: client.id,
+            scope: granted.joined(separator: " "), iat: now, nbf: now, exp: now + Int64(client.tokenTTL),
+            jti: Crypto.randomToken(bytes: 16), authorities: client.authorities.isEmpty ? nil : client.authorities
+        )
+        let signed = try keys.current.signer.sign(claims)
+        return JSONResponse.make(
+            TokenResponse(accessToken: signed, expiresIn: client.tokenTTL, scope: claims.scope ?? "", jti: claims.jti ?? ""),
+            headers: OAuthError.noStore
+        )
+    }
+
+    /// RFC 7662 response: `active` plus the token's claims when active.
+    struct IntrospectionResponse: Encodable {
+        var active: Bool
+        var scope: String?
+        var clientID: String?
+        var tokenType: String?
+        var exp: Int64?
+        var iat: Int64?
+        var nbf: Int64?
+        var sub: String?
+        var aud: String?
+        var iss: String?
+        var jti: String?
+        var authorities: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case active, scope, clientID = "client_id", tokenType = "token_type", exp, iat, nbf, sub, aud, iss, jti, authorities
+        }
+    }
+
+    func introspect(_ request: Request, _ context: PortierRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request)
+        _ = try await authenticator.authenticate(request, context: context, form: form)
+        guard let token = form["token"] else { throw OAuthError.invalidRequest("token is required") }
+        guard let claims = await activeClaims(of: token) else {
+            return JSONResponse.make(IntrospectionResponse(active: false), headers: OAuthError.noStore)
+        }
+        let response = IntrospectionResponse(
+            active: true, scope: claims.scope, clientID: claims.clientID, tokenType: "Bearer", exp: claims.exp, iat: claims.iat,
+            nbf: claims.nbf, sub: claims.sub, aud: claims.aud.joined(separator: " "), iss: claims.iss, jti: claims.jti,
+            authorities: claims.authorities
+        )
+        return JSONResponse.make(response, headers: OAuthError.noStore)
+    }
+
+    /// Claims of a token this server issued that is unexpired and not revoked; nil otherwise.
+    func activeClaims(of token: String) async -> TokenClaims? {
+        let verifier = TokenVerifier(configuration: .init(issuer: configuration.resolvedIssuer, audience: nil, leewaySeconds: 0))
+        guard let verified = try? verifier.verify(token, keys: keys.current.verificationKeys) else { return nil }
+        if let jti = verified.claims.jti, (try? await revocations.isRevoked(jti: jti)) != false { return nil }
+        return verified.claims
+    }
+
+    /// RFC 7009: invalid or expired tokens are answered 200 as well; another client's token is refused.
+    func revoke(_ request: Request, _ context: PortierRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request)
+        let client = try await authenticator.authenticate(request, context: context, form: form)
+        guard let token = form["token"] else { throw OAuthError.invalidRequest("token is required") }
+        if let claims = await activeClaims(of: token), let jti = claims.jti, let exp = claims.exp {
+            guard claims.clientID == client.id else {
+                throw OAuthError.unauthorizedClient("the token was issued to another client")
+            }
+            try await revocations.revoke(jti: jti, clientID: client.id, expiresAt: exp)
+            logger.info("token revoked", metadata: ["client_id": .string(client.id), "jti": .string(jti)])
+        }
+        return Response(status: .ok, headers: OAuthError.noStore)
+    }
+
+    struct RevocationList: Encodable {
+        var revocations: [Revocation]
+        var generatedAt: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case revocations, generatedAt = "generated_at"
+        }
+    }
+
+    /// The jti values gateways must refuse, for any authenticated client (HTTP Basic).
+    func revocationList(_ request: Request, _ context: PortierRequestContext) async throws -> Response {
+        _ = try await authenticator.authenticate(request, context: context, form: [:])
+        let now = TokenVerifier.now()
+        return JSONResponse.make(RevocationList(revocations: try await revocations.active(now: now), generatedAt: now), headers: OAuthError.noStore)
+    }
+
+    func jwks() -> Response {
+        JSONResponse.make(keys.current.ring.jwks, headers: [.cacheControl: "public, max-age=300"])
+    }
+
+    struct Metadata: Encodable {
+        var issuer: String
+        var tokenEndpoint: String
+        var jwksURI: String
+        var introspectionEndpoint: String
+        var revocationEndpoint: String
+        var grantTypesSupported = ["client_credentials"]
+        var responseTypesSupported: [String] = []
+        var tokenEndpointAuthMethodsSupported = ["client_secret_basic", "client_secret_post"]
+        var introspectionEndpointAuthMethodsSupported = ["client_secret_basic", "client_secret_post"]
+        var revocationEndpointAuthMethodsSupported = ["client_secret_basic", "client_secret_post"]
+        var scopesSupported: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case issuer, tokenEndpoint = "token_endpoint", jwksURI = "jwks_uri", introspectionEndpoint = "introspection_endpoint"
+            case revocationEndpoint = "revocation_endpoint", grantTypesSupported = "grant_types_supported"
+            case responseTypesSupported = "response_types_supported"
+            case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
+            case introspectionEndpointAuthMethodsSupported = "introspection_endpoint_auth_methods_supported"
+            case revocationEndpointAuthMethodsSupported = "revocation_endpoint_auth_methods_supported"
+            case scopesSupported = "scopes_supported"
+        }
+    }
+
+    /// RFC 8414 authorization server metadata.
+    func metadata() async throws -> Response {
+        let issuer = configuration.resolvedIssuer
+        let document = Metadata(
+            issuer: issuer, tokenEndpoint: issuer + "/oauth/token", jwksURI: issuer + "/.well-known/jwks.json",
+            introspectionEndpoint: issuer + "/oauth/introspect", revocationEndpoint: issuer + "/oauth/revoke",
+            scopesSupported: try await clients.allScopes()
+        )
+        return JSONResponse.make(document, headers: [.cacheControl: "public, max-age=300"])
+    }
+}

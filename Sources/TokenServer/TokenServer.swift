@@ -1,0 +1,67 @@
+import Foundation
+public import Hummingbird
+public import Logging
+import PortierHTTP
+import Tokens
+
+/// Builds the token server (`portier auth`).
+public enum TokenServer {
+    /// The demo client created on a first start, with its only copy of the secret.
+    public struct DemoClient: Sendable {
+        public let id: String
+        public let secret: String
+        public let scopes: [String]
+    }
+
+    /// Opens the stores and keys, creating the first key and the demo client when missing, and
+    /// returns the application with the demo client (if one was just created).
+    public static func buildApplication(
+        configuration: TokenServerConfiguration, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> (application: some ApplicationProtocol, demoClient: DemoClient?) {
+        let database = try AuthDatabase(dataDirectory: configuration.dataDirectory)
+        let clients = ClientStore(database: database)
+        let revocations = RevocationStore(database: database)
+        let keyStore = KeyStore(directory: configuration.keysDirectory)
+        let hadKeys = !(try keyStore.privateKeyFileNames().isEmpty)
+        let keys = try KeyRingHolder(store: keyStore)
+        if !hadKeys {
+            logger.info("generated a first signing key", metadata: ["kid": .string(keys.current.signer.kid), "dir": .string(keyStore.directory)])
+        }
+
+        var demo: DemoClient?
+        if configuration.createDemoClient, try await clients.count() == 0 {
+            let (client, secret) = try await clients.add(id: "hotel-client", scopes: ["read", "write"], authorities: ["ROLE_CLIENT"])
+            demo = DemoClient(id: client.id, secret: secret, scopes: client.scopes)
+            logger.info("created demo client", metadata: ["client_id": .string(client.id)])
+        }
+
+        let controller = OAuthController(
+            configuration: configuration, clients: clients, revocations: revocations, keys: keys,
+            authenticator: ClientAuthenticator(
+                clients: clients, trustedProxies: configuration.trustedProxies, policy: configuration.bruteForce, logger: logger
+            ),
+            logger: logger
+        )
+        let router = Router(context: PortierRequestContext.self)
+        router.add(middleware: AccessLogMiddleware(logger: logger))
+        controller.addRoutes(to: router)
+        HealthRoutes.add(to: router) {
+            await database.isReachable() ? nil : "the client database is not reachable"
+        }
+
+        let maintenance = TokenServerMaintenance(keys: keys, revocations: revocations, interval: configuration.keyPollInterval, logger: logger)
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "portier-auth"),
+            services: [maintenance],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                logger.info("token server listening", metadata: ["port": .stringConvertible(port), "issuer": .string(configuration.resolvedIssuer)])
+                await onServerRunning(port)
+            },
+            logger: logger
+        )
+        return (application, demo)
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import TokenServer
+
+/// `portier clients`: manage OAuth clients in the token server's SQLite file.
+struct ClientsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clients",
+        abstract: "Manage OAuth clients (changes apply to a running token server at once).",
+        subcommands: [Add.self, List.self, Remove.self, RotateSecret.self]
+    )
+
+    struct Location: ParsableArguments {
+        @Option(name: .customLong("data-dir"), help: "Directory of the SQLite files (env PORTIER_DATA_DIR).")
+        var dataDirectory: String = Env.string("PORTIER_DATA_DIR", "./data")
+
+        func store() throws -> ClientStore {
+            ClientStore(database: try AuthDatabase(dataDirectory: dataDirectory))
+        }
+    }
+
+    static func list(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a client and print its secret once.")
+        @OptionGroup var location: Location
+        @Argument(help: "Client id (letters, digits, '.', '_', '-').") var id: String
+        @Option(help: "Allowed scopes, comma-separated, e.g. read,write.") var scopes: String
+        @Option(help: "Roles for the token's authorities claim, comma-separated.") var authorities: String = ""
+        @Option(help: "Access-token lifetime in seconds.") var ttl: Int = 3600
+        @Option(help: "Use this secret instead of generating one (at least 16 characters).") var secret: String?
+
+        func run() async throws {
+            let (client, secret) = try await location.store().add(
+                id: id, scopes: ClientsCommand.list(scopes), authorities: ClientsCommand.list(authorities), tokenTTL: ttl,
+                secret: self.secret
+            )
+            print("client_id:     \(client.id)")
+            print("client_secret: \(secret)")
+            print("scopes:        \(client.scopes.joined(separator: " "))")
+            if !client.authorities.isEmpty { print("authorities:   \(client.authorities.joined(separator: " "))") }
+            print("token ttl:     \(client.tokenTTL)s")
+            print("The secret is stored only as a hash: copy it now.")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List clients (never their secrets).")
+        @OptionGroup var location: Location
+
+        func run() async throws {
+            let clients = try await location.store().list()
+            guard !clients.isEmpty else {
+                print("no clients")
+                return
+            }
+            print("ID".padding(toLength: 24, withPad: " ", startingAt: 0) + "SCOPES              AUTHORITIES         TTL    CREATED")
+            for client in clients {
+                let columns = [
+                    client.id.padding(toLength: 24, withPad: " ", startingAt: 0),
+                    client.scopes.joined(separator: " ").padding(toLength: 20, withPad: " ", startingAt: 0),
+                    client.authorities.joined(separator: " ").padding(toLength: 20, withPad: " ", startingAt: 0),
+                    String(client.tokenTTL).padding(toLength: 7, withPad: " ", startingAt: 0),
+                    client.createdAt.formatted(.iso8601),
+                ]
+                print(columns.joined())
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a client; its tokens stop being issued at once.")
+        @OptionGroup var location: Location
+        @Argument var id: String
+
+        func run() async throws {
+            try await location.store().remove(id: id)
+            print("removed \(id)")
+        }
+    }
+
+    struct RotateSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-secret", abstract: "Replace a client's secret and print the new one once."
+        )
+        @OptionGroup var location: Location
+        @Argument var id: String
+        @Option(help: "Use this secret instead of generating one.") var secret: String?
+
+        func run() async throws {
+            let secret = try await location.store().rotateSecret(id: id, secret: self.secret)
+            print("client_id:     \(id)")
+            print("client_secret: \(secret)")
+        }
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `portier`: one executable, one subcommand per process or admin task.
+@main
+struct Portier: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "portier",
+        abstract: "An API gateway with a bundled OAuth2 token server, and the hotel services behind it.",
+        subcommands: [AuthCommand.self, KeysCommand.self, ClientsCommand.self]
+    )
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import PortierTestSupport
+import TokenServer
+import Tokens
+
+/// A real token server on a loopback port with its own data and keys directories.
+struct AuthFixture: Sendable {
+    let base: String
+    let demoSecret: String
+    let directory: TemporaryDirectory
+    let configuration: TokenServerConfiguration
+
+    var tokenURL: String { base + "/oauth/token" }
+    var keysDirectory: String { configuration.keysDirectory }
+
+    static func run<T: Sendable>(
+        bruteForce: BruteForceGuard.Policy = .init(), _ body: @Sendable (AuthFixture) async throws -> T
+    ) async throws -> T {
+        try await TemporaryDirectory.with("auth") { dir in
+            let configuration = TokenServerConfiguration(
+                host: "127.0.0.1", port: 0, dataDirectory: dir.sub("data"), keysDirectory: dir.sub("keys"),
+                issuer: "http://auth.test", bruteForce: bruteForce, keyPollInterval: .milliseconds(100)
+            )
+            let signal = PortSignal()
+            let (application, demo) = try await TokenServer.buildApplication(
+                configuration: configuration, logger: testLogger("auth"), onServerRunning: signal.callback
+            )
+            let secret = try #require(demo?.secret)
+            return try await LiveServer.run(application, port: signal) { port in
+                try await body(AuthFixture(base: "http://127.0.0.1:\(port)", demoSecret: secret, directory: dir, configuration: configuration))
+            }
+        }
+    }
+
+    /// Gets a token for the demo client the way `curl -u id:secret -d grant_type=client_credentials` does.
+    func token(scope: String? = nil, client: String = "hotel-client", secret: String? = nil) async throws -> String {
+        var fields = [("grant_type", "client_credentials")]
+        if let scope { fields.append(("scope", scope)) }
+        let response = try await HTTP.form(tokenURL, fields, headers: [HTTP.basic(client, secret ?? demoSecret)])
+        guard response.status == 200, let token = response.json["access_token"] as? String else {
+            throw FixtureError("token request failed: \(response.status) \(response.text)")
+        }
+        return token
+    }
+
+    /// A verifier built from nothing but the served JWKS, as the gateway builds it.
+    func verifierKeys() async throws -> VerificationKeys {
+        let response = try await HTTP.request(.GET, base + "/.well-known/jwks.json")
+        return VerificationKeys(jwks: try JSONDecoder().decode(JWKSet.self, from: Data(response.body)))
+    }
+
+    var verifier: TokenVerifier {
+        TokenVerifier(configuration: .init(issuer: "http://auth.test", audience: "hotel-api"))
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

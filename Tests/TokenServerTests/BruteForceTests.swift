@@ -1,0 +1,79 @@
+import Foundation
+import PortierTestSupport
+import Testing
+@testable import TokenServer
+
+/// The state machine, with the clock passed in: no sleeps.
+@Suite struct BruteForceGuardTests {
+    let policy = BruteForceGuard.Policy(maxFailuresPerClient: 3, maxFailuresPerAddress: 5, window: .seconds(60), lockout: .seconds(30))
+    let start = ContinuousClock.now
+
+    @Test func locksAClientIdAfterRepeatedFailuresOnlyForUnknownAddresses() {
+        var state = BruteForceGuard(policy: policy)
+        state.recordSuccess(clientID: "svc", address: "10.0.0.1", now: start)
+        for second in 0..<3 {
+            #expect(state.check(clientID: "svc", address: "10.0.0.66", now: start + .seconds(second)) == .allow)
+            state.recordFailure(clientID: "svc", address: "10.0.0.66", now: start + .seconds(second))
+        }
+        #expect(state.check(clientID: "svc", address: "10.0.0.66", now: start + .seconds(3)) == .throttle(retryAfter: 29))
+        #expect(state.check(clientID: "svc", address: "10.0.0.1", now: start + .seconds(3)) == .allow, "the real client keeps working")
+        #expect(state.check(clientID: "other", address: "10.0.0.66", now: start + .seconds(3)) == .allow)
+        #expect(state.check(clientID: "svc", address: "10.0.0.66", now: start + .seconds(32)) == .allow, "the lock ends")
+    }
+
+    @Test func locksAnAddressThatFailsForManyClients() {
+        var state = BruteForceGuard(policy: policy)
+        for index in 0..<5 {
+            state.recordFailure(clientID: "guess-\(index)", address: "10.0.0.99", now: start)
+        }
+        #expect(state.check(clientID: "svc", address: "10.0.0.99", now: start) == .throttle(retryAfter: 30))
+        #expect(state.check(clientID: "svc", address: "10.0.0.98", now: start) == .allow)
+    }
+
+    @Test func failuresOutsideTheWindowDoNotCount() {
+        var state = BruteForceGuard(policy: policy)
+        state.recordFailure(clientID: "svc", address: "a", now: start)
+        state.recordFailure(clientID: "svc", address: "b", now: start + .seconds(1))
+        state.recordFailure(clientID: "svc", address: "c", now: start + .seconds(61))
+        #expect(state.check(clientID: "svc", address: "d", now: start + .seconds(61)) == .allow)
+    }
+}
+
+/// The same behaviour over real sockets. The attacker's address comes from X-Forwarded-For, which
+/// the server believes only because the test connects from loopback, its default trusted proxy.
+@Suite struct BruteForceLiveTests {
+    static let policy = BruteForceGuard.Policy(maxFailuresPerClient: 3, maxFailuresPerAddress: 6, window: .seconds(60), lockout: .seconds(60))
+
+    func attempt(_ auth: AuthFixture, client: String, secret: String, from address: String?) async throws -> TestHTTPResponse {
+        var headers = [HTTP.basic(client, secret)]
+        if let address { headers.append(("X-Forwarded-For", address)) }
+        return try await HTTP.form(auth.tokenURL, [("grant_type", "client_credentials")], headers: headers)
+    }
+
+    @Test func guessingASecretIsThrottledWhileTheRealClientKeepsGettingTokens() async throws {
+        try await AuthFixture.run(bruteForce: Self.policy) { auth in
+            #expect(try await attempt(auth, client: "hotel-client", secret: auth.demoSecret, from: "10.1.1.1").status == 200)
+            for _ in 0..<3 {
+                #expect(try await attempt(auth, client: "hotel-client", secret: "guess", from: "10.6.6.6").status == 401)
+            }
+            let throttled = try await attempt(auth, client: "hotel-client", secret: auth.demoSecret, from: "10.6.6.6")
+            #expect(throttled.status == 429, "even the right secret is refused to the attacker while locked")
+            #expect(Int(throttled.header("Retry-After") ?? "") ?? 0 >= 1)
+            #expect(throttled.json["error"] as? String == "too_many_requests")
+
+            #expect(try await attempt(auth, client: "hotel-client", secret: auth.demoSecret, from: "10.1.1.1").status == 200)
+        }
+    }
+
+    @Test func anAddressSprayingClientIdsIsThrottled() async throws {
+        try await AuthFixture.run(bruteForce: Self.policy) { auth in
+            let (_, secret) = try await ClientStoreForTests.open(auth).add(id: "payments-svc", scopes: ["read"])
+            for index in 0..<6 {
+                #expect(try await attempt(auth, client: "guess-\(index)", secret: "x", from: "10.9.9.9").status == 401)
+            }
+            #expect(try await attempt(auth, client: "payments-svc", secret: secret, from: "10.9.9.9").status == 429)
+            #expect(try await attempt(auth, client: "payments-svc", secret: secret, from: "10.2.2.2").status == 200)
+            #expect(try await attempt(auth, client: "hotel-client", secret: auth.demoSecret, from: nil).status == 200)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import PortierTestSupport
+import Testing
+import Tokens
+
+@Suite struct IntrospectionAndRevocationTests {
+    func introspect(_ auth: AuthFixture, _ token: String) async throws -> TestHTTPResponse {
+        try await HTTP.form(auth.base + "/oauth/introspect", [("token", token)], headers: [HTTP.basic("hotel-client", auth.demoSecret)])
+    }
+
+    @Test func aValidTokenIsActiveWithItsClaims() async throws {
+        try await AuthFixture.run { auth in
+            let token = try await auth.token(scope: "read")
+            let response = try await introspect(auth, token)
+            #expect(response.status == 200)
+            let body = response.json
+            #expect(body["active"] as? Bool == true)
+            #expect(body["client_id"] as? String == "hotel-client")
+            #expect(body["scope"] as? String == "read")
+            #expect(body["token_type"] as? String == "Bearer")
+            #expect(body["iss"] as? String == "http://auth.test")
+            #expect(body["exp"] is Int)
+        }
+    }
+
+    @Test func garbageAndForgeriesAreInactiveNotErrors() async throws {
+        try await AuthFixture.run { auth in
+            for token in ["garbage", "a.b.c", String(repeating: "x", count: 20_000)] {
+                let response = try await introspect(auth, token)
+                #expect(response.status == 200)
+                #expect(response.text == "{\"active\":false}")
+            }
+            // Signed by a key the server does not have.
+            let foreign = try TokenSigner(key: RSAKey.generate()).sign(
+                TokenClaims(iss: "http://auth.test", sub: "x", aud: ["hotel-api"], clientID: "x", scope: "read", iat: 0, nbf: 0, exp: TokenVerifier.now() + 60, jti: "j")
+            )
+            #expect(try await introspect(auth, foreign).json["active"] as? Bool == false)
+        }
+    }
+
+    @Test func introspectionRequiresClientAuthentication() async throws {
+        try await AuthFixture.run { auth in
+            let token = try await auth.token()
+            let response = try await HTTP.form(auth.base + "/oauth/introspect", [("token", token)])
+            #expect(response.status == 401)
+            #expect(response.json["error"] as? String == "invalid_client")
+        }
+    }
+
+    @Test func revocationMakesTheTokenInactiveAndListsItsJti() async throws {
+        try await AuthFixture.run { auth in
+            let token = try await auth.token()
+            let jti = try #require(TokenVerifierForTests.claims(of: token).jti)
+            let revoke = try await HTTP.form(auth.base + "/oauth/revoke", [("token", token)], headers: [HTTP.basic("hotel-client", auth.demoSecret)])
+            #expect(revoke.status == 200)
+            #expect(revoke.header("Cache-Control") == "no-store")
+
+            #expect(try await introspect(auth, token).json["active"] as? Bool == false)
+
+            let list = try await HTTP.request(.GET, auth.base + "/oauth/revocations", headers: [HTTP.basic("hotel-client", auth.demoSecret)])
+            #expect(list.status == 200)
+            let entries = try #require(list.json["revocations"] as? [[String: Any]])
+            #expect(entries.contains { $0["jti"] as? String == jti && $0["exp"] is Int })
+
+            let other = try await auth.token()
+            #expect(try await introspect(auth, other).json["active"] as? Bool == true, "other tokens stay active")
+        }
+    }
+
+    @Test func revokingGarbageIsStillA200() async throws {
+        try await AuthFixture.run { auth in
+            let response = try await HTTP.form(auth.base + "/oauth/revoke", [("token", "not-a-token")], headers: [HTTP.basic("hotel-client", auth.demoSecret)])
+            #expect(response.status == 200)
+        }
+    }
+
+    @Test func aClientCannotRevokeAnotherClientsToken() async throws {
+        try await AuthFixture.run { auth in
+            let (_, secret) = try await ClientStoreForTests.open(auth).add(id: "intruder", scopes: ["read"])
+            let victim = try await auth.token()
+            let response = try await HTTP.form(auth.base + "/oauth/revoke", [("token", victim)], headers: [HTTP.basic("intruder", secret)])
+            #expect(response.status == 400)
+            #expect(response.json["error"] as? String == "unauthorized_client")
+            #expect(try await introspect(auth, victim).json["active"] as? Bool == true)
+        }
+    }
+
+    @Test func theRevocationListRequiresClientAuthentication() async throws {
+        try await AuthFixture.run { auth in
+            let response = try await HTTP.request(.GET, auth.base + "/oauth/revocations")
+            #expect(response.status == 401)
+        }
+    }
+}
+
+enum TokenVerifierForTests {
+    /// Reads claims without verifying; only for asserting on tokens a test already trusts.
+    static func claims(of token: String) throws -> TokenClaims {
+        let payload = token.split(separator: ".")[1]
+        return try JSONDecoder().decode(TokenClaims.self, from: Data(Base64URL.decode(payload)!))
+    }
+}
