@@ -1,0 +1,47 @@
+# Shared helpers for the benchmark scripts (sourced, not run).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$ROOT/.build/release/portier"
+WORK="$(mktemp -d /tmp/portier-bench.XXXXXX)"
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "bench: '$1' is missing; install it with: sudo apt-get install -y $2" >&2; exit 1; }
+}
+
+build_release() {
+  (cd "$ROOT" && swift build -c release --product portier >/dev/null)
+}
+
+# wait_http URL: poll until the URL answers (any status), at most 30 s.
+wait_http() {
+  for _ in $(seq 1 300); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "bench: $1 did not come up" >&2
+  exit 1
+}
+
+# peak_rss PID: the process's peak resident set size in MiB (VmHWM).
+peak_rss() {
+  awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+# The wrk script prints one machine-readable line: rps p50_ms p99_ms errors non2xx requests
+WRK_REPORT='
+done = function(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT %.0f %.2f %.2f %d %d %d\n", summary.requests / seconds,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors, summary.errors.status, summary.requests))
+end
+'

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Token endpoint load: wrk POSTs client-credentials requests with HTTP Basic for 10 s over 32
+# connections against a freshly started release build. Prints tokens/s, p50 and p99.
+#
+#   bench/token.sh                 # defaults
+#   DURATION=30s CONNECTIONS=64 bench/token.sh
+source "$(dirname "$0")/lib.sh"
+need wrk wrk
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-32}"
+PORT="${PORT:-18090}"
+
+build_release
+"$BIN" auth --port "$PORT" --data-dir "$WORK/data" --keys-dir "$WORK/keys" > "$WORK/auth.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$PORT/health/live"
+SECRET="$(awk '/client_secret:/ { print $2; exit }' "$WORK/auth.log")"
+BASIC="$(printf 'hotel-client:%s' "$SECRET" | base64 -w0)"
+
+# One request first: it pays the PBKDF2 check that the server then remembers.
+curl -sf -u "hotel-client:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$PORT/oauth/token" > /dev/null
+
+cat > "$WORK/token.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $BASIC"
+$WRK_REPORT
+LUA
+
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION POST /oauth/token (client_secret_basic), $(nproc) cores"
+line="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/token.lua" "http://127.0.0.1:$PORT/oauth/token" | grep '^RESULT')"
+read -r _ rps p50 p99 errors non2xx requests <<< "$line"
+printf '%-22s %10s %10s %10s %8s %8s\n' "target" "tokens/s" "p50 ms" "p99 ms" "errors" "non-2xx"
+printf '%-22s %10s %10s %10s %8s %8s\n' "portier auth" "$rps" "$p50" "$p99" "$errors" "$non2xx"
+echo "peak RSS of the token server: $(peak_rss "${PIDS[0]}") MiB; $requests tokens signed"
