@@ -27,11 +27,19 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
 
     /// Renders the error, optionally with the request id so users can quote it.
     public func response(requestID: String?) -> Response {
+        let (status, headers, body) = rendered(requestID: requestID)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The status, headers and JSON body, for code that writes responses itself (the gateway's
+    /// event-loop handler).
+    public func rendered(requestID: String?) -> (status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
         var body = ErrorBody(error: code, errorDescription: message, requestID: requestID)
         if message.isEmpty { body.errorDescription = nil }
-        var response = JSONResponse.make(status: status, body)
-        response.headers.append(contentsOf: headers)
-        return response
+        let bytes = (try? JSONResponse.encode(body)) ?? Data("{\"error\":\"\(code)\"}".utf8)
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields.append(contentsOf: headers)
+        return (status, fields, ByteBuffer(bytes: bytes))
     }
 
     struct ErrorBody: Encodable {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -7,19 +8,20 @@ import Darwin
 
 /// A swift-log handler that writes one JSON object per line to standard output.
 ///
-/// Each line is a single `write(2)`, so lines from concurrent tasks never interleave, and nothing
-/// is buffered: a process that is killed loses no log line it already emitted.
+/// Lines go through ``LogSink``, which batches them into few `write(2)` calls: an access-log line
+/// per request would otherwise cost a system call per request. Whole lines are written, so lines
+/// never interleave; warnings and errors are written at once.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level
     private let label: String
-    private let fileDescriptor: Int32
+    private let sink: LogSink
 
-    public init(label: String, level: Logger.Level = .info, fileDescriptor: Int32 = 1) {
+    public init(label: String, level: Logger.Level = .info, sink: LogSink = .standardOutput) {
         self.label = label
         self.logLevel = level
-        self.fileDescriptor = fileDescriptor
+        self.sink = sink
     }
 
     /// Installs the handler for every logger of the process; `LOG_LEVEL` overrides the level.
@@ -53,18 +55,7 @@ public struct JSONLogHandler: LogHandler {
             Self.appendValue(merged[key]!, to: &line)
         }
         line += "}\n"
-        var utf8 = Array(line.utf8)
-        utf8.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        sink.append(line, urgent: event.level >= .warning)
     }
 
     private static func appendValue(_ value: Logger.Metadata.Value, to line: inout String) {
@@ -129,5 +120,61 @@ public struct JSONLogHandler: LogHandler {
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+    }
+}
+
+/// Batches log lines and writes them from a background thread every 20 ms (or at once when 64 KB
+/// are waiting, a line is urgent, or the process exits normally). A SIGKILLed process loses at most
+/// the last 20 ms of lines.
+public final class LogSink: @unchecked Sendable {
+    /// Standard output, shared by every logger of the process.
+    public static let standardOutput = LogSink(fileDescriptor: 1)
+
+    private let fileDescriptor: Int32
+    private var pending: [UInt8] = []
+    private var mutex = pthread_mutex_t()
+
+    init(fileDescriptor: Int32) {
+        self.fileDescriptor = fileDescriptor
+        pthread_mutex_init(&mutex, nil)
+        pending.reserveCapacity(1 << 16)
+        let flusher = Thread { [self] in
+            while true {
+                usleep(20_000)
+                flush()
+            }
+        }
+        flusher.name = "log-flusher"
+        flusher.start()
+        atexit { LogSink.standardOutput.flush() }
+    }
+
+    func append(_ line: String, urgent: Bool) {
+        pthread_mutex_lock(&mutex)
+        pending.append(contentsOf: line.utf8)
+        let full = pending.count >= 1 << 16
+        pthread_mutex_unlock(&mutex)
+        if urgent || full { flush() }
+    }
+
+    /// Writes whatever is waiting. Safe to call from any thread.
+    public func flush() {
+        pthread_mutex_lock(&mutex)
+        var batch: [UInt8] = []
+        swap(&batch, &pending)
+        pending.reserveCapacity(1 << 16)
+        // Writing under the lock keeps batches in order; writers only wait for the length of one write.
+        batch.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                offset += written
+            }
+        }
+        pthread_mutex_unlock(&mutex)
     }
 }

@@ -15,11 +15,15 @@ public struct TokenServerConfiguration: Sendable {
     public var keyPollInterval: Duration
     /// Create `hotel-client` when no client exists yet.
     public var createDemoClient: Bool
+    /// Keep a `portier-gateway` client whose secret sits in `<data-dir>/gateway-client.secret`
+    /// (mode 0600), so a gateway on this machine can read the revocation list.
+    public var provisionGatewayClient: Bool
 
     public init(
         host: String = "127.0.0.1", port: Int = 8090, dataDirectory: String = "./data", keysDirectory: String = "./keys",
         issuer: String? = nil, audience: String = "hotel-api", trustedProxies: TrustedProxies = .loopback,
-        bruteForce: BruteForceGuard.Policy = .init(), keyPollInterval: Duration = .seconds(1), createDemoClient: Bool = true
+        bruteForce: BruteForceGuard.Policy = .init(), keyPollInterval: Duration = .seconds(1), createDemoClient: Bool = true,
+        provisionGatewayClient: Bool = true
     ) {
         self.host = host
         self.port = port
@@ -31,7 +35,14 @@ public struct TokenServerConfiguration: Sendable {
         self.bruteForce = bruteForce
         self.keyPollInterval = keyPollInterval
         self.createDemoClient = createDemoClient
+        self.provisionGatewayClient = provisionGatewayClient
     }
+
+    /// Where the gateway client's secret is written.
+    public var gatewaySecretFile: String { dataDirectory + "/gateway-client.secret" }
+
+    /// The id of the client the local gateway authenticates as.
+    public static let gatewayClientID = "portier-gateway"
 
     public var resolvedIssuer: String {
         issuer ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"

@@ -62,6 +62,6 @@ struct AuthCommand: AsyncParsableCommand {
                 """
             )
         }
-        try await application.runService()
+        try await ServiceRunner.run(application, logger: logger)
     }
 }

@@ -1,0 +1,132 @@
+import HTTPTypes
+import Hummingbird
+import PortierHTTP
+import Tokens
+
+/// Who called, as proven by a verified token.
+struct Identity: Sendable {
+    var clientID: String
+    var scopes: [String]
+    var authorities: [String]
+}
+
+/// Checks bearer tokens for protected routes and answers per RFC 6750.
+///
+/// Tokens come from the Authorization header only (never the query string). A verified token is
+/// cached; every hit re-checks exp/nbf/iss/aud, and the revocation list is consulted first.
+final class AuthGuard: Sendable {
+    let settings: GatewayConfiguration.AuthSettings
+    let jwks: JWKSCache
+    let revocations: RevocationList
+    private let cache = TokenCache()
+    private let verifier: TokenVerifier
+
+    init(settings: GatewayConfiguration.AuthSettings, jwks: JWKSCache, revocations: RevocationList) {
+        self.settings = settings
+        self.jwks = jwks
+        self.revocations = revocations
+        self.verifier = TokenVerifier(
+            configuration: .init(issuer: settings.issuer, audience: settings.audience, leewaySeconds: Int64(settings.leewaySeconds))
+        )
+    }
+
+    /// What the guard decided about a request, without waiting for anything.
+    enum Outcome {
+        case allowed(Identity)
+        case refused(APIError)
+        /// The token's kid is unknown (or no keys are loaded yet): fetch the JWKS, then ask again.
+        case needsKeys(kid: String?)
+    }
+
+    /// Checks the request's bearer token synchronously: a cache hit costs a dictionary lookup and
+    /// the time checks; a miss costs one RS256 verification with keys already parsed.
+    func check(_ headers: HTTPFields, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now()) -> Outcome {
+        guard let header = headers[.authorization] else {
+            return .refused(Self.challenge(nil, "a Bearer access token is required"))
+        }
+        guard header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            return .refused(Self.challenge(nil, "a Bearer access token is required (Authorization: Bearer <token>)"))
+        }
+        let token = String(header.dropFirst(7).drop { $0 == " " })
+        guard !token.isEmpty, !token.utf8.contains(UInt8(ascii: " ")) else {
+            return .refused(Self.challenge(.invalidToken, "the bearer token is malformed"))
+        }
+
+        let claims: TokenClaims
+        if let cached = cache.lookup(token) {
+            do {
+                try verifier.check(cached, now: now)
+            } catch {
+                cache.remove(token)
+                return .refused(Self.challenge(.invalidToken, error.description))
+            }
+            claims = cached
+        } else {
+            let keys = jwks.keys
+            if keys.isEmpty { return .needsKeys(kid: nil) }
+            do {
+                claims = try verifier.verify(token, keys: keys, now: now).claims
+            } catch .unknownKeyID(let kid) {
+                return .needsKeys(kid: kid)
+            } catch {
+                return .refused(Self.challenge(.invalidToken, error.description))
+            }
+            cache.insert(token, claims, now: now)
+        }
+
+        if let jti = claims.jti, revocations.contains(jti) {
+            return .refused(Self.challenge(.invalidToken, "the token has been revoked"))
+        }
+        let granted = claims.scopes
+        let required = route.scopes(for: method)
+        let missing = required.filter { !granted.contains($0) }
+        guard missing.isEmpty else {
+            return .refused(Self.insufficientScope(required: required, missing: missing, method: method.rawValue, route: route.id))
+        }
+        return .allowed(Identity(clientID: claims.clientID ?? claims.sub ?? "unknown", scopes: granted, authorities: claims.authorities ?? []))
+    }
+
+    /// Fetches keys for `kid` (or any keys at all), then decides again. If the keys still do not
+    /// come, the answer is 503 when the gateway has none, and invalid_token for an unknown kid.
+    func checkAfterLoadingKeys(
+        _ headers: HTTPFields, method: HTTPRequest.Method, route: Route, kid: String?
+    ) async -> Outcome {
+        if let kid {
+            _ = await jwks.keys(including: kid)
+        } else {
+            await jwks.refresh()
+        }
+        switch check(headers, method: method, route: route) {
+        case .needsKeys(nil):
+            return .refused(APIError.serviceUnavailable("the gateway has no token signing keys yet; is the token server up?", retryAfter: 1))
+        case .needsKeys(let kid?):
+            return .refused(Self.challenge(.invalidToken, TokenError.unknownKeyID(kid).description))
+        case let outcome:
+            return outcome
+        }
+    }
+
+    enum ChallengeError: String {
+        case invalidToken = "invalid_token"
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer realm="portier"`, plus the error when a token was sent.
+    static func challenge(_ error: ChallengeError?, _ description: String) -> APIError {
+        var value = "Bearer realm=\"portier\""
+        if let error {
+            value += ", error=\"\(error.rawValue)\", error_description=\"\(quoted(description))\""
+        }
+        return APIError(.unauthorized, error?.rawValue ?? "unauthorized", description, headers: [.wwwAuthenticate: value])
+    }
+
+    static func insufficientScope(required: [String], missing: [String], method: String, route: String) -> APIError {
+        let description = "\(method) on route '\(route)' needs scope \(required.joined(separator: " ")); the token lacks \(missing.joined(separator: " "))"
+        let value = "Bearer realm=\"portier\", error=\"insufficient_scope\", error_description=\"\(quoted(description))\", scope=\"\(required.joined(separator: " "))\""
+        return APIError(.forbidden, "insufficient_scope", description, headers: [.wwwAuthenticate: value])
+    }
+
+    /// Header parameter values may not contain quotes or backslashes (RFC 6750 3).
+    private static func quoted(_ text: String) -> String {
+        String(text.map { $0 == "\"" || $0 == "\\" ? "'" : $0 })
+    }
+}

@@ -1,0 +1,128 @@
+import AsyncHTTPClient
+import Foundation
+import HummingbirdCore
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+import NIOPosix
+import PortierHTTP
+public import ServiceLifecycle
+
+/// Process-level settings of `portier gateway` (the routes themselves live in routes.json).
+public struct GatewaySettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var routesPath: String
+    /// How often routes.json is checked for changes.
+    public var watchInterval: Duration
+    /// Reload on SIGHUP (off in tests that run several gateways in one process).
+    public var reloadOnSIGHUP: Bool
+    /// Upstream connections kept per host.
+    public var connectionsPerHost: Int
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8088, routesPath: String = "./routes.json", watchInterval: Duration = .milliseconds(500),
+        reloadOnSIGHUP: Bool = true, connectionsPerHost: Int = 512
+    ) {
+        self.host = host
+        self.port = port
+        self.routesPath = routesPath
+        self.watchInterval = watchInterval
+        self.reloadOnSIGHUP = reloadOnSIGHUP
+        self.connectionsPerHost = connectionsPerHost
+    }
+}
+
+/// A client connection as Hummingbird's server tracks it: it lives until the channel closes.
+struct GatewayConnection: ServerChildChannelValue {
+    let channel: any Channel
+}
+
+/// Sets up each accepted connection: Hummingbird's HTTP/1 codec, then ``ProxyChannelHandler``,
+/// which answers every request on the connection's event loop.
+struct GatewayChildChannel: ServerChildChannel {
+    let core: GatewayCore
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<GatewayConnection> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
+            )
+            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try channel.pipeline.syncOperations.addHandler(ProxyChannelHandler(core: core))
+            return GatewayConnection(channel: channel)
+        }
+    }
+
+    func handle(value: GatewayConnection, logger: Logger) async {
+        try? await value.channel.closeFuture.get()
+    }
+}
+
+/// Shuts the HTTP clients down after the HTTP server has drained.
+struct HTTPClientService: Service {
+    let clients: [HTTPClient]
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        for client in clients {
+            try await client.shutdown()
+        }
+    }
+}
+
+public enum Gateway {
+    /// Reads and validates routes.json (an invalid file is an error: the gateway does not start on
+    /// a broken table) and builds the gateway: Hummingbird's HTTP server with the proxy handler,
+    /// the routes watcher, and the JWKS and revocation-list pollers, as one service group.
+    public static func buildService(
+        settings: GatewaySettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> ServiceGroup {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: settings.routesPath))
+        } catch {
+            throw ConfigurationError("cannot read \(settings.routesPath): \(error.localizedDescription)")
+        }
+        let configuration = try GatewayConfiguration.parse(data)
+
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.timeout = .init(connect: .seconds(1), read: nil)
+        clientConfiguration.redirectConfiguration = .disallow
+        clientConfiguration.decompression = .disabled
+        clientConfiguration.httpVersion = .http1Only
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.connectionsPerHost)
+        // A refused connection is an answer (502 and ejection), not something to retry for 10 s.
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
+        let loops = MultiThreadedEventLoopGroup.singleton
+        let client = HTTPClient(eventLoopGroupProvider: .shared(loops), configuration: clientConfiguration)
+        var upstreamClients: [ObjectIdentifier: HTTPClient] = [:]
+        for loop in loops.makeIterator() {
+            upstreamClients[ObjectIdentifier(loop)] = HTTPClient(eventLoopGroupProvider: .shared(loop), configuration: clientConfiguration)
+        }
+
+        let core = try GatewayCore(configuration: configuration, client: client, upstreamClients: upstreamClients, logger: logger)
+        let watcher = RouteTableWatcher(
+            path: settings.routesPath, core: core, initialContent: data, interval: settings.watchInterval,
+            reloadOnSIGHUP: settings.reloadOnSIGHUP, logger: logger
+        )
+        logger.info("routes loaded", metadata: ["path": .string(settings.routesPath), "routes": .array(configuration.routes.map { .string($0.id) })])
+
+        let server = Server(
+            childChannelSetup: GatewayChildChannel(core: core),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-gateway"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? settings.port
+                logger.info("gateway listening", metadata: ["port": .stringConvertible(port)])
+                await onServerRunning(port)
+            },
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger
+        )
+        // Shutdown runs in reverse: the server drains first, the client closes last.
+        var group = ServiceGroupConfiguration(services: [HTTPClientService(clients: [client] + upstreamClients.values), watcher, AuthMaintenance(core: core), server], logger: logger)
+        group.gracefulShutdownSignals = []
+        return ServiceGroup(configuration: group)
+    }
+}

@@ -1,0 +1,323 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import PortierHTTP
+import Resilience
+import Synchronization
+import Tokens
+
+/// The gateway's shared state and policy: the current route table and auth guard (swapped whole
+/// on reload), the upstream client, metrics and the access log. Everything here is synchronous and
+/// thread-safe; the per-connection I/O lives in ``ProxyChannelHandler``.
+final class GatewayCore: Sendable {
+    /// For the gateway's own calls (JWKS, revocation list).
+    let client: HTTPClient
+    /// One upstream client per event loop, each pooling connections on its own loop only, so a
+    /// proxied request and its upstream connection always share a thread.
+    private let upstreamClients: [ObjectIdentifier: HTTPClient]
+    let logger: Logger
+    let metrics = GatewayMetrics()
+    let revocations: RevocationList
+    private let state: Mutex<(table: RouteTable, auth: AuthGuard?, trusted: TrustedProxies)>
+
+    init(configuration: GatewayConfiguration, client: HTTPClient, upstreamClients: [ObjectIdentifier: HTTPClient], logger: Logger) throws {
+        self.client = client
+        self.upstreamClients = upstreamClients
+        self.logger = logger
+        self.revocations = RevocationList(logger: logger)
+        let table = RouteTable(configuration: configuration)
+        state = Mutex((table, nil, try TrustedProxies(configuration.trustedProxies)))
+        state.withLock { $0.auth = makeGuard(configuration.auth, previous: nil) }
+    }
+
+    /// The upstream client whose connections live on `loop`.
+    func upstreamClient(for loop: any EventLoop) -> HTTPClient {
+        upstreamClients[ObjectIdentifier(loop)] ?? client
+    }
+
+    var table: RouteTable { state.withLock { $0.table } }
+    var authGuard: AuthGuard? { state.withLock { $0.auth } }
+
+    /// Swaps in a new configuration. Routes whose limiter or breaker settings are unchanged keep
+    /// their state; requests in flight finish with the route they were admitted on.
+    func apply(_ configuration: GatewayConfiguration) throws {
+        let trusted = try TrustedProxies(configuration.trustedProxies)
+        state.withLock { state in
+            state.table = RouteTable(configuration: configuration, previous: state.table)
+            state.auth = makeGuard(configuration.auth, previous: state.auth)
+            state.trusted = trusted
+        }
+    }
+
+    private func makeGuard(_ settings: GatewayConfiguration.AuthSettings?, previous: AuthGuard?) -> AuthGuard? {
+        guard let settings else { return nil }
+        if let previous, previous.settings == settings { return previous }
+        let jwks = previous?.jwks.url == settings.jwksURL ? previous!.jwks : JWKSCache(url: settings.jwksURL, client: client, logger: logger)
+        return AuthGuard(settings: settings, jwks: jwks, revocations: revocations)
+    }
+
+    // MARK: - Admission
+
+    /// What to do with a request, decided from its head alone.
+    enum Admission {
+        /// Answer locally (built-in endpoints and refusals).
+        case respond(LocalResponse)
+        /// The token's key must be fetched first; then call ``admit(after:)``.
+        case needsKeys(Pending)
+        case forward(Forwarding)
+    }
+
+    /// A response the gateway makes itself.
+    struct LocalResponse {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+        /// Close the connection afterwards (the request body will not be read).
+        var close = false
+
+        init(_ error: APIError, requestID: String, close: Bool = false) {
+            (status, headers, body) = error.rendered(requestID: requestID)
+            self.close = close
+        }
+
+        init(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    /// A request waiting for signing keys, with what admission had already learned.
+    struct Pending {
+        var request: RequestInfo
+        var route: Route
+        var guardian: AuthGuard
+        var kid: String?
+    }
+
+    /// Everything needed to send a request upstream and to account for it afterwards.
+    struct Forwarding {
+        var route: Route
+        var upstreamIndex: Int
+        var upstream: Upstream
+        var url: String
+        var headers: HTTPHeaders
+        /// `RateLimit-*` headers to add to the response.
+        var limitHeaders: HTTPFields
+        var bodyLimit: Int
+        var identity: Identity?
+    }
+
+    /// The parts of a request head that admission needs.
+    struct RequestInfo {
+        var head: HTTPRequest
+        var path: Substring
+        var query: Substring?
+        var requestID: String
+        var peer: String
+    }
+
+    /// Runs routing, method and size checks, authentication, the rate limiter and the circuit
+    /// breaker. A `.forward` result holds a breaker permit: its outcome must be recorded.
+    func admit(_ request: RequestInfo, trace: inout AccessTrace) -> Admission {
+        if let builtIn = builtIn(path: request.path, method: request.head.method) { return .respond(builtIn) }
+        guard !Self.hasDotSegment(request.path) else {
+            return .respond(LocalResponse(.badRequest("the path must not contain '.' or '..' segments"), requestID: request.requestID))
+        }
+        let (table, auth) = state.withLock { ($0.table, $0.auth) }
+        guard let route = table.match(request.path) else {
+            return .respond(LocalResponse(.notFound("no route matches \(request.path)"), requestID: request.requestID))
+        }
+        trace.route = route.id
+        if let allowed = route.allowedMethods, !allowed.contains(request.head.method) {
+            return .respond(LocalResponse(.methodNotAllowed(allowed: route.allowedMethodList), requestID: request.requestID))
+        }
+        let bodyLimit = route.settings.maxBodyBytes ?? table.configuration.maxBodyBytes
+        if let length = request.head.headerFields[.contentLength].flatMap(Int.init), length > bodyLimit {
+            return .respond(LocalResponse(.payloadTooLarge(limit: bodyLimit), requestID: request.requestID, close: true))
+        }
+        guard !route.settings.isPublic else { return admit(request, route: route, identity: nil, bodyLimit: bodyLimit, trace: &trace) }
+        guard let auth else {
+            return .respond(LocalResponse(.serviceUnavailable("authentication is not configured", retryAfter: 5), requestID: request.requestID))
+        }
+        switch auth.check(request.head.headerFields, method: request.head.method, route: route) {
+        case .allowed(let identity):
+            trace.clientID = identity.clientID
+            return admit(request, route: route, identity: identity, bodyLimit: bodyLimit, trace: &trace)
+        case .refused(let error):
+            return .respond(LocalResponse(error, requestID: request.requestID))
+        case .needsKeys(let kid):
+            return .needsKeys(Pending(request: request, route: route, guardian: auth, kid: kid))
+        }
+    }
+
+    /// Finishes admission once the keys for a pending request have been fetched.
+    func admit(after pending: Pending, trace: inout AccessTrace) async -> Admission {
+        let outcome = await pending.guardian.checkAfterLoadingKeys(
+            pending.request.head.headerFields, method: pending.request.head.method, route: pending.route, kid: pending.kid
+        )
+        switch outcome {
+        case .allowed(let identity):
+            trace.clientID = identity.clientID
+            let limit = pending.route.settings.maxBodyBytes ?? table.configuration.maxBodyBytes
+            return admit(pending.request, route: pending.route, identity: identity, bodyLimit: limit, trace: &trace)
+        case .refused(let error):
+            return .respond(LocalResponse(error, requestID: pending.request.requestID))
+        case .needsKeys:
+            return .respond(LocalResponse(.serviceUnavailable("signing keys are unavailable", retryAfter: 1), requestID: pending.request.requestID))
+        }
+    }
+
+    private func admit(_ request: RequestInfo, route: Route, identity: Identity?, bodyLimit: Int, trace: inout AccessTrace) -> Admission {
+        let trusted = state.withLock { $0.trusted }
+        let forwardedFor = request.head.headerFields[.xForwardedFor]
+        var limitHeaders: HTTPFields = [:]
+        if let limiter = route.limiter, let settings = route.settings.rateLimit {
+            let address = trusted.clientAddress(peer: request.peer, forwardedFor: forwardedFor)
+            let key = settings.key == .client ? (identity.map { "client:" + $0.clientID } ?? "ip:" + address) : "ip:" + address
+            let decision = limiter.consume(key: key)
+            limitHeaders = Self.rateLimitHeaders(decision)
+            guard decision.allowed else {
+                metrics.rateLimited(route: route.id)
+                var headers = limitHeaders
+                headers[.retryAfter] = String(decision.retryAfterSeconds)
+                let error = APIError(
+                    .tooManyRequests, "rate_limited",
+                    "rate limit of \(decision.limit) requests (refilling at \(JSONObjectReader.format(settings.bucket.perSecond))/s) reached; retry after \(decision.retryAfterSeconds) s",
+                    headers: headers
+                )
+                return .respond(LocalResponse(error, requestID: request.requestID))
+            }
+        }
+        if let breaker = route.breaker, case .rejected(let retryAfter) = breaker.acquire() {
+            var headers = limitHeaders
+            headers[.retryAfter] = String(retryAfter)
+            let error = APIError(
+                .serviceUnavailable, "service_unavailable",
+                "the service behind route '\(route.id)' is failing and is given a short rest; try again in \(retryAfter) s", headers: headers
+            )
+            return .respond(LocalResponse(error, requestID: request.requestID))
+        }
+
+        let (index, upstream) = route.balancer.pick()
+        var headers = ProxyHeaders.upstreamHeaders(
+            from: request.head.headerFields, dropAuthorization: identity != nil && !route.settings.forwardToken
+        )
+        headers.add(name: "X-Forwarded-For", value: trusted.contains(request.peer) && forwardedFor != nil ? "\(forwardedFor!), \(request.peer)" : request.peer)
+        headers.add(name: "X-Forwarded-Proto", value: "http")
+        if let host = request.head.authority { headers.add(name: "X-Forwarded-Host", value: host) }
+        headers.add(name: "X-Request-Id", value: request.requestID)
+        if let identity {
+            headers.add(name: "X-Client-Id", value: identity.clientID)
+            headers.add(name: "X-Client-Scopes", value: identity.scopes.joined(separator: " "))
+            if !identity.authorities.isEmpty { headers.add(name: "X-Client-Authorities", value: identity.authorities.joined(separator: ",")) }
+        }
+        trace.upstream = upstream.origin
+        return .forward(
+            Forwarding(
+                route: route, upstreamIndex: index, upstream: upstream, url: url(upstream, route: route, request: request), headers: headers,
+                limitHeaders: limitHeaders, bodyLimit: bodyLimit, identity: identity
+            )
+        )
+    }
+
+    func url(_ upstream: Upstream, route: Route, request: RequestInfo) -> String {
+        var url = upstream.origin + upstream.basePath + route.upstreamPath(for: request.path)
+        if let query = request.query { url += "?" + query }
+        return url
+    }
+
+    /// The gateway's own endpoints: health probes and Prometheus metrics.
+    private func builtIn(path: Substring, method: HTTPRequest.Method) -> LocalResponse? {
+        guard method == .get || method == .head else { return nil }
+        switch path {
+        case "/health/live", "/health/ready":
+            return LocalResponse(status: .ok, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{\"status\":\"up\"}"))
+        case "/metrics":
+            return LocalResponse(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ByteBuffer(bytes: metrics.render(routes: table.routes))
+            )
+        default:
+            return nil
+        }
+    }
+
+    // MARK: - Accounting
+
+    /// What the access log and metrics learn about a request as it goes.
+    struct AccessTrace {
+        var route = "none"
+        var clientID: String?
+        var upstream: String?
+    }
+
+    /// One JSON access-log line and the request metrics, when the response head is known.
+    func record(_ request: RequestInfo, status: Int, started: ContinuousClock.Instant, trace: AccessTrace) {
+        let elapsed = ContinuousClock.now - started
+        metrics.request(route: trace.route, method: request.head.method.rawValue, status: status, duration: elapsed)
+        var metadata: Logger.Metadata = [
+            "method": .string(request.head.method.rawValue), "path": .string(String(request.path)), "status": .stringConvertible(status),
+            "route": .string(trace.route), "duration_ms": .stringConvertible(Self.milliseconds(elapsed)),
+            "client": .string(request.peer), "request_id": .string(request.requestID),
+        ]
+        if let clientID = trace.clientID { metadata["client_id"] = .string(clientID) }
+        if let upstream = trace.upstream { metadata["upstream"] = .string(upstream) }
+        logger.info("request", metadata: metadata)
+    }
+
+    static func rateLimitHeaders(_ decision: TokenBucket.Decision) -> HTTPFields {
+        [
+            .rateLimitLimit: String(decision.limit),
+            .rateLimitRemaining: String(decision.remaining),
+            .rateLimitReset: String(decision.resetSeconds),
+        ]
+    }
+
+    static func hasDotSegment(_ path: Substring) -> Bool {
+        guard path.utf8.contains(UInt8(ascii: ".")) || path.utf8.contains(UInt8(ascii: "%")) else { return false }
+        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
+            let lower = segment.lowercased()
+            if lower == "." || lower == ".." || lower == "%2e" || lower == "%2e%2e" || lower == ".%2e" || lower == "%2e." { return true }
+        }
+        return false
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return ((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000
+    }
+}
+
+extension HTTPField.Name {
+    static let rateLimitLimit = HTTPField.Name("RateLimit-Limit")!
+    static let rateLimitRemaining = HTTPField.Name("RateLimit-Remaining")!
+    static let rateLimitReset = HTTPField.Name("RateLimit-Reset")!
+}
+
+/// How an upstream call failed, for the status code and the ejection decision.
+enum UpstreamFailure {
+    case timeout, connect, reset
+
+    init(_ error: any Error) {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout: self = .timeout
+            case .connectTimeout, .socksHandshakeTimeout: self = .connect
+            default: self = .reset
+            }
+        } else if error is NIOConnectionError {
+            self = .connect
+        } else if let error = error as? ChannelError, case .connectTimeout = error {
+            self = .connect
+        } else if let error = error as? IOError, error.errnoCode == ECONNREFUSED {
+            self = .connect
+        } else {
+            self = .reset
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Prometheus
+import Resilience
+import Synchronization
+
+/// The gateway's Prometheus metrics. Each gateway owns its registry (no global bootstrap), so
+/// several gateways can live in one process, as they do in tests.
+final class GatewayMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private struct RequestKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+    private let requests = Mutex<[RequestKey: Counter]>([:])
+    private let latencies = Mutex<[String: DurationHistogram]>([:])
+    private let limited: CounterTable
+    private let upstreamErrors: CounterTable
+    private let reloadsOK: Counter
+    private let reloadsFailed: Counter
+    static let buckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
+    ]
+
+    static func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "portier", subsystem: "gateway", metricName: name, unitName: unit, helpText: help)
+    }
+
+    init() {
+        let reloads = Self.descriptor("route_reloads", unit: "total", help: "routes.json reloads by result")
+        reloadsOK = registry.makeCounter(descriptor: reloads, labels: [("result", "ok")])
+        reloadsFailed = registry.makeCounter(descriptor: reloads, labels: [("result", "failed")])
+        limited = CounterTable(registry: registry, name: "rate_limited", help: "Requests refused by the rate limiter")
+        upstreamErrors = CounterTable(registry: registry, name: "upstream_errors", help: "Upstream calls that failed without a response")
+    }
+
+    func request(route: String, method: String, status: Int, duration: Duration) {
+        let key = RequestKey(route: route, method: method, status: status)
+        let counter = requests.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: Self.descriptor("requests", unit: "total", help: "Requests by route, method and status"),
+                labels: [("route", route), ("method", method), ("status", String(status))]
+            )
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        let histogram = latencies.withLock { histograms in
+            if let histogram = histograms[route] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                descriptor: Self.descriptor("request_duration", unit: "seconds", help: "Time to the response head by route"),
+                labels: [("route", route)], buckets: Self.buckets
+            )
+            histograms[route] = histogram
+            return histogram
+        }
+        histogram.record(duration)
+    }
+
+    func rateLimited(route: String) {
+        limited.counter([("route", route)]).increment()
+    }
+
+    /// kind: timeout, connect, reset
+    func upstreamError(route: String, kind: String) {
+        upstreamErrors.counter([("route", route), ("kind", kind)]).increment()
+    }
+
+    func reload(ok: Bool) {
+        (ok ? reloadsOK : reloadsFailed).increment()
+    }
+
+    /// Prometheus text, with breaker states read at scrape time (0 closed, 1 half-open, 2 open).
+    func render(routes: [Route]) -> [UInt8] {
+        for route in routes {
+            guard let breaker = route.breaker else { continue }
+            let value: Double
+            switch breaker.state() {
+            case .closed: value = 0
+            case .halfOpen: value = 1
+            case .open: value = 2
+            }
+            registry.makeGauge(
+                descriptor: Self.descriptor("circuit_breaker", unit: "state", help: "Circuit breaker state per route: 0 closed, 1 half-open, 2 open"),
+                labels: [("route", route.id)]
+            ).set(value)
+        }
+        return registry.emitToBuffer()
+    }
+}
+
+/// Counters of one metric by label values, created on first use.
+final class CounterTable: Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private let name: String
+    private let help: String
+    private let counters = Mutex<[String: Counter]>([:])
+
+    init(registry: PrometheusCollectorRegistry, name: String, help: String) {
+        self.registry = registry
+        self.name = name
+        self.help = help
+    }
+
+    func counter(_ labels: [(String, String)]) -> Counter {
+        let key = labels.map { $0.1 }.joined(separator: "\u{1F}")
+        return counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(descriptor: GatewayMetrics.descriptor(name, unit: "total", help: help), labels: labels)
+            counters[key] = counter
+            return counter
+        }
+    }
+}

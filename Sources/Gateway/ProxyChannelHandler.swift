@@ -1,0 +1,490 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import PortierHTTP
+import Resilience
+
+/// One client connection of the gateway, on its event loop from first byte to last.
+///
+/// Requests are admitted by ``GatewayCore`` (routing, auth, rate limit, breaker: all synchronous)
+/// and sent upstream with AsyncHTTPClient's delegate API on the same event loop, so a proxied
+/// request never hops threads. Bodies stream both ways with backpressure: client reads pause while
+/// the upstream has not taken the last chunk, and upstream reads pause while the client socket is
+/// full. Requests on one connection are answered in order (HTTP/1.1 pipelining).
+final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let core: GatewayCore
+    private var context: ChannelHandlerContext?
+    private var peer = "unknown"
+    /// The request being answered.
+    private var exchange: Exchange?
+    /// Parts of later requests that arrived while one is being answered.
+    private var backlog = CircularBuffer<HTTPRequestPart>()
+    private var readsHeld = false
+    private var readPending = false
+    private var quiescing = false
+
+    init(core: GatewayCore) {
+        self.core = core
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if let exchange, !exchange.requestEnded {
+            receive(part, into: exchange)
+        } else if exchange == nil, backlog.isEmpty, case .head(let head) = part {
+            start(head)
+        } else {
+            backlog.append(part)
+            holdReads()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let exchange {
+            exchange.upstreamTask?.cancel()
+            exchange.headTimer?.cancel()
+            exchange.failBody(ChannelError.ioOnClosedChannel)
+            if !exchange.accounted { account(exchange, status: 499) }
+        }
+        exchange = nil
+        backlog.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: finish the current request, then close.
+            quiescing = true
+            if exchange == nil { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, exchange == nil {
+            let response = GatewayCore.LocalResponse(.badRequest("malformed HTTP request"), requestID: RequestID.make(), close: true)
+            write(response, context: context, closeAfter: true)
+            core.logger.notice("malformed HTTP request", metadata: ["client": .string(peer), "error": .string("\(error)")])
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound (reads are held while the upstream is not ready for more)
+
+    func read(context: ChannelHandlerContext) {
+        if readsHeld {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func holdReads() {
+        readsHeld = true
+    }
+
+    private func releaseReads() {
+        guard readsHeld else { return }
+        readsHeld = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: Requests
+
+    private func start(_ head: HTTPRequest) {
+        guard let context else { return }
+        let rawPath = head.path ?? "/"
+        let query = rawPath.firstIndex(of: "?")
+        let request = GatewayCore.RequestInfo(
+            head: head, path: query.map { rawPath[..<$0] } ?? rawPath[...],
+            query: query.map { rawPath[rawPath.index(after: $0)...] },
+            requestID: RequestID.resolve(head.headerFields[.xRequestID]), peer: peer
+        )
+        let exchange = Exchange(request: request)
+        exchange.closeAfter = quiescing || head.headerFields[values: .connection].contains { $0.lowercased().contains("close") }
+        exchange.hasBody = head.headerFields[.contentLength].map { $0 != "0" } ?? (head.headerFields[.transferEncoding] != nil)
+        self.exchange = exchange
+        proceed(exchange, admission: core.admit(request, trace: &exchange.trace), context: context)
+    }
+
+    private func proceed(_ exchange: Exchange, admission: GatewayCore.Admission, context: ChannelHandlerContext) {
+        switch admission {
+        case .respond(let response):
+            respondLocally(exchange, response)
+        case .forward(let forwarding):
+            forward(exchange, forwarding, context: context)
+        case .needsKeys(let pending):
+            // The token's key must be fetched first; body parts wait in the exchange meanwhile.
+            holdReads()
+            let loop = context.eventLoop
+            let core = self.core
+            let bound = NIOLoopBound((self, exchange), eventLoop: loop)
+            let promise = loop.makePromise(of: (GatewayCore.Admission, GatewayCore.AccessTrace).self)
+            let trace = exchange.trace
+            promise.completeWithTask {
+                var trace = trace
+                let admission = await core.admit(after: pending, trace: &trace)
+                return (admission, trace)
+            }
+            promise.futureResult.whenSuccess { admission, trace in
+                let (handler, exchange) = bound.value
+                guard handler.exchange === exchange, let context = handler.context else { return }
+                exchange.trace = trace
+                handler.releaseReads()
+                handler.proceed(exchange, admission: admission, context: context)
+            }
+        }
+    }
+
+    /// Request body parts of the current exchange: streamed upstream, buffered until the upstream
+    /// asks for them, or discarded after a local answer.
+    private func receive(_ part: HTTPRequestPart, into exchange: Exchange) {
+        switch part {
+        case .head:
+            break
+        case .body(let buffer):
+            exchange.bodyBytes += buffer.readableBytes
+            if let limit = exchange.bodyLimit, exchange.bodyBytes > limit {
+                bodyTooLarge(exchange, limit: limit)
+                return
+            }
+            guard !exchange.discardBody else { return }
+            exchange.pendingBody.append(buffer)
+            pumpBody(exchange)
+        case .end:
+            exchange.requestEnded = true
+            pumpBody(exchange)
+            finishIfDone(exchange)
+        }
+    }
+
+    private func bodyTooLarge(_ exchange: Exchange, limit: Int) {
+        exchange.failBody(BodyTooLargeError(limit: limit))
+        exchange.discardBody = true
+        exchange.closeAfter = true
+        if !exchange.responseStarted {
+            exchange.breakerOutcome(.success(.zero))
+            respondLocally(exchange, GatewayCore.LocalResponse(.payloadTooLarge(limit: limit), requestID: exchange.request.requestID, close: true))
+        }
+    }
+
+    /// Sends buffered body chunks upstream one at a time; while one is in flight, client reads wait.
+    private func pumpBody(_ exchange: Exchange) {
+        guard let writer = exchange.bodyWriter, !exchange.writingBody else {
+            if !exchange.pendingBody.isEmpty { holdReads() }
+            return
+        }
+        if let chunk = exchange.pendingBody.popFirst() {
+            exchange.writingBody = true
+            holdReads()
+            let bound = NIOLoopBound((self, exchange), eventLoop: context!.eventLoop)
+            writer.write(.byteBuffer(chunk)).whenComplete { result in
+                let (handler, exchange) = bound.value
+                exchange.writingBody = false
+                if case .failure(let error) = result {
+                    exchange.failBody(error)
+                    return
+                }
+                handler.pumpBody(exchange)
+            }
+        } else {
+            if exchange.requestEnded { exchange.completeBody() }
+            if self.exchange === exchange { releaseReads() }
+        }
+    }
+
+    // MARK: Upstream
+
+    private func forward(_ exchange: Exchange, _ forwarding: GatewayCore.Forwarding, context: ChannelHandlerContext) {
+        exchange.forwarding = forwarding
+        exchange.bodyLimit = forwarding.bodyLimit
+        exchange.upstreamStarted = .now
+        let loop = context.eventLoop
+        let request: HTTPClient.Request
+        do {
+            let bound = NIOLoopBound((self, exchange), eventLoop: loop)
+            let length = exchange.request.head.headerFields[.contentLength].flatMap(Int64.init)
+            let body: HTTPClient.Body? =
+                exchange.hasBody
+                ? .stream(contentLength: length) { writer in
+                    let (handler, exchange) = bound.value
+                    exchange.bodyWriter = writer
+                    let done = loop.makePromise(of: Void.self)
+                    exchange.bodyDone = done
+                    handler.pumpBody(exchange)
+                    return done.futureResult
+                } : nil
+            request = try HTTPClient.Request(
+                url: forwarding.url, method: NIOHTTP1.HTTPMethod(rawValue: exchange.request.head.method.rawValue),
+                headers: forwarding.headers, body: body
+            )
+        } catch {
+            exchange.breakerOutcome(.failure(.zero))
+            respondLocally(exchange, .init(APIError(.badGateway, "bad_gateway", "cannot build the upstream request"), requestID: exchange.request.requestID))
+            return
+        }
+        let delegate = UpstreamDelegate(handler: NIOLoopBound(self, eventLoop: loop), exchange: exchange)
+                // This loop's own client: its pooled connections, the callbacks and this handler all share
+        // one thread. (`.delegateAndChannel` on a shared client opens a throwaway connection per request.)
+        exchange.upstreamTask = core.upstreamClient(for: loop).execute(request: request, delegate: delegate, eventLoop: .delegate(on: loop))
+        let timeout = forwarding.route.settings.timeout
+        let bound = NIOLoopBound(exchange, eventLoop: loop)
+        exchange.headTimer = loop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
+            let exchange = bound.value
+            exchange.timedOut = true
+            exchange.upstreamTask?.cancel()
+        }
+    }
+
+    fileprivate func upstreamHead(_ head: HTTPResponseHead, exchange: Exchange) {
+        guard self.exchange === exchange, let context, let forwarding = exchange.forwarding, !exchange.responseStarted else { return }
+        exchange.headTimer?.cancel()
+        let status = Int(head.status.code)
+        exchange.breakerOutcome(status >= 500 ? .failure(ContinuousClock.now - exchange.upstreamStarted) : .success(ContinuousClock.now - exchange.upstreamStarted))
+        var fields = ProxyHeaders.downstreamFields(from: head.headers)
+        fields.append(contentsOf: forwarding.limitHeaders)
+        fields[.xRequestID] = exchange.request.requestID
+        if exchange.closeAfter { fields[.connection] = "close" }
+        exchange.responseStarted = true
+        exchange.relayingUpstream = true
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: status, reasonPhrase: head.status.reasonPhrase), headerFields: fields))), promise: nil)
+        account(exchange, status: status)
+    }
+
+    fileprivate func upstreamBody(_ buffer: ByteBuffer, exchange: Exchange) -> EventLoopFuture<Void>? {
+        guard self.exchange === exchange, let context, exchange.relayingUpstream else { return nil }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.body(buffer)), promise: promise)
+        // Only wait for the socket when it is full; that is the backpressure towards the upstream.
+        return context.channel.isWritable ? nil : promise.futureResult
+    }
+
+    fileprivate func upstreamFinished(exchange: Exchange) {
+        guard self.exchange === exchange, let context, exchange.relayingUpstream else { return }
+        exchange.responseEnded = true
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        finishIfDone(exchange)
+    }
+
+    fileprivate func upstreamFailed(_ error: any Error, exchange: Exchange) {
+        exchange.headTimer?.cancel()
+        guard self.exchange === exchange, let forwarding = exchange.forwarding, !exchange.upstreamAbandoned else { return }
+        if exchange.relayingUpstream {
+            // The head is out; all that is left is to cut the connection so the client sees the truncation.
+            core.logger.warning(
+                "upstream failed mid-response", metadata: ["request_id": .string(exchange.request.requestID), "error": .string("\(error)")]
+            )
+            exchange.closeAfter = true
+            exchange.responseEnded = true
+            context?.close(promise: nil)
+            return
+        }
+        if let tooLarge = error as? BodyTooLargeError {
+            exchange.breakerOutcome(.success(.zero))
+            respondLocally(exchange, .init(.payloadTooLarge(limit: tooLarge.limit), requestID: exchange.request.requestID, close: true))
+            return
+        }
+        let elapsed = ContinuousClock.now - exchange.upstreamStarted
+        exchange.breakerOutcome(.failure(elapsed))
+        let route = forwarding.route
+        let failure: UpstreamFailure = exchange.timedOut ? .timeout : UpstreamFailure(error)
+        let apiError: APIError
+        switch failure {
+        case .timeout:
+            core.metrics.upstreamError(route: route.id, kind: "timeout")
+            apiError = APIError(
+                .gatewayTimeout, "upstream_timeout",
+                "route '\(route.id)': the upstream did not answer within \(GatewayCore.milliseconds(route.settings.timeout)) ms"
+            )
+        case .connect:
+            core.metrics.upstreamError(route: route.id, kind: "connect")
+            route.balancer.eject(forwarding.upstreamIndex)
+            apiError = APIError(.badGateway, "bad_gateway", "route '\(route.id)': cannot connect to the upstream")
+        case .reset:
+            core.metrics.upstreamError(route: route.id, kind: "reset")
+            apiError = APIError(.badGateway, "bad_gateway", "route '\(route.id)': the upstream closed the connection without a full response")
+        }
+        var response = GatewayCore.LocalResponse(apiError, requestID: exchange.request.requestID)
+        response.headers.append(contentsOf: forwarding.limitHeaders)
+        // The request body may be half sent; the connection cannot be reused safely.
+        response.close = exchange.hasBody && !exchange.requestEnded
+        respondLocally(exchange, response)
+    }
+
+    // MARK: Responses
+
+    private func respondLocally(_ exchange: Exchange, _ response: GatewayCore.LocalResponse) {
+        guard let context, !exchange.responseStarted else { return }
+        exchange.headTimer?.cancel()
+        exchange.responseStarted = true
+        exchange.responseEnded = true
+        if exchange.upstreamTask != nil {
+            exchange.upstreamAbandoned = true
+            exchange.upstreamTask?.cancel()
+        }
+        if response.close { exchange.closeAfter = true }
+        if !exchange.requestEnded {
+            // Whatever is left of the body is read and dropped, so the connection stays usable.
+            exchange.discardBody = true
+            exchange.pendingBody.removeAll()
+        }
+        account(exchange, status: Int(response.status.code))
+        write(response, context: context, closeAfter: exchange.closeAfter, head: exchange.request.head.method == .head)
+        if exchange.closeAfter {
+            context.close(promise: nil)
+            return
+        }
+        releaseReads()
+        finishIfDone(exchange)
+    }
+
+    private func write(_ response: GatewayCore.LocalResponse, context: ChannelHandlerContext, closeAfter: Bool, head: Bool = false) {
+        var fields = response.headers
+        fields[.contentLength] = String(response.body.readableBytes)
+        if closeAfter { fields[.connection] = "close" }
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: response.status, headerFields: fields))), promise: nil)
+        if !head, response.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(response.body)), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private func account(_ exchange: Exchange, status: Int) {
+        guard !exchange.accounted else { return }
+        exchange.accounted = true
+        core.record(exchange.request, status: status, started: exchange.started, trace: exchange.trace)
+    }
+
+    /// When both the request and the response are complete, the next request may start.
+    private func finishIfDone(_ exchange: Exchange) {
+        guard self.exchange === exchange, exchange.requestEnded, exchange.responseEnded, let context else { return }
+        self.exchange = nil
+        if exchange.closeAfter || quiescing {
+            context.close(promise: nil)
+            return
+        }
+        releaseReads()
+        // Replay parts of pipelined requests that arrived meanwhile.
+        while self.exchange == nil, let part = backlog.popFirst() {
+            if case .head(let head) = part {
+                start(head)
+            }
+        }
+        while let current = self.exchange, !current.requestEnded, let part = backlog.popFirst() {
+            receive(part, into: current)
+        }
+        if !backlog.isEmpty { holdReads() }
+    }
+}
+
+/// One request/response exchange on a connection; touched only on the connection's event loop.
+final class Exchange {
+    let request: GatewayCore.RequestInfo
+    let started = ContinuousClock.now
+    var trace = GatewayCore.AccessTrace()
+    var forwarding: GatewayCore.Forwarding?
+    var upstreamStarted = ContinuousClock.now
+    var upstreamTask: HTTPClient.Task<Void>?
+    var headTimer: Scheduled<Void>?
+    var timedOut = false
+    var hasBody = false
+    var bodyLimit: Int?
+    var bodyBytes = 0
+    var pendingBody = CircularBuffer<ByteBuffer>()
+    var bodyWriter: HTTPClient.Body.StreamWriter?
+    var bodyDone: EventLoopPromise<Void>?
+    var writingBody = false
+    var discardBody = false
+    var requestEnded = false
+    /// A response head went out (local or upstream).
+    var responseStarted = false
+    /// The upstream's head went out, so its body belongs on this connection.
+    var relayingUpstream = false
+    /// The gateway answered itself and cancelled the upstream call; its late events are ignored.
+    var upstreamAbandoned = false
+    var responseEnded = false
+    var closeAfter = false
+    var accounted = false
+    private var breakerRecorded = false
+
+    init(request: GatewayCore.RequestInfo) {
+        self.request = request
+    }
+
+    /// Records the call's outcome with the route's breaker, exactly once per admitted call.
+    func breakerOutcome(_ outcome: CircuitBreakerOutcome) {
+        guard !breakerRecorded, let forwarding else { return }
+        breakerRecorded = true
+        forwarding.route.breaker?.record(outcome)
+    }
+
+    func completeBody() {
+        bodyDone?.succeed(())
+        bodyDone = nil
+    }
+
+    func failBody(_ error: any Error) {
+        bodyDone?.fail(error)
+        bodyDone = nil
+        pendingBody.removeAll()
+    }
+}
+
+typealias CircuitBreakerOutcome = Resilience.CircuitBreaker.Outcome
+
+/// Receives the upstream response on the client connection's event loop (AsyncHTTPClient's
+/// `.delegate(on:)` preference guarantees it), and hands each event to the handler.
+final class UpstreamDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
+    typealias Response = Void
+    private let handler: NIOLoopBound<ProxyChannelHandler>
+    private let exchange: Exchange
+
+    init(handler: NIOLoopBound<ProxyChannelHandler>, exchange: Exchange) {
+        self.handler = handler
+        self.exchange = exchange
+    }
+
+    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+        handler.value.upstreamHead(head, exchange: exchange)
+        return task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+        handler.value.upstreamBody(buffer, exchange: exchange) ?? task.eventLoop.makeSucceededVoidFuture()
+    }
+
+    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
+        handler.value.upstreamFinished(exchange: exchange)
+    }
+
+    func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
+        handler.value.upstreamFailed(error, exchange: exchange)
+    }
+}
+
+/// Thrown when a streamed request body passes the route's limit.
+struct BodyTooLargeError: Error {
+    let limit: Int
+}

@@ -1,0 +1,86 @@
+import HTTPTypes
+import Resilience
+
+/// A route ready to serve: its settings plus the runtime state (limiter, breaker, balancer) that
+/// survives a reload when the settings it depends on did not change.
+public final class Route: Sendable {
+    public let settings: GatewayConfiguration.RouteSettings
+    public let balancer: UpstreamBalancer
+    public let limiter: KeyedRateLimiter?
+    public let breaker: SharedCircuitBreaker?
+    let allowedMethods: Set<HTTPRequest.Method>?
+    let allowedMethodList: [HTTPRequest.Method]
+    let requiredScopes: [HTTPRequest.Method: [String]]
+
+    init(settings: GatewayConfiguration.RouteSettings, reusing previous: Route?) {
+        self.settings = settings
+        let upstreams = settings.upstreams.compactMap(Upstream.init)
+        if let previous, previous.settings.upstreams == settings.upstreams {
+            balancer = previous.balancer
+        } else {
+            balancer = UpstreamBalancer(upstreams: upstreams)
+        }
+        if let bucket = settings.rateLimit?.bucket {
+            limiter = previous?.limiter?.configuration == bucket ? previous?.limiter : KeyedRateLimiter(configuration: bucket)
+        } else {
+            limiter = nil
+        }
+        if let breakerSettings = settings.circuitBreaker {
+            let same = previous?.breaker?.configuration == breakerSettings && previous?.settings.upstreams == settings.upstreams
+            breaker = same ? previous?.breaker : SharedCircuitBreaker(configuration: breakerSettings)
+        } else {
+            breaker = nil
+        }
+        allowedMethodList = (settings.methods ?? []).compactMap { HTTPRequest.Method(rawValue: $0) }
+        allowedMethods = settings.methods == nil ? nil : Set(allowedMethodList)
+        var scopes: [HTTPRequest.Method: [String]] = [:]
+        for (method, list) in settings.scopes {
+            if let method = HTTPRequest.Method(rawValue: method) { scopes[method] = list }
+        }
+        requiredScopes = scopes
+    }
+
+    public var id: String { settings.id }
+
+    /// Scopes a method needs; HEAD falls back to GET's.
+    func scopes(for method: HTTPRequest.Method) -> [String] {
+        if let scopes = requiredScopes[method] { return scopes }
+        if method == .head { return requiredScopes[.get] ?? [] }
+        return []
+    }
+
+    /// The path sent upstream: the route prefix replaced by `rewrite` when one is set.
+    func upstreamPath(for path: Substring) -> Substring {
+        guard let rewrite = settings.rewrite else { return path }
+        let rest = settings.path == "/" ? path : path.dropFirst(settings.path.utf8.count)
+        if rewrite.isEmpty { return rest.isEmpty || !rest.hasPrefix("/") ? "/" + rest : rest }
+        return Substring(rewrite + rest)
+    }
+}
+
+/// The whole table, immutable once built; a reload builds a new one and swaps it in.
+public final class RouteTable: Sendable {
+    public let configuration: GatewayConfiguration
+    /// Longest path first, so the first match is the most specific.
+    public let routes: [Route]
+
+    public init(configuration: GatewayConfiguration, previous: RouteTable? = nil) {
+        self.configuration = configuration
+        let old = Dictionary(uniqueKeysWithValues: (previous?.routes ?? []).map { ($0.id, $0) })
+        routes = configuration.routes
+            .map { Route(settings: $0, reusing: old[$0.id]) }
+            .sorted { $0.settings.path.utf8.count > $1.settings.path.utf8.count }
+    }
+
+    /// Longest-prefix match on whole path segments: `/rooms` matches `/rooms` and `/rooms/7`, not `/roomsX`.
+    public func match(_ path: Substring) -> Route? {
+        for route in routes {
+            let prefix = route.settings.path
+            if prefix == "/" { return route }
+            guard path.hasPrefix(prefix) else { continue }
+            let rest = path.utf8.dropFirst(prefix.utf8.count)
+            if rest.isEmpty || rest.first == UInt8(ascii: "/") { return route }
+        }
+        return nil
+    }
+}

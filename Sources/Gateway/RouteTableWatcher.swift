@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Tokens
+import UnixSignals
+
+/// Watches routes.json and applies changes while the gateway runs.
+///
+/// It polls the file's content (through symlinks) rather than relying on inotify, so a write in
+/// place, a rename over the file and a Kubernetes-style symlink swap are all seen the same way,
+/// within `interval`. SIGHUP reloads at once. A file that fails validation is logged and ignored;
+/// the last good table keeps serving.
+struct RouteTableWatcher: Service {
+    let path: String
+    let core: GatewayCore
+    let interval: Duration
+    let reloadOnSIGHUP: Bool
+    let logger: Logger
+    private let lastSeen: LastSeen
+
+    final class LastSeen: @unchecked Sendable {
+        // Only touched from the watcher's own tasks, one at a time (see `check`).
+        private let lock = NSLock()
+        private var digest: [UInt8]?
+        func swap(_ new: [UInt8]) -> [UInt8]? {
+            lock.lock()
+            defer { lock.unlock() }
+            let old = digest
+            digest = new
+            return old
+        }
+    }
+
+    init(path: String, core: GatewayCore, initialContent: Data, interval: Duration, reloadOnSIGHUP: Bool, logger: Logger) {
+        self.path = path
+        self.core = core
+        self.interval = interval
+        self.reloadOnSIGHUP = reloadOnSIGHUP
+        self.logger = logger
+        self.lastSeen = LastSeen()
+        _ = lastSeen.swap(Crypto.sha256(Array(initialContent)))
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        check(reason: "file changed", force: false)
+                    }
+                }
+                if reloadOnSIGHUP {
+                    group.addTask {
+                        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                            check(reason: "SIGHUP", force: true)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads the file; if its content changed (or `force`), validates it whole and swaps it in.
+    func check(reason: String, force: Bool) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            if force { logger.error("cannot read routes file; keeping the current table", metadata: ["path": .string(path)]) }
+            return
+        }
+        let digest = Crypto.sha256(Array(data))
+        let previous = lastSeen.swap(digest)
+        guard force || previous != digest else { return }
+        do {
+            let configuration = try GatewayConfiguration.parse(data)
+            try core.apply(configuration)
+            core.metrics.reload(ok: true)
+            logger.info(
+                "routes reloaded",
+                metadata: ["path": .string(path), "reason": .string(reason), "routes": .stringConvertible(configuration.routes.count)]
+            )
+        } catch {
+            core.metrics.reload(ok: false)
+            logger.error(
+                "routes file rejected; the previous table keeps serving",
+                metadata: ["path": .string(path), "reason": .string(reason), "error": .string("\(error)")]
+            )
+        }
+    }
+}
+
+/// Keeps the JWKS fresh and polls the token server's revocation list.
+struct AuthMaintenance: Service {
+    let core: GatewayCore
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    var maintained: JWKSCache?
+                    var task: Task<Void, Never>?
+                    while !Task.isCancelled {
+                        // Follow the current JWKS cache across reloads that change the URL.
+                        if let jwks = core.authGuard?.jwks, jwks !== maintained {
+                            task?.cancel()
+                            maintained = jwks
+                            task = Task { await jwks.maintain() }
+                        }
+                        try? await Task.sleep(for: .milliseconds(500))
+                    }
+                    task?.cancel()
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        let settings = core.authGuard?.settings.revocations
+                        if let settings {
+                            await core.revocations.poll(settings, client: core.client)
+                        }
+                        try? await Task.sleep(for: settings?.interval ?? .seconds(1))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Synchronization
+
+/// One upstream base URL, split once so building the forwarded URL is string concatenation.
+public struct Upstream: Sendable, Equatable {
+    /// "http://127.0.0.1:8081"
+    public let origin: String
+    /// Path of the base URL without trailing slash ("" or "/api").
+    public let basePath: String
+
+    public init?(_ text: String) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+            components.query == nil, components.fragment == nil, components.user == nil
+        else { return nil }
+        let port = components.port.map { ":\($0)" } ?? ""
+        let hostText = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        origin = "\(scheme)://\(hostText)\(port)"
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        basePath = path
+    }
+}
+
+/// Round robin over a route's upstreams. An upstream that refused a connection is skipped for
+/// `ejection`; if all are ejected the gateway tries them anyway rather than failing without trying.
+public final class UpstreamBalancer: Sendable {
+    public let upstreams: [Upstream]
+    private let ejection: Duration
+    private let next = Atomic<Int>(0)
+    private let ejectedUntil: Mutex<[ContinuousClock.Instant?]>
+
+    public init(upstreams: [Upstream], ejection: Duration = .seconds(10)) {
+        precondition(!upstreams.isEmpty, "a route needs an upstream")
+        self.upstreams = upstreams
+        self.ejection = ejection
+        self.ejectedUntil = Mutex(Array(repeating: nil, count: upstreams.count))
+    }
+
+    /// The index and upstream to use for the next call.
+    public func pick(now: ContinuousClock.Instant = .now) -> (index: Int, upstream: Upstream) {
+        let count = upstreams.count
+        let start = next.add(1, ordering: .relaxed).oldValue
+        if count == 1 { return (0, upstreams[0]) }
+        let ejected = ejectedUntil.withLock { $0 }
+        for offset in 0..<count {
+            let index = (start + offset) % count
+            if let until = ejected[index], until > now { continue }
+            return (index, upstreams[index])
+        }
+        let index = start % count
+        return (index, upstreams[index])
+    }
+
+    /// Another upstream than `index` that is not ejected, for one retry of a refused connection.
+    public func alternative(to index: Int, now: ContinuousClock.Instant = .now) -> (index: Int, upstream: Upstream)? {
+        let ejected = ejectedUntil.withLock { $0 }
+        for offset in 1..<max(upstreams.count, 1) {
+            let candidate = (index + offset) % upstreams.count
+            if let until = ejected[candidate], until > now { continue }
+            return (candidate, upstreams[candidate])
+        }
+        return nil
+    }
+
+    public func eject(_ index: Int, now: ContinuousClock.Instant = .now) {
+        ejectedUntil.withLock { $0[index] = now + ejection }
+    }
+
+    public func isEjected(_ index: Int, now: ContinuousClock.Instant = .now) -> Bool {
+        ejectedUntil.withLock { $0[index].map { $0 > now } ?? false }
+    }
+}

@@ -1,0 +1,83 @@
+import Synchronization
+
+/// One token bucket per key (client id or address), shared by all requests to a route.
+///
+/// Buckets that have refilled completely carry no information and are swept, so a flood of new
+/// keys cannot grow the table without bound.
+public final class KeyedRateLimiter: Sendable {
+    public let configuration: TokenBucket.Configuration
+    private let buckets = Mutex<[String: TokenBucket]>([:])
+    private let sweepThreshold: Int
+
+    public init(configuration: TokenBucket.Configuration, sweepThreshold: Int = 10_000) {
+        self.configuration = configuration
+        self.sweepThreshold = sweepThreshold
+    }
+
+    /// Takes a token from `key`'s bucket.
+    public func consume(key: String, now: ContinuousClock.Instant = .now) -> TokenBucket.Decision {
+        buckets.withLock { buckets in
+            if buckets.count >= sweepThreshold {
+                buckets = buckets.filter { !$0.value.isFull(now: now) }
+            }
+            var bucket = buckets[key] ?? TokenBucket(configuration: configuration, now: now)
+            let decision = bucket.consume(now: now)
+            buckets[key] = bucket
+            return decision
+        }
+    }
+
+    /// How many keys currently have a bucket (for tests and metrics).
+    public var trackedKeys: Int {
+        buckets.withLock { $0.count }
+    }
+}
+
+/// A circuit breaker shared by concurrent calls.
+public final class SharedCircuitBreaker: Sendable {
+    private let state: Mutex<CircuitBreaker>
+    public let configuration: CircuitBreaker.Configuration
+
+    public init(configuration: CircuitBreaker.Configuration, now: ContinuousClock.Instant = .now) {
+        self.configuration = configuration
+        self.state = Mutex(CircuitBreaker(configuration: configuration, now: now))
+    }
+
+    public func acquire(now: ContinuousClock.Instant = .now) -> CircuitBreaker.Permission {
+        state.withLock { $0.acquire(now: now) }
+    }
+
+    public func record(_ outcome: CircuitBreaker.Outcome, now: ContinuousClock.Instant = .now) {
+        state.withLock { $0.record(outcome, now: now) }
+    }
+
+    public func state(now: ContinuousClock.Instant = .now) -> CircuitBreaker.State {
+        state.withLock { $0.state(now: now) }
+    }
+
+    /// Runs `operation` under the breaker: refused at once while open, its outcome recorded otherwise.
+    /// `isFailure` decides which results count as failures (a 5xx response, say); thrown errors always do.
+    public func run<T>(
+        isFailure: (T) -> Bool = { _ in false },
+        _ operation: () async throws -> T
+    ) async throws -> T {
+        let started = ContinuousClock.now
+        if case .rejected(let retryAfter) = acquire(now: started) {
+            throw CircuitOpenError(retryAfterSeconds: retryAfter)
+        }
+        do {
+            let result = try await operation()
+            let elapsed = ContinuousClock.now - started
+            record(isFailure(result) ? .failure(elapsed) : .success(elapsed))
+            return result
+        } catch {
+            record(.failure(ContinuousClock.now - started))
+            throw error
+        }
+    }
+}
+
+/// Thrown by ``SharedCircuitBreaker/run(isFailure:_:)`` while the breaker is open.
+public struct CircuitOpenError: Error, Sendable, Equatable {
+    public let retryAfterSeconds: Int
+}
