@@ -32,6 +32,14 @@ public final class JWKSCache: Sendable {
 
     public var keys: VerificationKeys { state.withLock { $0.keys } }
 
+    /// Installs keys without fetching; the unit tests of the auth guard use it.
+    func install(_ keys: VerificationKeys) {
+        state.withLock {
+            $0.keys = keys
+            $0.lastFetch = .now
+        }
+    }
+
     public var hasKeys: Bool { state.withLock { !$0.keys.isEmpty } }
 
     /// Keys including `kid` if the token server has it: refetches (coalesced, rate-limited) when missing.

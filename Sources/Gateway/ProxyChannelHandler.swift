@@ -29,6 +29,8 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readsHeld = false
     private var readPending = false
     private var quiescing = false
+    /// How much of a refused body is read and dropped before the connection is cut anyway.
+    static let lingerLimit = 64 << 20
 
     init(core: GatewayCore) {
         self.core = core
@@ -170,7 +172,10 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 bodyTooLarge(exchange, limit: limit)
                 return
             }
-            guard !exchange.discardBody else { return }
+            guard !exchange.discardBody else {
+                if exchange.closeAfter && exchange.bodyBytes > Self.lingerLimit { context?.close(promise: nil) }
+                return
+            }
             exchange.pendingBody.append(buffer)
             pumpBody(exchange)
         case .end:
@@ -307,7 +312,6 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let elapsed = ContinuousClock.now - exchange.upstreamStarted
-        exchange.breakerOutcome(.failure(elapsed))
         let route = forwarding.route
         let failure: UpstreamFailure = exchange.timedOut ? .timeout : UpstreamFailure(error)
         let apiError: APIError
@@ -321,11 +325,24 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .connect:
             core.metrics.upstreamError(route: route.id, kind: "connect")
             route.balancer.eject(forwarding.upstreamIndex)
+            // Nothing was sent, so a request without a body may try another instance once.
+            if !exchange.hasBody, !exchange.retried, let context, let (index, upstream) = route.balancer.alternative(to: forwarding.upstreamIndex) {
+                exchange.retried = true
+                exchange.resetUpstream()
+                var retry = forwarding
+                retry.upstreamIndex = index
+                retry.upstream = upstream
+                retry.url = core.url(upstream, route: route, request: exchange.request)
+                exchange.trace.upstream = upstream.origin
+                forward(exchange, retry, context: context)
+                return
+            }
             apiError = APIError(.badGateway, "bad_gateway", "route '\(route.id)': cannot connect to the upstream")
         case .reset:
             core.metrics.upstreamError(route: route.id, kind: "reset")
             apiError = APIError(.badGateway, "bad_gateway", "route '\(route.id)': the upstream closed the connection without a full response")
         }
+        exchange.breakerOutcome(.failure(elapsed))
         var response = GatewayCore.LocalResponse(apiError, requestID: exchange.request.requestID)
         response.headers.append(contentsOf: forwarding.limitHeaders)
         // The request body may be half sent; the connection cannot be reused safely.
@@ -351,10 +368,14 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.pendingBody.removeAll()
         }
         account(exchange, status: Int(response.status.code))
+        var response = response
+        response.headers[.xRequestID] = exchange.request.requestID
         write(response, context: context, closeAfter: exchange.closeAfter, head: exchange.request.head.method == .head)
-        if exchange.closeAfter {
-            context.close(promise: nil)
-            return
+        if exchange.closeAfter && !exchange.requestEnded {
+            // Lingering close, as nginx does: a client still sending its body would see a reset
+            // instead of this response if the socket closed now. Read and drop the rest for a while.
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .seconds(2)) { bound.value.close(promise: nil) }
         }
         releaseReads()
         finishIfDone(exchange)
@@ -409,6 +430,7 @@ final class Exchange {
     var upstreamTask: HTTPClient.Task<Void>?
     var headTimer: Scheduled<Void>?
     var timedOut = false
+    var retried = false
     var hasBody = false
     var bodyLimit: Int?
     var bodyBytes = 0
@@ -438,6 +460,14 @@ final class Exchange {
         guard !breakerRecorded, let forwarding else { return }
         breakerRecorded = true
         forwarding.route.breaker?.record(outcome)
+    }
+
+    /// Forgets the failed upstream call before a retry.
+    func resetUpstream() {
+        upstreamTask = nil
+        headTimer?.cancel()
+        headTimer = nil
+        timedOut = false
     }
 
     func completeBody() {

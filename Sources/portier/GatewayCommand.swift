@@ -21,10 +21,14 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "The route table, reloaded when it changes (env PORTIER_ROUTES).")
     var routes: String = Env.string("PORTIER_ROUTES", "./routes.json")
 
+    @Option(name: .customLong("watch-interval-ms"), help: "How often routes.json is checked for changes, in milliseconds.")
+    var watchIntervalMillis: Int = 500
+
     func run() async throws {
         JSONLogHandler.bootstrap(service: "gateway")
         let logger = Logger(label: "gateway")
-        let gateway = try Gateway.buildService(settings: GatewaySettings(host: host, port: port, routesPath: routes), logger: logger)
+        let settings = GatewaySettings(host: host, port: port, routesPath: routes, watchInterval: .milliseconds(max(50, watchIntervalMillis)))
+        let gateway = try Gateway.buildService(settings: settings, logger: logger)
         try await ServiceRunner.run(gateway, logger: logger)
     }
 }

@@ -23,10 +23,10 @@ public struct PortSignal: Sendable {
 /// Runs real servers on loopback ports, hands the ports to `body`, then shuts them down gracefully,
 /// whatever `body` did.
 public enum LiveServer {
-    public static func run<App: ApplicationProtocol, T: Sendable>(
-        _ application: App, port signal: PortSignal, _ body: @Sendable (Int) async throws -> T
+    public static func run<T: Sendable>(
+        _ service: some Service, port signal: PortSignal, _ body: @Sendable (Int) async throws -> T
     ) async throws -> T {
-        let group = ServiceGroup(configuration: .init(services: [application], logger: testLogger("test")))
+        let group = ServiceGroup(configuration: .init(services: [service], logger: testLogger("test")))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = signal.stream.makeAsyncIterator()

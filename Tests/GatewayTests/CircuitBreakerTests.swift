@@ -1,0 +1,62 @@
+import Foundation
+import PortierTestSupport
+import Testing
+
+@Suite struct CircuitBreakerTests {
+    static func routes(_ ports: GatewayHarness.Ports) -> [String: Any] {
+        [
+            "routes": [
+                [
+                    "id": "pay", "path": "/fail", "upstreams": [ports.upstream("a")], "public": true,
+                    "circuitBreaker": ["failureRatePercent": 50, "minimumCalls": 4, "windowSeconds": 60, "openSeconds": 1, "halfOpenCalls": 2],
+                ],
+                [
+                    "id": "slow", "path": "/slow", "upstreams": [ports.upstream("a")], "public": true, "timeoutMillis": 5000,
+                    "circuitBreaker": ["slowCallMillis": 100, "slowCallRatePercent": 100, "minimumCalls": 2, "windowSeconds": 60, "openSeconds": 30],
+                ],
+            ]
+        ]
+    }
+
+    @Test func opensOnFailuresAnswersFastThenRecoversThroughHalfOpen() async throws {
+        try await GatewayHarness.run(routes: Self.routes) { gw in
+            let upstream = gw.upstreams["a"]!
+            upstream.failing.store(true, ordering: .relaxed)
+            for _ in 0..<4 {
+                #expect(try await gw.get("/fail").status == 500, "failures pass through until the breaker opens")
+            }
+            let hitsWhenOpened = upstream.hits.load(ordering: .relaxed)
+
+            let started = ContinuousClock.now
+            let open = try await gw.get("/fail")
+            expectJSONError(open, status: 503, error: "service_unavailable")
+            #expect(open.header("Retry-After") == "1")
+            #expect(upstream.hits.load(ordering: .relaxed) == hitsWhenOpened, "an open breaker does not call the upstream")
+            #expect(ContinuousClock.now - started < .seconds(1))
+            #expect(try await gw.get("/metrics").text.contains(#"portier_gateway_circuit_breaker_state{route="pay"} 2"#))
+
+            // After the open period a trial call goes through; it fails, so the breaker reopens.
+            try await Task.sleep(for: .milliseconds(1200))
+            #expect(try await gw.get("/fail").status == 500)
+            #expect(try await gw.get("/fail").status == 503, "a failed trial reopens the breaker")
+
+            // Healthy again: trial calls succeed and close the breaker.
+            upstream.failing.store(false, ordering: .relaxed)
+            try await Task.sleep(for: .milliseconds(1200))
+            #expect(try await gw.get("/fail").status == 200)
+            #expect(try await gw.get("/fail").status == 200)
+            #expect(try await gw.get("/metrics").text.contains(#"portier_gateway_circuit_breaker_state{route="pay"} 0"#))
+            for _ in 0..<5 { #expect(try await gw.get("/fail").status == 200, "closed again") }
+        }
+    }
+
+    @Test func slowCallsOpenTheBreakerToo() async throws {
+        try await GatewayHarness.run(routes: Self.routes) { gw in
+            #expect(try await gw.get("/slow?ms=300").status == 200)
+            #expect(try await gw.get("/slow?ms=300").status == 200)
+            let response = try await gw.get("/slow?ms=300")
+            expectJSONError(response, status: 503, error: "service_unavailable")
+            #expect(Int(response.header("Retry-After") ?? "") ?? 0 > 1)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Testing
+@testable import Resilience
+
+/// Closed -> open -> half-open -> closed (or open again), with the clock passed in.
+@Suite struct CircuitBreakerStateTests {
+    let start = ContinuousClock.now
+    let configuration = CircuitBreaker.Configuration(
+        failureRatePercent: 50, slowCallRatePercent: 80, slowCallDuration: .milliseconds(500), minimumCalls: 4, window: .seconds(10),
+        openDuration: .seconds(5), halfOpenCalls: 2
+    )
+    let fast = Duration.milliseconds(10)
+
+    func record(_ breaker: inout CircuitBreaker, _ outcomes: [CircuitBreaker.Outcome], at time: ContinuousClock.Instant) {
+        for outcome in outcomes {
+            #expect(breaker.acquire(now: time) == .permitted)
+            breaker.record(outcome, now: time)
+        }
+    }
+
+    @Test func staysClosedBelowTheMinimumNumberOfCalls() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        record(&breaker, [.failure(fast), .failure(fast), .failure(fast)], at: start)
+        #expect(breaker.state(now: start) == .closed)
+    }
+
+    @Test func opensAtTheFailureRateAndRefusesWithRetryAfter() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        record(&breaker, [.success(fast), .success(fast), .failure(fast), .failure(fast)], at: start)
+        #expect(breaker.state(now: start) == .open)
+        #expect(breaker.acquire(now: start + .seconds(1)) == .rejected(retryAfterSeconds: 4))
+        #expect(breaker.acquire(now: start + .milliseconds(4500)) == .rejected(retryAfterSeconds: 1))
+    }
+
+    @Test func aLowFailureRateKeepsItClosed() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        record(&breaker, [.success(fast), .success(fast), .success(fast), .failure(fast), .success(fast)], at: start)
+        #expect(breaker.state(now: start) == .closed)
+    }
+
+    @Test func slowCallsOpenIt() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        let slow = Duration.seconds(1)
+        record(&breaker, [.success(slow), .success(slow), .success(slow), .success(slow)], at: start)
+        #expect(breaker.state(now: start) == .open)
+    }
+
+    @Test func oldCallsLeaveTheWindow() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        record(&breaker, [.failure(fast), .failure(fast), .failure(fast)], at: start)
+        record(&breaker, [.success(fast), .failure(fast)], at: start + .seconds(11))
+        #expect(breaker.state(now: start + .seconds(11)) == .closed, "the first three failures have left the 10 s window")
+    }
+
+    @Test func halfOpenTrialsCloseItOnSuccess() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        record(&breaker, Array(repeating: .failure(fast), count: 4), at: start)
+        let later = start + .seconds(5)
+        #expect(breaker.state(now: later) == .halfOpen)
+        #expect(breaker.acquire(now: later) == .permitted)
+        #expect(breaker.acquire(now: later) == .permitted)
+        #expect(breaker.acquire(now: later) == .rejected(retryAfterSeconds: 1), "only two trial calls")
+        breaker.record(.success(fast), now: later)
+        #expect(breaker.state(now: later) == .halfOpen)
+        breaker.record(.success(fast), now: later)
+        #expect(breaker.state(now: later) == .closed)
+        #expect(breaker.acquire(now: later) == .permitted)
+    }
+
+    @Test func aFailedTrialReopensIt() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        record(&breaker, Array(repeating: .failure(fast), count: 4), at: start)
+        let later = start + .seconds(6)
+        #expect(breaker.acquire(now: later) == .permitted)
+        breaker.record(.failure(fast), now: later)
+        #expect(breaker.state(now: later) == .open)
+        #expect(breaker.acquire(now: later + .seconds(1)) == .rejected(retryAfterSeconds: 4))
+    }
+
+    @Test func sharedBreakerRunFailsFastWhileOpen() async throws {
+        let breaker = SharedCircuitBreaker(configuration: .init(minimumCalls: 2, openDuration: .seconds(60)))
+        for _ in 0..<2 {
+            await #expect(throws: TestFailure.self) { try await breaker.run { () async throws -> Int in throw TestFailure() } }
+        }
+        var called = false
+        await #expect(throws: CircuitOpenError.self) {
+            try await breaker.run { () async throws -> Int in
+                called = true
+                return 1
+            }
+        }
+        #expect(!called)
+    }
+
+    struct TestFailure: Error {}
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Synchronization
+
+/// The `portier` binary built next to the test bundle (SwiftPM builds it with the tests).
+public enum PortierBinary {
+    public static var path: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundle, bundle.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("portier").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return bundle.appendingPathComponent("portier").path
+    }
+}
+
+/// A real child process with its output captured line by line, for tests of what a user runs.
+public final class ChildProcess: @unchecked Sendable {
+    public let process = Process()
+    private final class Output: Sendable {
+        let state = Mutex<(lines: [String], partial: Data)>(([], Data()))
+    }
+    private let output = Output()
+    private let pipe = Pipe()
+
+    public init(_ arguments: [String], directory: String? = nil, environment: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: PortierBinary.path)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [output] handle in
+            let chunk = handle.availableData
+            guard !chunk.isEmpty else { return }
+            output.state.withLock { output in
+                output.partial.append(chunk)
+                while let newline = output.partial.firstIndex(of: UInt8(ascii: "\n")) {
+                    output.lines.append(String(decoding: output.partial[output.partial.startIndex..<newline], as: UTF8.self))
+                    output.partial.removeSubrange(output.partial.startIndex...newline)
+                }
+            }
+        }
+        try process.run()
+    }
+
+    public var lines: [String] { output.state.withLock { $0.lines } }
+
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Waits (generously) for an output line containing `text`.
+    public func waitForLine(containing text: String, timeout: Duration = .seconds(60)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = lines.first(where: { $0.contains(text) }) { return line }
+            if !process.isRunning, let line = lines.first(where: { $0.contains(text) }) { return line }
+            if !process.isRunning { throw ChildProcessError("process exited (\(process.terminationStatus)) before printing \(text): \(lines.suffix(5))") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ChildProcessError("no line containing \(text) within \(timeout): \(lines.suffix(5))")
+    }
+
+    /// The port from a JSON log line such as {"msg":"gateway listening","port":43121}.
+    public func port(fromLineContaining text: String) async throws -> Int {
+        let line = try await waitForLine(containing: text)
+        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let port = object["port"] as? Int else {
+            throw ChildProcessError("no port in \(line)")
+        }
+        return port
+    }
+
+    public func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit and returns its status.
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw ChildProcessError("process did not exit within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
