@@ -5,6 +5,14 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+let hotelServiceDependencies: [Target.Dependency] = [
+    "EventBus", "HotelEvents", "HotelSupport", "PortierHTTP",
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "GRDB", package: "GRDB.swift"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+]
+
 let package = Package(
     name: "portier",
     platforms: [.macOS(.v15)],
@@ -56,12 +64,56 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "EventBus",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "HotelEvents", dependencies: ["EventBus"], swiftSettings: swiftSettings),
+        .target(
+            name: "HotelSupport",
+            dependencies: [
+                "EventBus", "PortierHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "Rooms", dependencies: hotelServiceDependencies, swiftSettings: swiftSettings),
+        .target(name: "Payments", dependencies: hotelServiceDependencies, swiftSettings: swiftSettings),
+        .target(
+            name: "Books",
+            dependencies: hotelServiceDependencies + [
+                "Payments", "Resilience",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Notifications",
+            dependencies: hotelServiceDependencies + [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "MyPages", dependencies: hotelServiceDependencies, swiftSettings: swiftSettings),
+        .target(
             name: "PortierHTTP",
             dependencies: [
                 "Tokens",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,9 +132,11 @@ let package = Package(
         .executableTarget(
             name: "portier",
             dependencies: [
-                "Tokens", "PortierHTTP", "TokenServer", "Gateway",
+                "Tokens", "PortierHTTP", "TokenServer", "Gateway", "HotelSupport", "Rooms", "Books", "Payments", "Notifications", "MyPages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -118,6 +172,21 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HotelTests",
+            dependencies: ["PortierTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EventBusTests",
+            dependencies: [
+                "EventBus", "HotelEvents", "HotelSupport", "PortierTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -298,26 +298,3 @@ extension HTTPField.Name {
     static let rateLimitRemaining = HTTPField.Name("RateLimit-Remaining")!
     static let rateLimitReset = HTTPField.Name("RateLimit-Reset")!
 }
-
-/// How an upstream call failed, for the status code and the ejection decision.
-enum UpstreamFailure {
-    case timeout, connect, reset
-
-    init(_ error: any Error) {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout: self = .timeout
-            case .connectTimeout, .socksHandshakeTimeout: self = .connect
-            default: self = .reset
-            }
-        } else if error is NIOConnectionError {
-            self = .connect
-        } else if let error = error as? ChannelError, case .connectTimeout = error {
-            self = .connect
-        } else if let error = error as? IOError, error.errnoCode == ECONNREFUSED {
-            self = .connect
-        } else {
-            self = .reset
-        }
-    }
-}

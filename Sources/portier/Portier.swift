@@ -6,6 +6,6 @@ struct Portier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "portier",
         abstract: "An API gateway with a bundled OAuth2 token server, and the hotel services behind it.",
-        subcommands: [AuthCommand.self, GatewayCommand.self, KeysCommand.self, ClientsCommand.self]
+        subcommands: [UpCommand.self, AuthCommand.self, GatewayCommand.self, ServeCommand.self, KeysCommand.self, ClientsCommand.self]
     )
 }

@@ -1,0 +1,200 @@
+import EventBus
+import Foundation
+import GRDB
+import HotelEvents
+import HotelSupport
+import Hummingbird
+import Logging
+import Payments
+import PortierHTTP
+
+/// The booking rules.
+struct BookingDesk: Sendable {
+    let store: ServiceDatabase
+    let payments: PaymentClient
+    let logger: Logger
+    let voidWakeup = Wakeup()
+    /// How long a hold may outlive a crashed request before other guests may book the dates.
+    static let holdSeconds = 30.0
+
+    struct Hold: Sendable {
+        var bookID: Int64
+        var room: (name: String, hostID: Int64, price: Int64)
+        var nights: Int
+    }
+
+    func book(_ request: Request) async throws -> Response {
+        let input = try await RequestDecoding.json(NewBook.self, from: request)
+        try Validate.positive(input.roomId, "roomId")
+        try Validate.positive(input.guestId, "guestId")
+        let start = input.startDate
+        let end = input.endDate
+        guard start < end else { throw APIError.badRequest("endDate must be after startDate") }
+        guard start >= CalendarDate.today() else { throw APIError.badRequest("startDate \(start) is in the past") }
+        let nights = start.nights(until: end)
+        guard nights <= 365 else { throw APIError.badRequest("a booking can last at most 365 nights") }
+
+        let hold = try await placeHold(roomID: input.roomId, start: start, end: end, nights: nights)
+        let price = hold.room.price * Int64(nights)
+        let payment = PaymentRequest(
+            bookId: hold.bookID, guestId: input.guestId, hostId: hold.room.hostID, roomId: input.roomId, roomName: hold.room.name,
+            startDate: start.description, endDate: end.description, amount: price
+        )
+
+        switch await payments.pay(payment) {
+        case .approved(let paymentID):
+            do {
+                let book = try await store(hold: hold, payment: payment, paymentID: paymentID, guestID: input.guestId, nights: nights)
+                return JSONResponse.make(status: .created, book, headers: [.location: "/books/\(book.id)"])
+            } catch {
+                logger.error("booking not stored after payment; voiding it", metadata: ["book_id": .stringConvertible(hold.bookID), "error": .string("\(error)")])
+                try await releaseHold(hold.bookID, voidReason: "booking could not be stored")
+                throw APIError.serviceUnavailable("the booking could not be stored; its payment is being cancelled, please try again", retryAfter: 1)
+            }
+        case .declined(let reason):
+            try await releaseHold(hold.bookID, voidReason: nil)
+            throw APIError(.init(code: 402, reasonPhrase: "Payment Required"), "payment_declined", "the payment was declined: \(reason)")
+        case .unavailable(let retryAfter):
+            try await releaseHold(hold.bookID, voidReason: nil)
+            throw APIError.serviceUnavailable("payment is busy, please try again in a moment", retryAfter: retryAfter)
+        case .uncertain(let retryAfter):
+            try await releaseHold(hold.bookID, voidReason: "payment outcome unknown")
+            throw APIError.serviceUnavailable("payment is busy, please try again in a moment", retryAfter: retryAfter)
+        }
+    }
+
+    /// Checks the room and the dates and holds them; the hold's id becomes the booking's id.
+    private func placeHold(roomID: Int64, start: CalendarDate, end: CalendarDate, nights: Int) async throws -> Hold {
+        let now = Date().timeIntervalSince1970
+        return try await store.pool.write { db in
+            guard let room = try Row.fetchOne(db, sql: "SELECT name, host_id, price, deleted FROM rooms WHERE id = ?", arguments: [roomID]) else {
+                throw APIError.notFound("room \(roomID) does not exist")
+            }
+            guard (room["deleted"] as Int) == 0 else { throw APIError.conflict("room \(roomID) was deleted") }
+            let (startText, endText) = (start.description, end.description)
+            if let clash = try Row.fetchOne(
+                db,
+                sql: "SELECT start_date, end_date FROM books WHERE room_id = ? AND status = 'Booked' AND start_date < ? AND end_date > ? LIMIT 1",
+                arguments: [roomID, endText, startText]
+            ) {
+                throw APIError.conflict("room \(roomID) is already booked from \(clash["start_date"] as String) to \(clash["end_date"] as String)")
+            }
+            if try Row.fetchOne(
+                db, sql: "SELECT 1 FROM holds WHERE room_id = ? AND expires_at > ? AND start_date < ? AND end_date > ? LIMIT 1",
+                arguments: [roomID, now, endText, startText]
+            ) != nil {
+                throw APIError.conflict("room \(roomID) is being booked by someone else for overlapping dates")
+            }
+            try db.execute(
+                sql: "INSERT INTO holds (room_id, start_date, end_date, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [roomID, startText, endText, now + Self.holdSeconds]
+            )
+            return Hold(bookID: db.lastInsertedRowID, room: (room["name"], room["host_id"], room["price"]), nights: nights)
+        }
+    }
+
+    /// Turns the hold into a booking and publishes Booked, in one transaction.
+    private func store(hold: Hold, payment: PaymentRequest, paymentID: Int64, guestID: Int64, nights: Int) async throws -> Book {
+        let store = self.store
+        return try await store.write { db in
+            try db.execute(sql: "DELETE FROM holds WHERE id = ?", arguments: [hold.bookID])
+            try db.execute(
+                sql: """
+                    INSERT INTO books (id, room_id, room_name, guest_id, host_id, start_date, end_date, nights, price, status, payment_id, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'Booked', ?, ?)
+                    """,
+                arguments: [
+                    hold.bookID, payment.roomId, payment.roomName, guestID, payment.hostId, payment.startDate, payment.endDate, nights,
+                    payment.amount, paymentID, Date().timeIntervalSince1970,
+                ]
+            )
+            let book = Book(row: try Row.fetchOne(db, sql: "SELECT * FROM books WHERE id = ?", arguments: [hold.bookID])!)
+            try store.publish(EventEnvelope(Booked(booking: book.details, paymentID: paymentID), source: store.source), in: db)
+            return book
+        }
+    }
+
+    /// Drops the hold; with a reason, also queues voiding the payment.
+    private func releaseHold(_ bookID: Int64, voidReason: String?) async throws {
+        try await store.pool.write { db in
+            try db.execute(sql: "DELETE FROM holds WHERE id = ?", arguments: [bookID])
+            if let voidReason {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO pending_voids (book_id, reason, next_attempt_at) VALUES (?, ?, 0)", arguments: [bookID, voidReason]
+                )
+            }
+        }
+        if voidReason != nil { voidWakeup.signal() }
+    }
+
+    /// Voids the payments queued by `releaseHold`; failures are retried with backoff (up to 30 s apart).
+    func retryVoids() async {
+        let now = Date().timeIntervalSince1970
+        guard let due = try? await store.read({ db -> [(Int64, Int)] in
+            try Row.fetchAll(db, sql: "SELECT book_id, attempts FROM pending_voids WHERE next_attempt_at <= ? LIMIT 50", arguments: [now])
+                .map { ($0["book_id"], $0["attempts"]) }
+        }) else { return }
+        for (bookID, attempts) in due {
+            do {
+                try await payments.void(bookID: bookID)
+                _ = try? await store.pool.write { db in try db.execute(sql: "DELETE FROM pending_voids WHERE book_id = ?", arguments: [bookID]) }
+                logger.info("payment voided", metadata: ["book_id": .stringConvertible(bookID)])
+            } catch {
+                let delay = min(30.0, pow(2.0, Double(attempts)))
+                _ = try? await store.pool.write { db in
+                    try db.execute(
+                        sql: "UPDATE pending_voids SET attempts = attempts + 1, next_attempt_at = ? WHERE book_id = ?",
+                        arguments: [Date().timeIntervalSince1970 + delay, bookID]
+                    )
+                }
+                if attempts == 0 || attempts % 10 == 0 {
+                    logger.warning("cannot void payment yet; will retry", metadata: ["book_id": .stringConvertible(bookID), "error": .string("\(error)")])
+                }
+            }
+        }
+    }
+
+    func find(_ id: Int64) async throws -> Response {
+        guard let book = try await store.read({ db in
+            try Row.fetchOne(db, sql: "SELECT * FROM books WHERE id = ?", arguments: [id]).map(Book.init(row:))
+        }) else {
+            throw APIError.notFound("booking \(id) does not exist")
+        }
+        return JSONResponse.make(book)
+    }
+
+    /// F8: `?guestId=` (or `?hostId=`), newest first.
+    func list(_ request: Request) async throws -> Response {
+        let page = try RequestDecoding.page(request)
+        let guestID = try RequestDecoding.int(request, "guestId", in: 1...Int64.max)
+        let hostID = try RequestDecoding.int(request, "hostId", in: 1...Int64.max)
+        guard guestID != nil || hostID != nil else { throw APIError.badRequest("give guestId or hostId") }
+        let (column, value) = guestID.map { ("guest_id", $0) } ?? ("host_id", hostID!)
+        let (books, total) = try await store.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM books WHERE \(column) = ?", arguments: [value]) ?? 0
+            let books = try Row.fetchAll(
+                db, sql: "SELECT * FROM books WHERE \(column) = ? ORDER BY id DESC LIMIT ? OFFSET ?", arguments: [value, page.size, page.offset]
+            ).map(Book.init(row:))
+            return (books, total)
+        }
+        return JSONResponse.make(PageOf(items: books, page: page, total: total))
+    }
+
+    /// F9: cancelling twice is harmless: the second time changes and publishes nothing.
+    func cancel(_ id: Int64) async throws -> Response {
+        let store = self.store
+        let book = try await store.write { db -> Book in
+            guard var book = try Row.fetchOne(db, sql: "SELECT * FROM books WHERE id = ?", arguments: [id]).map(Book.init(row:)) else {
+                throw APIError.notFound("booking \(id) does not exist")
+            }
+            guard book.status == "Booked" else { return book }
+            let now = Date().timeIntervalSince1970
+            try db.execute(sql: "UPDATE books SET status = 'Canceled', canceled_at = ? WHERE id = ?", arguments: [now, id])
+            book.status = "Canceled"
+            book.canceledAt = Date(timeIntervalSince1970: now)
+            try store.publish(EventEnvelope(BookCanceled(booking: book.details), source: store.source), in: db)
+            return book
+        }
+        return JSONResponse.make(book)
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+
+/// Why an event could not be handled; it is set aside in `dead_letters` instead of blocking the group.
+public struct UnprocessableEvent: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Consumes the log as one member of a consumer group.
+///
+/// Delivery is at least once: the group's position is committed after the batch's effects. Each
+/// event's effect runs in the service's own transaction together with a row in
+/// `processed_events`, so an event delivered twice (after a crash, or to a replica) takes effect
+/// once. A lease in the log makes one member of the group active at a time; the others wait and
+/// take over when it stops or dies.
+public struct EventConsumer: Service {
+    public typealias Handler = @Sendable (EventEnvelope, Database) throws -> Void
+
+    let group: String
+    let log: any EventLog
+    let store: ServiceDatabase
+    let types: Set<String>
+    let handler: Handler
+    let logger: Logger
+    let owner: String
+    let pollInterval: Duration
+    let batchSize: Int
+    let leaseDuration: Duration
+
+    public init(
+        group: String, log: any EventLog, store: ServiceDatabase, types: Set<String>, logger: Logger,
+        pollInterval: Duration = .milliseconds(20), batchSize: Int = 256, leaseDuration: Duration = .seconds(10),
+        handler: @escaping Handler
+    ) {
+        self.group = group
+        self.log = log
+        self.store = store
+        self.types = types
+        self.handler = handler
+        self.logger = logger
+        self.owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+        self.pollInterval = pollInterval
+        self.batchSize = batchSize
+        self.leaseDuration = leaseDuration
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await loop() }
+        if let sqlite = log as? SQLiteEventLog {
+            try? await sqlite.release(group: group, owner: owner)
+        }
+    }
+
+    private func loop() async {
+        var waitingLogged = false
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                switch try await log.acquireLease(group: group, owner: owner, duration: leaseDuration) {
+                case .heldByOther(let holder, let seconds):
+                    if !waitingLogged {
+                        logger.info("another member holds the consumer group; standing by", metadata: ["group": .string(group), "holder": .string(holder)])
+                        waitingLogged = true
+                    }
+                    try? await Task.sleep(for: .milliseconds(Int(min(max(seconds, 0.2), 2) * 1000)))
+                case .granted(let position):
+                    if waitingLogged {
+                        logger.info("took over the consumer group", metadata: ["group": .string(group), "position": .stringConvertible(position)])
+                        waitingLogged = false
+                    }
+                    try await consume(from: position)
+                }
+                failures = 0
+            } catch {
+                failures += 1
+                if failures == 1 || failures % 50 == 0 {
+                    logger.error("consumer failed; retrying", metadata: ["group": .string(group), "error": .string("\(error)")])
+                }
+                try? await Task.sleep(for: .milliseconds(min(2000, 50 * failures)))
+            }
+        }
+    }
+
+    /// Consumes while the lease holds; returns to re-acquire it.
+    private func consume(from start: Int64) async throws {
+        var position = start
+        var lastRenewal = ContinuousClock.now
+        let renewEvery = leaseDuration / 3
+        while !Task.isCancelled {
+            let events = try await log.read(after: position, limit: batchSize)
+            if events.isEmpty {
+                if ContinuousClock.now - lastRenewal > renewEvery {
+                    guard try await log.commit(group: group, owner: owner, position: position, renewFor: leaseDuration) else { return }
+                    lastRenewal = .now
+                }
+                try? await Task.sleep(for: pollInterval)
+                continue
+            }
+            try await apply(events)
+            position = events.last!.position
+            guard try await log.commit(group: group, owner: owner, position: position, renewFor: leaseDuration) else {
+                logger.warning("lost the consumer group lease", metadata: ["group": .string(group)])
+                return
+            }
+            lastRenewal = .now
+        }
+    }
+
+    /// Applies a batch in one local transaction; each event in a savepoint, so one bad event is
+    /// set aside without undoing the others.
+    private func apply(_ events: [StoredEvent]) async throws {
+        let relevant = events.filter { types.contains($0.envelope.type) }
+        guard !relevant.isEmpty else { return }
+        let group = self.group
+        let handler = self.handler
+        let deadLettered = try await store.write { db -> [(String, String)] in
+            var deadLettered: [(String, String)] = []
+            let mark = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO processed_events (event_id, consumer_group, position, processed_at) VALUES (?, ?, ?, ?)"
+            )
+            for event in relevant {
+                let now = Date().timeIntervalSince1970
+                do {
+                    try db.inSavepoint {
+                        try mark.execute(arguments: [event.envelope.id, group, event.position, now])
+                        guard db.changesCount == 1 else { return .commit }  // seen before: its effect already happened
+                        try handler(event.envelope, db)
+                        return .commit
+                    }
+                } catch let error as DatabaseError where error.resultCode != .SQLITE_CONSTRAINT {
+                    throw error  // transient (busy, I/O): retry the whole batch
+                } catch {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO dead_letters (event_id, consumer_group, type, error, payload, failed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [event.envelope.id, group, event.envelope.type, "\(error)", event.envelope.payload, now]
+                    )
+                    try mark.execute(arguments: [event.envelope.id, group, event.position, now])
+                    deadLettered.append((event.envelope.id, "\(error)"))
+                }
+            }
+            return deadLettered
+        }
+        for (id, error) in deadLettered {
+            logger.error("event set aside as a dead letter", metadata: ["group": .string(group), "event_id": .string(id), "error": .string(error)])
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+
+/// Moves committed outbox rows to the event log, oldest first, then deletes them.
+///
+/// Appending is idempotent by event id, so a crash between the append and the delete only means
+/// the same events are appended again, which the log ignores: nothing is lost, nothing doubles.
+public struct OutboxRelay: Service {
+    let store: ServiceDatabase
+    let log: any EventLog
+    let logger: Logger
+    let batchSize: Int
+    let idleWait: Duration
+
+    public init(store: ServiceDatabase, log: any EventLog, logger: Logger, batchSize: Int = 500, idleWait: Duration = .milliseconds(250)) {
+        self.store = store
+        self.log = log
+        self.logger = logger
+        self.batchSize = batchSize
+        self.idleWait = idleWait
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var failures = 0
+            while !Task.isCancelled {
+                do {
+                    let moved = try await relayOnce()
+                    failures = 0
+                    if moved < batchSize { await store.relayWakeup.wait(timeout: idleWait) }
+                } catch {
+                    failures += 1
+                    if failures == 1 || failures % 50 == 0 {
+                        logger.error("outbox relay failed; retrying", metadata: ["error": .string("\(error)")])
+                    }
+                    try? await Task.sleep(for: .milliseconds(min(2000, 50 * failures)))
+                }
+            }
+        }
+        // Whatever committed before shutdown still goes out.
+        _ = try? await relayOnce()
+    }
+
+    /// Relays one batch; returns how many events moved.
+    @discardableResult
+    public func relayOnce() async throws -> Int {
+        let source = store.source
+        let limit = batchSize
+        let batch = try await store.read { db -> [(seq: Int64, event: EventEnvelope)] in
+            try Row.fetchAll(db, sql: "SELECT seq, id, type, book_id, occurred_at, payload FROM outbox ORDER BY seq LIMIT ?", arguments: [limit]).map {
+                row in
+                (row["seq"], EventEnvelope(id: row["id"], type: row["type"], occurredAt: row["occurred_at"], bookID: row["book_id"], source: source, payload: row["payload"]))
+            }
+        }
+        guard let lastSeq = batch.last?.seq else { return 0 }
+        try await log.append(batch.map(\.event))
+        try await store.pool.write { db in
+            try db.execute(sql: "DELETE FROM outbox WHERE seq <= ?", arguments: [lastSeq])
+        }
+        return batch.count
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+
+/// The embedded default: one SQLite file (`<data-dir>/events.sqlite`) in WAL mode, shared by the
+/// processes on one machine.
+public struct SQLiteEventLog: EventLog {
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-log") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        position INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        type TEXT NOT NULL,
+                        book_id INTEGER,
+                        occurred_at REAL NOT NULL,
+                        source TEXT NOT NULL,
+                        payload BLOB NOT NULL
+                    );
+                    CREATE TABLE consumer_groups (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        position INTEGER NOT NULL DEFAULT 0,
+                        owner TEXT,
+                        lease_until REAL NOT NULL DEFAULT 0
+                    );
+                    """
+            )
+        }
+        try migrator.migrate(pool)
+    }
+
+    public func append(_ events: [EventEnvelope]) async throws {
+        guard !events.isEmpty else { return }
+        try await pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO events (id, type, book_id, occurred_at, source, payload) VALUES (?, ?, ?, ?, ?, ?)"
+            )
+            for event in events {
+                try statement.execute(arguments: [event.id, event.type, event.bookID, event.occurredAt, event.source, event.payload])
+            }
+        }
+    }
+
+    public func read(after position: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await pool.read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT position, id, type, book_id, occurred_at, source, payload FROM events WHERE position > ? ORDER BY position LIMIT ?"
+            )
+            return try Row.fetchAll(statement, arguments: [position, limit]).map { row in
+                StoredEvent(
+                    position: row["position"],
+                    envelope: EventEnvelope(
+                        id: row["id"], type: row["type"], occurredAt: row["occurred_at"], bookID: row["book_id"], source: row["source"],
+                        payload: row["payload"]
+                    )
+                )
+            }
+        }
+    }
+
+    public func acquireLease(group: String, owner: String, duration: Duration) async throws -> Lease {
+        let now = Date().timeIntervalSince1970
+        let until = now + Self.seconds(duration)
+        return try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT position, owner, lease_until FROM consumer_groups WHERE name = ?", arguments: [group]) else {
+                try db.execute(sql: "INSERT INTO consumer_groups (name, position, owner, lease_until) VALUES (?, 0, ?, ?)", arguments: [group, owner, until])
+                return .granted(position: 0)
+            }
+            let holder: String? = row["owner"]
+            let leaseUntil: Double = row["lease_until"]
+            if holder == owner || holder == nil || leaseUntil < now {
+                try db.execute(sql: "UPDATE consumer_groups SET owner = ?, lease_until = ? WHERE name = ?", arguments: [owner, until, group])
+                return .granted(position: row["position"])
+            }
+            return .heldByOther(owner: holder ?? "?", seconds: leaseUntil - now)
+        }
+    }
+
+    public func commit(group: String, owner: String, position: Int64, renewFor duration: Duration) async throws -> Bool {
+        let until = Date().timeIntervalSince1970 + Self.seconds(duration)
+        return try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE consumer_groups SET position = MAX(position, ?), lease_until = ? WHERE name = ? AND owner = ?",
+                arguments: [position, until, group, owner]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    /// Gives the lease up (graceful shutdown), so a replica can take over at once.
+    public func release(group: String, owner: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE consumer_groups SET owner = NULL, lease_until = 0 WHERE name = ? AND owner = ?", arguments: [group, owner])
+        }
+    }
+
+    public func headPosition() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0 }
+    }
+
+    /// A group's committed position (for tests, `portier` diagnostics and benchmarks).
+    public func position(of group: String) async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT position FROM consumer_groups WHERE name = ?", arguments: [group]) ?? 0
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+
+/// A service's own SQLite file, with the transactional outbox and the consumer de-duplication
+/// table beside its domain tables. A state change and the events it publishes commit together.
+public final class ServiceDatabase: Sendable {
+    public let pool: DatabasePool
+    /// The publishing service's name, written into every event.
+    public let source: String
+    let relayWakeup = Wakeup()
+
+    /// Opens (creating if needed) the file and runs the bus migrations, then the service's own.
+    public init(path: String, source: String, migrations: (inout DatabaseMigrator) -> Void) throws {
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: nil
+        )
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        self.source = source
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("bus-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        type TEXT NOT NULL,
+                        book_id INTEGER,
+                        occurred_at REAL NOT NULL,
+                        payload BLOB NOT NULL
+                    );
+                    CREATE TABLE processed_events (
+                        event_id TEXT PRIMARY KEY NOT NULL,
+                        consumer_group TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        processed_at REAL NOT NULL
+                    );
+                    CREATE TABLE dead_letters (
+                        event_id TEXT PRIMARY KEY NOT NULL,
+                        consumer_group TEXT NOT NULL,
+                        type TEXT NOT NULL,
+                        error TEXT NOT NULL,
+                        payload BLOB NOT NULL,
+                        failed_at REAL NOT NULL
+                    );
+                    """
+            )
+        }
+        migrations(&migrator)
+        try migrator.migrate(pool)
+    }
+
+    /// Runs a write transaction; events published inside it reach the relay right after commit.
+    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        let result = try await pool.write(body)
+        relayWakeup.signal()
+        return result
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
+    /// Adds an event to the outbox inside the caller's transaction.
+    public func publish(_ event: EventEnvelope, in db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO outbox (id, type, book_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [event.id, event.type, event.bookID, event.occurredAt, event.payload])
+    }
+
+    /// Events waiting in the outbox (0 once the relay caught up).
+    public func outboxCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
+    }
+}

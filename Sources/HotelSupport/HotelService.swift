@@ -1,0 +1,53 @@
+import EventBus
+import Foundation
+import Hummingbird
+import Logging
+import PortierHTTP
+import ServiceLifecycle
+
+/// Where a hotel service listens and keeps its data.
+public struct HotelServiceSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+
+    public init(host: String = "127.0.0.1", port: Int, dataDirectory: String = "./data") {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+    }
+
+    /// The service's own SQLite file.
+    public func databasePath(_ service: String) -> String { dataDirectory + "/\(service).sqlite" }
+
+    /// The event log shared by the services on this machine.
+    public var eventLogPath: String { dataDirectory + "/events.sqlite" }
+}
+
+/// The wiring every hotel service shares: router with access log and JSON errors, health probes
+/// that check the service's database, and the background services (relay, consumers) that run and
+/// stop with the HTTP server.
+public enum HotelService {
+    public static func application(
+        name: String, settings: HotelServiceSettings, store: ServiceDatabase, logger: Logger, services: [any Service],
+        onServerRunning: @escaping @Sendable (Int) async -> Void, routes: (Router<PortierRequestContext>) -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router(context: PortierRequestContext.self)
+        router.add(middleware: AccessLogMiddleware(logger: logger))
+        HealthRoutes.add(to: router) {
+            (try? await store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 ? nil : "database unavailable"
+        }
+        routes(router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-\(name)"),
+            services: services,
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? settings.port
+                logger.info("\(name) listening", metadata: ["port": .stringConvertible(port)])
+                await onServerRunning(port)
+            },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import GRDB
+
+/// A room a host offers.
+public struct Room: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var hostId: Int64
+    public var price: Int64
+    public var capacity: Int
+    public var createdAt: Date
+
+    init(row: Row) {
+        id = row["id"]
+        name = row["name"]
+        hostId = row["host_id"]
+        price = row["price"]
+        capacity = row["capacity"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+    }
+}
+
+/// What a host sends to register a room.
+struct NewRoom: Decodable {
+    var name: String
+    var hostId: Int64
+    var price: Int64
+    var capacity: Int?
+}

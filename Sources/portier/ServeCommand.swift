@@ -1,0 +1,73 @@
+import ArgumentParser
+import Books
+import Foundation
+import HotelSupport
+import Hummingbird
+import Logging
+import MyPages
+import Notifications
+import Payments
+import PortierHTTP
+import Rooms
+import ServiceLifecycle
+
+/// `portier serve <service>`: one hotel service on its own.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run one hotel service: rooms (8081), books (8082), payments (8083), notifications (8084) or mypages (8085)."
+    )
+
+    enum Name: String, ExpressibleByArgument, CaseIterable {
+        case rooms, books, payments, notifications, mypages
+
+        var defaultPort: Int {
+            switch self {
+            case .rooms: return 8081
+            case .books: return 8082
+            case .payments: return 8083
+            case .notifications: return 8084
+            case .mypages: return 8085
+            }
+        }
+    }
+
+    @Argument(help: "rooms, books, payments, notifications or mypages.") var service: Name
+
+    @Option(help: "Address to listen on (env PORTIER_HOST).")
+    var host: String = Env.string("PORTIER_HOST", "127.0.0.1")
+
+    @Option(help: "Port to listen on; 0 picks a free one. Default: the service's own port (env PORTIER_<SERVICE>_PORT).")
+    var port: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Directory of the SQLite files (env PORTIER_DATA_DIR).")
+    var dataDirectory: String = Env.string("PORTIER_DATA_DIR", "./data")
+
+    @Option(name: .customLong("payments-url"), help: "books: base URL of the payments service (env PORTIER_PAYMENTS_URL).")
+    var paymentsURL: String = Env.string("PORTIER_PAYMENTS_URL", "http://127.0.0.1:8083")
+
+    @Option(name: .customLong("webhook-url"), help: "notifications: also POST every notification to this URL (env PORTIER_WEBHOOK_URL).")
+    var webhookURL: String?
+
+    func run() async throws {
+        let name = service.rawValue
+        JSONLogHandler.bootstrap(service: name)
+        let logger = Logger(label: name)
+        let port = self.port ?? Env.int("PORTIER_\(name.uppercased())_PORT", service.defaultPort)
+        let settings = HotelServiceSettings(host: host, port: port, dataDirectory: dataDirectory)
+        switch service {
+        case .rooms:
+            try await ServiceRunner.run(try RoomsService.build(settings: settings, logger: logger), logger: logger)
+        case .books:
+            let books = BooksSettings(paymentsURL: paymentsURL)
+            try await ServiceRunner.run(try BooksService.build(settings: settings, books: books, logger: logger), logger: logger)
+        case .payments:
+            try await ServiceRunner.run(try PaymentsService.build(settings: settings, logger: logger), logger: logger)
+        case .notifications:
+            let webhook = webhookURL ?? Env.optional("PORTIER_WEBHOOK_URL")
+            try await ServiceRunner.run(try NotificationsService.build(settings: settings, webhookURL: webhook, logger: logger), logger: logger)
+        case .mypages:
+            try await ServiceRunner.run(try MyPagesService.build(settings: settings, logger: logger), logger: logger)
+        }
+    }
+}

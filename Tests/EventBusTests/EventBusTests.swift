@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+import Logging
+import PortierTestSupport
+import ServiceLifecycle
+import Synchronization
+import Testing
+@testable import EventBus
+
+/// The bus on real SQLite files: outbox, relay, log, consumer groups.
+@Suite struct EventBusTests {
+    static func store(_ dir: TemporaryDirectory, _ name: String = "svc") throws -> ServiceDatabase {
+        try ServiceDatabase(path: dir.sub("\(name).sqlite"), source: name) { migrator in
+            migrator.registerMigration("effects") { db in
+                try db.execute(sql: "CREATE TABLE effects (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, handled_by TEXT NOT NULL)")
+            }
+        }
+    }
+
+    static func event(_ index: Int) -> EventEnvelope {
+        EventEnvelope(id: "event-\(index)", type: "Tested", bookID: Int64(index), source: "test", payload: Data("{\"n\":\(index)}".utf8))
+    }
+
+    static let logger = Logger(label: "bus")
+
+    @Test func aStateChangeAndItsEventCommitTogetherOrNotAtAll() async throws {
+        try await TemporaryDirectory.with { dir in
+            let store = try Self.store(dir)
+            try await store.write { db in try store.publish(Self.event(1), in: db) }
+            await #expect(throws: (any Error).self) {
+                try await store.write { db in
+                    try store.publish(Self.event(2), in: db)
+                    throw UnprocessableEvent("the state change failed")
+                }
+            }
+            #expect(try await store.outboxCount() == 1)
+        }
+    }
+
+    @Test func theRelayMovesEventsInOrderAndAReplayAddsNothing() async throws {
+        try await TemporaryDirectory.with { dir in
+            let store = try Self.store(dir)
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            try await store.write { db in
+                for index in 1...3 { try store.publish(Self.event(index), in: db) }
+            }
+            let relay = OutboxRelay(store: store, log: log, logger: Self.logger)
+            #expect(try await relay.relayOnce() == 3)
+            #expect(try await store.outboxCount() == 0)
+            #expect(try await log.read(after: 0, limit: 10).map(\.envelope.id) == ["event-1", "event-2", "event-3"])
+
+            // A relay that crashed after appending and before deleting sends the same rows again.
+            try await store.write { db in
+                for index in 2...4 { try store.publish(Self.event(index), in: db) }
+            }
+            _ = try await relay.relayOnce()
+            #expect(try await log.read(after: 0, limit: 10).map(\.envelope.id) == ["event-1", "event-2", "event-3", "event-4"])
+        }
+    }
+
+    @Test func leasesAreExclusiveUntilReleasedOrExpired() async throws {
+        try await TemporaryDirectory.with { dir in
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            #expect(try await log.acquireLease(group: "g", owner: "a", duration: .seconds(30)) == .granted(position: 0))
+            guard case .heldByOther(let owner, _) = try await log.acquireLease(group: "g", owner: "b", duration: .seconds(30)) else {
+                Issue.record("b must not get the lease while a holds it")
+                return
+            }
+            #expect(owner == "a")
+            #expect(try await log.commit(group: "g", owner: "a", position: 7, renewFor: .milliseconds(1)))
+            #expect(try await !log.commit(group: "g", owner: "b", position: 9, renewFor: .seconds(1)), "only the holder commits")
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(try await log.acquireLease(group: "g", owner: "b", duration: .seconds(30)) == .granted(position: 7), "expired: b takes over at a's position")
+            try await log.release(group: "g", owner: "b")
+            #expect(try await log.acquireLease(group: "g", owner: "c", duration: .seconds(30)) == .granted(position: 7))
+        }
+    }
+
+    /// Runs consumers as services until `until` holds, then shuts them down gracefully.
+    func runConsumers(_ consumers: [EventConsumer], until condition: @escaping @Sendable () async throws -> Bool) async throws {
+        let group = ServiceGroup(configuration: .init(services: consumers, logger: Self.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(try await eventually(condition))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    func consumer(_ store: ServiceDatabase, _ log: SQLiteEventLog, name: String, fail: String? = nil) -> EventConsumer {
+        EventConsumer(group: "effects", log: log, store: store, types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5)) { event, db in
+            if event.id == fail { throw UnprocessableEvent("cannot handle \(event.id)") }
+            try db.execute(sql: "INSERT INTO effects (event_id, handled_by) VALUES (?, ?)", arguments: [event.id, name])
+        }
+    }
+
+    func effects(_ store: ServiceDatabase) async throws -> [String] {
+        try await store.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM effects ORDER BY id") }
+    }
+
+    @Test func twoMembersOfAGroupHandleEveryEventOnceInTotal() async throws {
+        try await TemporaryDirectory.with { dir in
+            let store = try Self.store(dir)
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            try await log.append((1...200).map(Self.event))
+            try await runConsumers([consumer(store, log, name: "a"), consumer(store, log, name: "b")]) {
+                try await effects(store).count >= 200
+            }
+            let handled = try await effects(store)
+            #expect(handled.count == 200)
+            #expect(Set(handled).count == 200)
+            #expect(handled == (1...200).map { "event-\($0)" }, "in log order")
+        }
+    }
+
+    @Test func aConsumerResumesFromItsPositionAndRedeliveryTakesEffectOnce() async throws {
+        try await TemporaryDirectory.with { dir in
+            let store = try Self.store(dir)
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            try await log.append((1...50).map(Self.event))
+            try await runConsumers([consumer(store, log, name: "first")]) { try await effects(store).count >= 50 }
+            try await log.append((51...80).map(Self.event))
+            try await runConsumers([consumer(store, log, name: "second")]) { try await effects(store).count >= 80 }
+            let byFirst = try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM effects WHERE handled_by = 'first'") }
+            #expect(byFirst == 50)
+            #expect(try await effects(store).count == 80)
+
+            // Rewind the group, as a crash between effect and commit would: nothing happens twice.
+            try await log.pool.write { db in try db.execute(sql: "UPDATE consumer_groups SET position = 0") }
+            try await runConsumers([consumer(store, log, name: "third")]) { try await log.position(of: "effects") >= 80 }
+            #expect(try await effects(store).count == 80)
+        }
+    }
+
+    @Test func anUnprocessableEventIsSetAsideAndTheRestGoOn() async throws {
+        try await TemporaryDirectory.with { dir in
+            let store = try Self.store(dir)
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            try await log.append((1...5).map(Self.event))
+            try await runConsumers([consumer(store, log, name: "a", fail: "event-3")]) { try await log.position(of: "effects") >= 5 }
+            #expect(try await effects(store) == ["event-1", "event-2", "event-4", "event-5"])
+            let dead = try await store.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM dead_letters") }
+            #expect(dead == ["event-3"])
+        }
+    }
+}

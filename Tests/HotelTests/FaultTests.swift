@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import PortierTestSupport
+import Testing
+
+/// Services that are down, killed or doubled: bookings keep working where the seed says they
+/// must, and every event takes effect exactly once in the end.
+@Suite(.serialized) struct FaultTests {
+    /// Counts rows of a service's database file directly.
+    func count(_ hotel: HotelStack, _ service: String, _ sql: String) throws -> Int {
+        let queue = try DatabaseQueue(path: hotel.dataDirectory + "/\(service).sqlite", configuration: {
+            var configuration = Configuration()
+            configuration.readonly = true
+            return configuration
+        }())
+        return try queue.read { db in try Int.fetchOne(db, sql: sql) ?? -1 }
+    }
+
+    @Test func bookingsWorkWhileNotificationsIsDownAndEveryMissedOneArrivesOnce() async throws {
+        try await HotelStack.run { hotel in
+            let room = try await hotel.registerRoom(hostID: 3)
+            try await hotel.stop("notifications")
+            #expect(try await hotel.get("/notifications?recipient=guest:20").status == 502, "it really is down")
+
+            var books: [Int] = []
+            for index in 0..<3 {
+                let response = try await hotel.book(room: room, guest: 20, nightsFromNow: 10 + index * 5)
+                #expect(response.status == 201, "\(response.text)")
+                books.append(response.json["id"] as? Int ?? 0)
+            }
+            #expect(try await hotel.delete("/books/\(books[0])").status == 200)
+
+            try await hotel.start(.notifications)
+            // 3 payment_approved + 1 payment_canceled for the guest, 3 booked + 1 book_canceled for the host.
+            #expect(try await eventually {
+                let guest = try await hotel.notifications("guest:20").count
+                let host = try await hotel.notifications("host:3").count
+                return guest == 4 && host == 4
+            })
+            try await Task.sleep(for: .milliseconds(500))
+            let guest = try await hotel.notifications("guest:20")
+            let host = try await hotel.notifications("host:3")
+            #expect(guest.count == 4 && host.count == 4, "no duplicates arrive later")
+            #expect(Set(guest.map { "\($0["kind"]!)-\($0["bookId"]!)" }).count == 4)
+            #expect(guest.filter { $0["kind"] as? String == "payment_canceled" }.map { $0["bookId"] as? Int } == [books[0]])
+            #expect(try count(hotel, "notifications", "SELECT COUNT(*) FROM dead_letters") == 0)
+        }
+    }
+
+    @Test func paymentsDownAnswersAFast503AndStoresNothing() async throws {
+        try await HotelStack.run { hotel in
+            let room = try await hotel.registerRoom()
+            // Make sure books knows the room before payments goes away.
+            #expect(try await hotel.book(room: room, guest: 30, nightsFromNow: 10).status == 201)
+            try await hotel.stop("payments")
+
+            let started = ContinuousClock.now
+            let refused = try await hotel.book(room: room, guest: 31, nightsFromNow: 20)
+            #expect(refused.status == 503)
+            #expect(refused.json["error"] as? String == "service_unavailable")
+            #expect(refused.json["error_description"] as? String == "payment is busy, please try again in a moment")
+            #expect(refused.header("Retry-After") != nil)
+            #expect(ContinuousClock.now - started < .seconds(3), "no waiting on a payment service that is not there")
+            #expect(try await hotel.get("/books?guestId=31").json["total"] as? Int == 0, "no booking row")
+            #expect(try count(hotel, "books", "SELECT COUNT(*) FROM holds") == 0, "no hold left behind")
+
+            try await hotel.start(.payments)
+            #expect(try await eventually { try await hotel.book(room: room, guest: 31, nightsFromNow: 20).status == 201 })
+            #expect(try await hotel.get("/books?guestId=31").json["total"] as? Int == 1)
+        }
+    }
+
+    @Test func aConsumerKilledMidStreamLosesAndDuplicatesNothing() async throws {
+        try await HotelStack.run { hotel in
+            let rooms = [try await hotel.registerRoom(hostID: 5), try await hotel.registerRoom(hostID: 5)]
+            let bookings = 24
+            let killer = Task {
+                // Kill the projection while events are flowing.
+                try await Task.sleep(for: .milliseconds(300))
+                try await hotel.stop("mypages", signal: SIGKILL)
+            }
+            for index in 0..<bookings {
+                let response = try await hotel.book(room: rooms[index % 2], guest: 40 + index % 3, nightsFromNow: 10 + (index / 2) * 3)
+                #expect(response.status == 201, "\(response.text)")
+            }
+            try await killer.value
+            try await hotel.start(.mypages)
+
+            #expect(try await eventually { try await hotel.get("/mypages?hostId=5&size=100").json["total"] as? Int == bookings })
+            let rows = try await hotel.get("/mypages?hostId=5&size=100").json["items"] as? [[String: Any]] ?? []
+            #expect(rows.allSatisfy { $0["bookingStatus"] as? String == "Booked" && $0["paymentStatus"] as? String == "Approved" })
+            #expect(try count(hotel, "mypages", "SELECT COUNT(*) FROM processed_events") == bookings * 2, "each event applied once")
+            #expect(try count(hotel, "mypages", "SELECT COUNT(*) FROM dead_letters") == 0)
+        }
+    }
+
+    @Test func twoReplicasOfAConsumerGroupHandleEachEventOnceInTotal() async throws {
+        try await HotelStack.run { hotel in
+            // A second notifications process on the same data: same group, same database.
+            try await hotel.start(.notifications, port: 0, as: "notifications-2")
+            let room = try await hotel.registerRoom(hostID: 6)
+            for index in 0..<5 {
+                #expect(try await hotel.book(room: room, guest: 50, nightsFromNow: 10 + index * 3).status == 201)
+            }
+            #expect(try await eventually { try await hotel.notifications("host:6").count == 5 })
+
+            // The active member stops; the other takes over and carries on.
+            let standby = hotel.processes["notifications-2"]!
+            let primaryWasActive = !standby.lines.contains { $0.contains("took over") }
+            try await hotel.stop(primaryWasActive ? "notifications" : "notifications-2")
+            for index in 5..<8 {
+                #expect(try await hotel.book(room: room, guest: 50, nightsFromNow: 10 + index * 3).status == 201)
+            }
+            let reader = primaryWasActive ? "notifications-2" : "notifications"
+            let base = "http://127.0.0.1:\(hotel.ports[reader]!)"
+            #expect(try await eventually {
+                try await HTTP.request(.GET, base + "/notifications?recipient=host:6&size=100").json["total"] as? Int == 8
+            })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await HTTP.request(.GET, base + "/notifications?recipient=guest:50&size=100").json["total"] as? Int == 8)
+            #expect(try count(hotel, "notifications", "SELECT COUNT(*) FROM notifications") == 16, "8 for the host, 8 for the guest, none twice")
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import PortierTestSupport
+import Synchronization
+import Testing
+
+/// The whole hotel as real child processes on loopback ports: token server, gateway and the five
+/// services, each a `portier` process with the shared data directory, as `portier up` runs them.
+final class HotelStack: @unchecked Sendable {
+    enum Service: String, CaseIterable, Sendable {
+        case rooms, books, payments, notifications, mypages
+    }
+
+    let directory: TemporaryDirectory
+    private(set) var processes: [String: ChildProcess] = [:]
+    private(set) var ports: [String: Int] = [:]
+    private(set) var gateway = ""
+    private(set) var demoSecret = ""
+    private var token = ""
+    private let lock = NSLock()
+
+    private init(directory: TemporaryDirectory) {
+        self.directory = directory
+    }
+
+    var dataDirectory: String { directory.sub("data") }
+
+    static func run<T: Sendable>(_ body: @Sendable (HotelStack) async throws -> T) async throws -> T {
+        try await TemporaryDirectory.with("hotel") { dir in
+            let stack = HotelStack(directory: dir)
+            defer { stack.killAll() }
+            try await stack.startAll()
+            return try await body(stack)
+        }
+    }
+
+    private func startAll() async throws {
+        let auth = try ChildProcess([
+            "auth", "--port", "0", "--data-dir", dataDirectory, "--keys-dir", directory.sub("keys"), "--issuer", "http://auth.test",
+        ])
+        register("auth", auth, port: try await auth.port(fromLineContaining: "token server listening"))
+        let secretLine = try await auth.waitForLine(containing: "client_secret:")
+        demoSecret = String(secretLine.split(separator: " ").last!)
+
+        for service in [Service.payments, .rooms, .notifications, .mypages, .books] {
+            try await start(service)
+        }
+        let routesPath = directory.sub("routes.json")
+        try writeRoutes(to: routesPath)
+        let gatewayProcess = try ChildProcess(["gateway", "--port", "0", "--routes", routesPath])
+        let port = try await gatewayProcess.port(fromLineContaining: "gateway listening")
+        register("gateway", gatewayProcess, port: port)
+        gateway = "http://127.0.0.1:\(port)"
+        token = try await fetchToken()
+    }
+
+    private func register(_ name: String, _ process: ChildProcess, port: Int) {
+        lock.lock()
+        processes[name] = process
+        ports[name] = port
+        lock.unlock()
+    }
+
+    /// Starts a service (again), on its previous port if it had one.
+    func start(_ service: Service, port: Int? = nil, as name: String? = nil) async throws {
+        let name = name ?? service.rawValue
+        var arguments = ["serve", service.rawValue, "--port", String(port ?? ports[name] ?? 0), "--data-dir", dataDirectory]
+        if service == .books { arguments += ["--payments-url", "http://127.0.0.1:\(ports["payments"]!)"] }
+        let process = try ChildProcess(arguments)
+        let bound = try await process.port(fromLineContaining: "\(service.rawValue) listening")
+        register(name, process, port: bound)
+    }
+
+    /// SIGTERM (graceful) or SIGKILL, then waits until the process is gone.
+    func stop(_ name: String, signal: Int32 = SIGTERM) async throws {
+        guard let process = processes[name] else { return }
+        process.signal(signal)
+        _ = try await process.waitForExit()
+    }
+
+    func killAll() {
+        for process in processes.values where process.process.isRunning {
+            process.signal(SIGKILL)
+        }
+    }
+
+    private func writeRoutes(to path: String) throws {
+        let scopes = ["GET": ["read"], "POST": ["write"], "PUT": ["write"], "DELETE": ["write"]]
+        var routes: [[String: Any]] = [
+            ["id": "oauth", "path": "/oauth", "upstreams": ["http://127.0.0.1:\(ports["auth"]!)"], "public": true]
+        ]
+        for service in Service.allCases {
+            routes.append([
+                "id": service.rawValue, "path": "/\(service.rawValue)", "upstreams": ["http://127.0.0.1:\(ports[service.rawValue]!)"],
+                "scopes": scopes, "timeoutMillis": 5000,
+            ])
+        }
+        let document: [String: Any] = [
+            "auth": [
+                "issuer": "http://auth.test", "audience": "hotel-api", "jwks": "http://127.0.0.1:\(ports["auth"]!)/.well-known/jwks.json",
+            ],
+            "routes": routes,
+        ]
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: path))
+    }
+
+    private func fetchToken() async throws -> String {
+        let response = try await HTTP.form(gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", demoSecret)])
+        guard let token = response.json["access_token"] as? String else { throw ChildProcessError("no token: \(response.text)") }
+        return token
+    }
+
+    // MARK: Calls through the gateway, with the token
+
+    func get(_ path: String) async throws -> TestHTTPResponse {
+        try await HTTP.request(.GET, gateway + path, headers: [HTTP.bearer(token)])
+    }
+
+    func post(_ path: String, _ body: [String: Any]) async throws -> TestHTTPResponse {
+        try await HTTP.json(.POST, gateway + path, body, headers: [HTTP.bearer(token)])
+    }
+
+    func delete(_ path: String) async throws -> TestHTTPResponse {
+        try await HTTP.request(.DELETE, gateway + path, headers: [HTTP.bearer(token)])
+    }
+
+    /// Registers a room and waits until books has learned about it (the replica is fed by events).
+    func registerRoom(name: String = "Ocean view", hostID: Int = 1, price: Int = 120) async throws -> Int {
+        let response = try await post("/rooms", ["name": name, "hostId": hostID, "price": price])
+        guard response.status == 201, let id = response.json["id"] as? Int else { throw ChildProcessError("room: \(response.text)") }
+        return id
+    }
+
+    /// Books, retrying while the books service has not yet seen the room's RoomRegistered event.
+    func book(room: Int, guest: Int, nightsFromNow start: Int, nights: Int = 2) async throws -> TestHTTPResponse {
+        let body: [String: Any] = ["roomId": room, "guestId": guest, "startDate": Self.date(daysFromNow: start), "endDate": Self.date(daysFromNow: start + nights)]
+        var response = try await post("/books", body)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while response.status == 404 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            response = try await post("/books", body)
+        }
+        return response
+    }
+
+    static func date(daysFromNow days: Int) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date().addingTimeInterval(Double(days) * 86_400))
+    }
+
+    func notifications(_ recipient: String) async throws -> [[String: Any]] {
+        let response = try await get("/notifications?recipient=\(recipient)&size=100")
+        return response.json["items"] as? [[String: Any]] ?? []
+    }
+}
