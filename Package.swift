@@ -177,7 +177,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HotelTests",
-            dependencies: ["PortierTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "PortierTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

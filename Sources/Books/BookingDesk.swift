@@ -67,28 +67,27 @@ struct BookingDesk: Sendable {
     private func placeHold(roomID: Int64, start: CalendarDate, end: CalendarDate, nights: Int) async throws -> Hold {
         let now = Date().timeIntervalSince1970
         return try await store.pool.write { db in
-            guard let room = try Row.fetchOne(db, sql: "SELECT name, host_id, price, deleted FROM rooms WHERE id = ?", arguments: [roomID]) else {
+            guard let room = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, host_id, price, deleted FROM rooms WHERE id = ?"), arguments: [roomID]) else {
                 throw APIError.notFound("room \(roomID) does not exist")
             }
             guard (room["deleted"] as Int) == 0 else { throw APIError.conflict("room \(roomID) was deleted") }
             let (startText, endText) = (start.description, end.description)
             if let clash = try Row.fetchOne(
-                db,
-                sql: "SELECT start_date, end_date FROM books WHERE room_id = ? AND status = 'Booked' AND start_date < ? AND end_date > ? LIMIT 1",
+                db.cachedStatement(
+                    sql: "SELECT start_date, end_date FROM books WHERE room_id = ? AND status = 'Booked' AND start_date < ? AND end_date > ? LIMIT 1"
+                ),
                 arguments: [roomID, endText, startText]
             ) {
                 throw APIError.conflict("room \(roomID) is already booked from \(clash["start_date"] as String) to \(clash["end_date"] as String)")
             }
             if try Row.fetchOne(
-                db, sql: "SELECT 1 FROM holds WHERE room_id = ? AND expires_at > ? AND start_date < ? AND end_date > ? LIMIT 1",
+                db.cachedStatement(sql: "SELECT 1 FROM holds WHERE room_id = ? AND expires_at > ? AND start_date < ? AND end_date > ? LIMIT 1"),
                 arguments: [roomID, now, endText, startText]
             ) != nil {
                 throw APIError.conflict("room \(roomID) is being booked by someone else for overlapping dates")
             }
-            try db.execute(
-                sql: "INSERT INTO holds (room_id, start_date, end_date, expires_at) VALUES (?, ?, ?, ?)",
-                arguments: [roomID, startText, endText, now + Self.holdSeconds]
-            )
+            try db.cachedStatement(sql: "INSERT INTO holds (room_id, start_date, end_date, expires_at) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [roomID, startText, endText, now + Self.holdSeconds])
             return Hold(bookID: db.lastInsertedRowID, room: (room["name"], room["host_id"], room["price"]), nights: nights)
         }
     }
@@ -97,18 +96,19 @@ struct BookingDesk: Sendable {
     private func store(hold: Hold, payment: PaymentRequest, paymentID: Int64, guestID: Int64, nights: Int) async throws -> Book {
         let store = self.store
         return try await store.write { db in
-            try db.execute(sql: "DELETE FROM holds WHERE id = ?", arguments: [hold.bookID])
-            try db.execute(
+            try db.cachedStatement(sql: "DELETE FROM holds WHERE id = ?").execute(arguments: [hold.bookID])
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO books (id, room_id, room_name, guest_id, host_id, start_date, end_date, nights, price, status, payment_id, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'Booked', ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     hold.bookID, payment.roomId, payment.roomName, guestID, payment.hostId, payment.startDate, payment.endDate, nights,
                     payment.amount, paymentID, Date().timeIntervalSince1970,
                 ]
             )
-            let book = Book(row: try Row.fetchOne(db, sql: "SELECT * FROM books WHERE id = ?", arguments: [hold.bookID])!)
+            let book = Book(row: try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM books WHERE id = ?"), arguments: [hold.bookID])!)
             try store.publish(EventEnvelope(Booked(booking: book.details, paymentID: paymentID), source: store.source), in: db)
             return book
         }
@@ -184,12 +184,12 @@ struct BookingDesk: Sendable {
     func cancel(_ id: Int64) async throws -> Response {
         let store = self.store
         let book = try await store.write { db -> Book in
-            guard var book = try Row.fetchOne(db, sql: "SELECT * FROM books WHERE id = ?", arguments: [id]).map(Book.init(row:)) else {
+            guard var book = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM books WHERE id = ?"), arguments: [id]).map(Book.init(row:)) else {
                 throw APIError.notFound("booking \(id) does not exist")
             }
             guard book.status == "Booked" else { return book }
             let now = Date().timeIntervalSince1970
-            try db.execute(sql: "UPDATE books SET status = 'Canceled', canceled_at = ? WHERE id = ?", arguments: [now, id])
+            try db.cachedStatement(sql: "UPDATE books SET status = 'Canceled', canceled_at = ? WHERE id = ?").execute(arguments: [now, id])
             book.status = "Canceled"
             book.canceledAt = Date(timeIntervalSince1970: now)
             try store.publish(EventEnvelope(BookCanceled(booking: book.details), source: store.source), in: db)

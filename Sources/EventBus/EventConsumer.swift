@@ -106,6 +106,8 @@ public struct EventConsumer: Service {
                 return
             }
             lastRenewal = .now
+            // A partial batch means the log is nearly drained: let the next batch gather first.
+            if events.count < batchSize { try? await Task.sleep(for: pollInterval) }
         }
     }
 

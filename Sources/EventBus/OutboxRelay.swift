@@ -13,13 +13,20 @@ public struct OutboxRelay: Service {
     let logger: Logger
     let batchSize: Int
     let idleWait: Duration
+    /// After a wake-up, how long to let more commits gather before relaying: under load this turns
+    /// one small transaction per event into one per batch.
+    let gatherWindow: Duration
 
-    public init(store: ServiceDatabase, log: any EventLog, logger: Logger, batchSize: Int = 500, idleWait: Duration = .milliseconds(250)) {
+    public init(
+        store: ServiceDatabase, log: any EventLog, logger: Logger, batchSize: Int = 500, idleWait: Duration = .milliseconds(250),
+        gatherWindow: Duration = .milliseconds(5)
+    ) {
         self.store = store
         self.log = log
         self.logger = logger
         self.batchSize = batchSize
         self.idleWait = idleWait
+        self.gatherWindow = gatherWindow
     }
 
     public func run() async throws {
@@ -29,7 +36,10 @@ public struct OutboxRelay: Service {
                 do {
                     let moved = try await relayOnce()
                     failures = 0
-                    if moved < batchSize { await store.relayWakeup.wait(timeout: idleWait) }
+                    if moved < batchSize {
+                        await store.relayWakeup.wait(timeout: idleWait)
+                        try? await Task.sleep(for: gatherWindow)
+                    }
                 } catch {
                     failures += 1
                     if failures == 1 || failures % 50 == 0 {

@@ -55,6 +55,7 @@ public final class ServiceDatabase: Sendable {
     }
 
     /// Runs a write transaction; events published inside it reach the relay right after commit.
+    /// If `body` throws, nothing it did stays.
     public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
         let result = try await pool.write(body)
         relayWakeup.signal()

@@ -116,13 +116,12 @@ enum Notifier {
         }
         let now = Date().timeIntervalSince1970
         for message in messages {
-            try db.execute(
-                sql: "INSERT INTO notifications (event_id, recipient, book_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [event.id, message.recipient, event.bookID, message.kind, message.text, now]
-            )
+            try db.cachedStatement(sql: "INSERT INTO notifications (event_id, recipient, book_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [event.id, message.recipient, event.bookID, message.kind, message.text, now])
             let id = db.lastInsertedRowID
             for channel in channels {
-                try db.execute(sql: "INSERT INTO deliveries (notification_id, channel, next_attempt_at) VALUES (?, ?, 0)", arguments: [id, channel])
+                try db.cachedStatement(sql: "INSERT INTO deliveries (notification_id, channel, next_attempt_at) VALUES (?, ?, 0)")
+                    .execute(arguments: [id, channel])
             }
         }
     }
@@ -206,10 +205,8 @@ struct DeliveryWorker: Service {
         _ = try? await store.pool.write { db in
             for outcome in outcomes {
                 if outcome.error == nil {
-                    try db.execute(
-                        sql: "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1 WHERE notification_id = ? AND channel = ?",
-                        arguments: [finished, outcome.id, outcome.channel]
-                    )
+                    try db.cachedStatement(sql: "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1 WHERE notification_id = ? AND channel = ?")
+                        .execute(arguments: [finished, outcome.id, outcome.channel])
                 } else {
                     let attempts = outcome.attempts + 1
                     try db.execute(

@@ -72,7 +72,9 @@ struct PaymentLedger: Sendable {
         }
         let store = self.store
         let (payment, created) = try await store.write { db -> (Payment, Bool) in
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM payments WHERE book_id = ?", arguments: [input.bookId]).map(Payment.init(row:)) {
+            if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM payments WHERE book_id = ?"), arguments: [input.bookId])
+                .map(Payment.init(row:))
+            {
                 guard existing.status == "Approved" else {
                     throw APIError.conflict("the payment for booking \(input.bookId) was \(existing.status.lowercased())")
                 }
@@ -81,17 +83,18 @@ struct PaymentLedger: Sendable {
                 }
                 return (existing, false)
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO payments (book_id, guest_id, host_id, room_id, room_name, start_date, end_date, amount, status, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Approved', ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     input.bookId, input.guestId, input.hostId, input.roomId, input.roomName, start.description, end.description, input.amount,
                     Date().timeIntervalSince1970,
                 ]
             )
-            let payment = Payment(row: try Row.fetchOne(db, sql: "SELECT * FROM payments WHERE id = ?", arguments: [db.lastInsertedRowID])!)
+            let payment = Payment(row: try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM payments WHERE id = ?"), arguments: [db.lastInsertedRowID])!)
             try store.publish(
                 EventEnvelope(PaymentApproved(paymentID: payment.id, booking: payment.booking, amount: payment.amount), source: store.source), in: db
             )
@@ -113,7 +116,8 @@ struct PaymentLedger: Sendable {
     @discardableResult
     func cancel(bookID: Int64, in db: Database, createTombstone: Bool) throws -> Payment? {
         let now = Date().timeIntervalSince1970
-        guard let payment = try Row.fetchOne(db, sql: "SELECT * FROM payments WHERE book_id = ?", arguments: [bookID]).map(Payment.init(row:)) else {
+        guard let payment = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM payments WHERE book_id = ?"), arguments: [bookID]).map(Payment.init(row:))
+        else {
             guard createTombstone else { return nil }
             try db.execute(
                 sql: """
@@ -125,7 +129,7 @@ struct PaymentLedger: Sendable {
             return Payment(row: try Row.fetchOne(db, sql: "SELECT * FROM payments WHERE book_id = ?", arguments: [bookID])!)
         }
         guard payment.status == "Approved" else { return payment }
-        try db.execute(sql: "UPDATE payments SET status = 'Canceled', canceled_at = ? WHERE id = ?", arguments: [now, payment.id])
+        try db.cachedStatement(sql: "UPDATE payments SET status = 'Canceled', canceled_at = ? WHERE id = ?").execute(arguments: [now, payment.id])
         var canceled = payment
         canceled.status = "Canceled"
         canceled.canceledAt = Date(timeIntervalSince1970: now)

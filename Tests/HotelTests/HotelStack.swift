@@ -61,9 +61,9 @@ final class HotelStack: @unchecked Sendable {
     }
 
     /// Starts a service (again), on its previous port if it had one.
-    func start(_ service: Service, port: Int? = nil, as name: String? = nil) async throws {
+    func start(_ service: Service, port: Int? = nil, as name: String? = nil, extraArguments: [String] = []) async throws {
         let name = name ?? service.rawValue
-        var arguments = ["serve", service.rawValue, "--port", String(port ?? ports[name] ?? 0), "--data-dir", dataDirectory]
+        var arguments = ["serve", service.rawValue, "--port", String(port ?? ports[name] ?? 0), "--data-dir", dataDirectory] + extraArguments
         if service == .books { arguments += ["--payments-url", "http://127.0.0.1:\(ports["payments"]!)"] }
         let process = try ChildProcess(arguments)
         let bound = try await process.port(fromLineContaining: "\(service.rawValue) listening")
