@@ -26,19 +26,21 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG) --product portier
 
-## run: build and start the token server on its defaults (keys/ and data/ are created on first start)
+## run: build and start the whole stack (portier up): token server, gateway, five hotel services
 run: build
-	$(BIN) auth
+	$(BIN) up
 
 ## test: build and run every test (unit tests and end-to-end tests over real sockets)
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-## bench: load benchmarks (needs wrk; see bench/README.md)
+## bench: the load benchmarks (wrk, nginx and haproxy from Debian) and the micro-benchmarks
 bench: deps
-	$(SWIFT) build -c release --product portier
 	bench/token.sh
+	bench/gateway.sh
+	bench/booking.sh
+	$(SWIFT) run -c release portier-micro
 
 ## format: format the tree with swift-format (.swift-format)
 format:
