@@ -7,12 +7,7 @@ public struct SQLiteEventLog: EventLog {
     let pool: DatabasePool
 
     public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        pool = try DatabasePool(path: path, configuration: configuration)
+        pool = try DatabasePool(path: path, configuration: .shared)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-log") { db in
             try db.execute(
@@ -116,5 +111,19 @@ public struct SQLiteEventLog: EventLog {
 
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+extension Configuration {
+    /// Settings for SQLite files several processes write: WAL (GRDB's DatabasePool), waiting up to
+    /// 30 s for another writer, and NORMAL sync, which in WAL mode survives a process crash and
+    /// syncs at checkpoints.
+    static var shared: Configuration {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        return configuration
     }
 }
