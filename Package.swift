@@ -194,6 +194,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "MyPagesTests",
+            dependencies: ["MyPages", "EventBus", "HotelEvents", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ResilienceTests",
             dependencies: ["Resilience"],
             swiftSettings: swiftSettings

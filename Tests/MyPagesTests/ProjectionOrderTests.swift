@@ -1,0 +1,60 @@
+import EventBus
+import GRDB
+import HotelEvents
+import Testing
+@testable import MyPages
+
+/// The mypages projection on a real SQLite file: every order of a booking's four events ends in
+/// the same row, because statuses only move forward and Canceled is final.
+@Suite struct ProjectionOrderTests {
+    static let booking = BookingDetails(
+        bookID: 42, roomID: 7, roomName: "Ocean view", guestID: 10, hostID: 3, startDate: "2026-12-24", endDate: "2026-12-27", price: 360
+    )
+
+    static let events: [EventEnvelope] = [
+        try! EventEnvelope(Booked(booking: booking, paymentID: 5), source: "books"),
+        try! EventEnvelope(PaymentApproved(paymentID: 5, booking: booking, amount: 360), source: "payments"),
+        try! EventEnvelope(BookCanceled(booking: booking), source: "books"),
+        try! EventEnvelope(PaymentCanceled(paymentID: 5, booking: booking, amount: 360), source: "payments"),
+    ]
+
+    static func permutations<T>(_ items: [T]) -> [[T]] {
+        guard items.count > 1 else { return [items] }
+        return items.indices.flatMap { index -> [[T]] in
+            var rest = items
+            let first = rest.remove(at: index)
+            return permutations(rest).map { [first] + $0 }
+        }
+    }
+
+    func project(_ events: [EventEnvelope]) throws -> MyPage {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE mypages (
+                        book_id INTEGER PRIMARY KEY NOT NULL, room_id INTEGER NOT NULL, room_name TEXT NOT NULL, guest_id INTEGER NOT NULL,
+                        host_id INTEGER NOT NULL, start_date TEXT NOT NULL, end_date TEXT NOT NULL, price INTEGER NOT NULL,
+                        booking_status TEXT, payment_status TEXT, payment_id INTEGER, updated_at REAL NOT NULL)
+                    """
+            )
+            for event in events { try MyPagesService.project(event, db) }
+        }
+        return try queue.read { db in MyPage(row: try Row.fetchOne(db, sql: "SELECT * FROM mypages WHERE book_id = 42")!) }
+    }
+
+    @Test func allTwentyFourOrdersEndCanceledAndCanceled() throws {
+        for order in Self.permutations(Self.events) {
+            let page = try project(order)
+            #expect(page.bookingStatus == "Canceled" && page.paymentStatus == "Canceled", "\(order.map(\.type))")
+            #expect(page.paymentId == 5 && page.price == 360 && page.roomName == "Ocean view")
+        }
+    }
+
+    @Test func paymentBeforeBookingStillEndsBookedAndApproved() throws {
+        let page = try project([Self.events[1], Self.events[0]])
+        #expect(page.bookingStatus == "Booked" && page.paymentStatus == "Approved")
+        let onlyPayment = try project([Self.events[1]])
+        #expect(onlyPayment.bookingStatus == nil && onlyPayment.paymentStatus == "Approved", "the row exists before Booked arrives")
+    }
+}
