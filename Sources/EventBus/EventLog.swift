@@ -1,7 +1,7 @@
 /// The durable, ordered log the outboxes are relayed to and consumer groups read from.
 ///
 /// Kept small on purpose: a distributed engine (Kafka, a Postgres table, NATS JetStream) needs an
-/// adapter for these five operations, not a rewrite of the services.
+/// adapter for these four operations, not a rewrite of the services.
 public protocol EventLog: Sendable {
     /// Appends events in order. Appending an id that is already in the log is a no-op, so a relay
     /// that crashed after appending and before clearing its outbox cannot create duplicates.
@@ -16,9 +16,6 @@ public protocol EventLog: Sendable {
 
     /// Records that the group finished everything up to `position`; false if the lease was lost.
     func commit(group: String, owner: String, position: Int64, renewFor duration: Duration) async throws -> Bool
-
-    /// The position of the newest event (0 when empty).
-    func headPosition() async throws -> Int64
 }
 
 /// The answer to a lease request.

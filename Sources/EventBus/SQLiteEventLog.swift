@@ -98,10 +98,6 @@ public struct SQLiteEventLog: EventLog {
         }
     }
 
-    public func headPosition() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0 }
-    }
-
     /// A group's committed position (for tests, `portier` diagnostics and benchmarks).
     public func position(of group: String) async throws -> Int64 {
         try await pool.read { db in

@@ -18,8 +18,6 @@ public final class RevocationList: Sendable {
         revoked.withLock { $0.contains(jti) }
     }
 
-    public var count: Int { revoked.withLock { $0.count } }
-
     struct Document: Decodable {
         struct Entry: Decodable {
             var jti: String

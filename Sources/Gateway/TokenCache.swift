@@ -29,6 +29,4 @@ final class TokenCache: Sendable {
     func remove(_ token: String) {
         _ = entries.withLock { $0.removeValue(forKey: token) }
     }
-
-    var count: Int { entries.withLock { $0.count } }
 }

@@ -66,8 +66,4 @@ public final class UpstreamBalancer: Sendable {
     public func eject(_ index: Int, now: ContinuousClock.Instant = .now) {
         ejectedUntil.withLock { $0[index] = now + ejection }
     }
-
-    public func isEjected(_ index: Int, now: ContinuousClock.Instant = .now) -> Bool {
-        ejectedUntil.withLock { $0[index].map { $0 > now } ?? false }
-    }
 }
