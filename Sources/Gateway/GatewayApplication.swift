@@ -46,6 +46,9 @@ struct GatewayChildChannel: ServerChildChannel {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<GatewayConnection> {
         channel.eventLoop.makeCompletedFuture {
+            // A connection that sends nothing for a minute is closed (idle keep-alive, or a client
+            // that stalls mid-request); requests waiting for an upstream have the route's timeout.
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(60)))
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
             )

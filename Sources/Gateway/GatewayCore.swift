@@ -260,14 +260,17 @@ final class GatewayCore: Sendable {
     func record(_ request: RequestInfo, status: Int, started: ContinuousClock.Instant, trace: AccessTrace) {
         let elapsed = ContinuousClock.now - started
         metrics.request(route: trace.route, method: request.head.method.rawValue, status: status, duration: elapsed)
-        var metadata: Logger.Metadata = [
-            "method": .string(request.head.method.rawValue), "path": .string(String(request.path)), "status": .stringConvertible(status),
-            "route": .string(trace.route), "duration_ms": .stringConvertible(Self.milliseconds(elapsed)),
-            "client": .string(request.peer), "request_id": .string(request.requestID),
-        ]
-        if let clientID = trace.clientID { metadata["client_id"] = .string(clientID) }
-        if let upstream = trace.upstream { metadata["upstream"] = .string(upstream) }
-        logger.info("request", metadata: metadata)
+        guard var line = AccessLogLine(logger: logger) else { return }
+        line.field("method", request.head.method.rawValue)
+        line.field("path", request.path)
+        line.field("status", status)
+        line.field("route", trace.route)
+        line.field("duration_ms", milliseconds: elapsed)
+        line.field("client", request.peer)
+        if let clientID = trace.clientID { line.field("client_id", clientID) }
+        if let upstream = trace.upstream { line.field("upstream", upstream) }
+        line.field("request_id", request.requestID)
+        line.write()
     }
 
     static func rateLimitHeaders(_ decision: TokenBucket.Decision) -> HTTPFields {

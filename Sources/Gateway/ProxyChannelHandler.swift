@@ -29,6 +29,8 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readsHeld = false
     private var readPending = false
     private var quiescing = false
+    /// The client sent FIN: it sends nothing more, but still reads what it asked for.
+    private var inputClosed = false
     /// How much of a refused body is read and dropped before the connection is cut anyway.
     static let lingerLimit = 64 << 20
 
@@ -60,14 +62,20 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let exchange {
-            exchange.upstreamTask?.cancel()
-            exchange.headTimer?.cancel()
-            exchange.failBody(ChannelError.ioOnClosedChannel)
-            if !exchange.accounted { account(exchange, status: 499) }
-        }
+        // Detach first: cancelling the upstream call reports back into this handler synchronously,
+        // and must find nothing left to answer or to start.
+        let current = exchange
         exchange = nil
         backlog.removeAll()
+        if let current {
+            current.upstreamAbandoned = true
+            current.headTimer?.cancel()
+            current.failBody(ChannelError.ioOnClosedChannel)
+            // The client left; that says nothing about the upstream's health.
+            current.releaseBreaker()
+            if !current.accounted { account(current, status: 499) }
+            current.upstreamTask?.cancel()
+        }
         context.fireChannelInactive()
     }
 
@@ -76,6 +84,22 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Graceful shutdown: finish the current request, then close.
             quiescing = true
             if exchange == nil { context.close(promise: nil) }
+            return
+        }
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            inputClosed = true
+            if exchange == nil && backlog.isEmpty { context.close(promise: nil) }
+            return
+        }
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            // Nothing read for a while: close an idle keep-alive connection, or one whose client
+            // stopped sending its request; a request waiting for its upstream has its own timeout.
+            if exchange == nil || exchange?.requestEnded == false {
+                if let exchange, !exchange.responseStarted {
+                    respondLocally(exchange, .init(APIError(.requestTimeout, "request_timeout", "the request was not received in time"), requestID: exchange.request.requestID, close: true))
+                }
+                context.close(promise: nil)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -124,7 +148,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             query: query.map { rawPath[rawPath.index(after: $0)...] },
             requestID: RequestID.resolve(head.headerFields[.xRequestID]), peer: peer
         )
-        let exchange = Exchange(request: request)
+        let exchange = Exchange(request: request, loop: context.eventLoop)
         exchange.closeAfter = quiescing || head.headerFields[values: .connection].contains { $0.lowercased().contains("close") }
         exchange.hasBody = head.headerFields[.contentLength].map { $0 != "0" } ?? (head.headerFields[.transferEncoding] != nil)
         self.exchange = exchange
@@ -152,7 +176,10 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             promise.futureResult.whenSuccess { admission, trace in
                 let (handler, exchange) = bound.value
-                guard handler.exchange === exchange, let context = handler.context else { return }
+                guard handler.exchange === exchange, let context = handler.context else {
+                    if case .forward(let forwarding) = admission { forwarding.route.breaker?.release() }
+                    return
+                }
                 exchange.trace = trace
                 handler.releaseReads()
                 handler.proceed(exchange, admission: admission, context: context)
@@ -204,18 +231,21 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let chunk = exchange.pendingBody.popFirst() {
             exchange.writingBody = true
             holdReads()
-            let bound = NIOLoopBound((self, exchange), eventLoop: context!.eventLoop)
+            let bound = NIOLoopBound((self, exchange), eventLoop: exchange.loop)
             writer.write(.byteBuffer(chunk)).whenComplete { result in
                 let (handler, exchange) = bound.value
                 exchange.writingBody = false
                 if case .failure(let error) = result {
+                    // The upstream no longer takes the body: drop the rest as it arrives.
                     exchange.failBody(error)
+                    exchange.discardBody = true
+                    if handler.exchange === exchange { handler.releaseReads() }
                     return
                 }
                 handler.pumpBody(exchange)
             }
         } else {
-            if exchange.requestEnded { exchange.completeBody() }
+            if exchange.requestEnded && exchange.completeBody() { startHeadTimer(exchange) }
             if self.exchange === exchange { releaseReads() }
         }
     }
@@ -254,9 +284,18 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 // This loop's own client: its pooled connections, the callbacks and this handler all share
         // one thread. (`.delegateAndChannel` on a shared client opens a throwaway connection per request.)
         exchange.upstreamTask = core.upstreamClient(for: loop).execute(request: request, delegate: delegate, eventLoop: .delegate(on: loop))
+        // The route's timeout is for the upstream to answer, so it starts once the request is
+        // sent: a client's slow upload does not count against the upstream.
+        if !exchange.hasBody { startHeadTimer(exchange) }
+    }
+
+    private func startHeadTimer(_ exchange: Exchange) {
+        guard let forwarding = exchange.forwarding, exchange.headTimer == nil, !exchange.responseStarted else { return }
         let timeout = forwarding.route.settings.timeout
-        let bound = NIOLoopBound(exchange, eventLoop: loop)
-        exchange.headTimer = loop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
+        let bound = NIOLoopBound(exchange, eventLoop: exchange.loop)
+        exchange.headTimer = exchange.loop.scheduleTask(
+            in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        ) {
             let exchange = bound.value
             exchange.timedOut = true
             exchange.upstreamTask?.cancel()
@@ -274,6 +313,20 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if exchange.closeAfter { fields[.connection] = "close" }
         exchange.responseStarted = true
         exchange.relayingUpstream = true
+        exchange.responseBytesExpected = head.headers.first(name: "content-length").flatMap(Int.init)
+        if exchange.hasBody && !exchange.bodySent {
+            // The upstream answered before taking the whole body (an early 413, say). The rest of
+            // the client's body is read and dropped, and the connection closes after the answer.
+            exchange.discardBody = true
+            exchange.closeAfter = true
+            exchange.pendingBody.removeAll()
+            fields[.connection] = "close"
+            if exchange.request.head.headerFields[.contentLength] == nil {
+                // A chunked upload may simply end here, which lets the upstream call finish normally.
+                exchange.completeBody()
+            }
+            releaseReads()
+        }
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: status, reasonPhrase: head.status.reasonPhrase), headerFields: fields))), promise: nil)
         account(exchange, status: status)
     }
@@ -281,13 +334,22 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     fileprivate func upstreamBody(_ buffer: ByteBuffer, exchange: Exchange) -> EventLoopFuture<Void>? {
         guard self.exchange === exchange, let context, exchange.relayingUpstream else { return nil }
         let promise = context.eventLoop.makePromise(of: Void.self)
+        exchange.responseBytesRelayed += buffer.readableBytes
         context.writeAndFlush(wrapOutboundOut(.body(buffer)), promise: promise)
+        if exchange.hasBody && !exchange.bodySent, let expected = exchange.responseBytesExpected, exchange.responseBytesRelayed >= expected {
+            // An early answer to an upload the upstream stopped reading: the client has the whole
+            // response; the upstream call would wait for the rest of the body forever.
+            exchange.upstreamAbandoned = true
+            exchange.upstreamTask?.cancel()
+            upstreamFinished(exchange: exchange, force: true)
+        }
         // Only wait for the socket when it is full; that is the backpressure towards the upstream.
         return context.channel.isWritable ? nil : promise.futureResult
     }
 
-    fileprivate func upstreamFinished(exchange: Exchange) {
-        guard self.exchange === exchange, let context, exchange.relayingUpstream else { return }
+    fileprivate func upstreamFinished(exchange: Exchange, force: Bool = false) {
+        guard self.exchange === exchange, let context, exchange.relayingUpstream, !exchange.responseEnded else { return }
+        guard force || !exchange.upstreamAbandoned else { return }
         exchange.responseEnded = true
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         finishIfDone(exchange)
@@ -417,12 +479,14 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             receive(part, into: current)
         }
         if !backlog.isEmpty { holdReads() }
+        if inputClosed && self.exchange == nil && backlog.isEmpty { context.close(promise: nil) }
     }
 }
 
 /// One request/response exchange on a connection; touched only on the connection's event loop.
 final class Exchange {
     let request: GatewayCore.RequestInfo
+    let loop: any EventLoop
     let started = ContinuousClock.now
     var trace = GatewayCore.AccessTrace()
     var forwarding: GatewayCore.Forwarding?
@@ -451,8 +515,14 @@ final class Exchange {
     var accounted = false
     private var breakerRecorded = false
 
-    init(request: GatewayCore.RequestInfo) {
+    /// The whole request body was handed to the upstream call.
+    var bodySent = false
+    var responseBytesExpected: Int?
+    var responseBytesRelayed = 0
+
+    init(request: GatewayCore.RequestInfo, loop: any EventLoop) {
         self.request = request
+        self.loop = loop
     }
 
     /// Records the call's outcome with the route's breaker, exactly once per admitted call.
@@ -470,9 +540,21 @@ final class Exchange {
         timedOut = false
     }
 
-    func completeBody() {
-        bodyDone?.succeed(())
+    /// Ends the upstream body; true the first time.
+    @discardableResult
+    func completeBody() -> Bool {
+        guard let done = bodyDone else { return false }
         bodyDone = nil
+        bodySent = true
+        done.succeed(())
+        return true
+    }
+
+    /// Gives the breaker permit back without an outcome, if none was recorded.
+    func releaseBreaker() {
+        guard !breakerRecorded, let forwarding else { return }
+        breakerRecorded = true
+        forwarding.route.breaker?.release()
     }
 
     func failBody(_ error: any Error) {

@@ -104,6 +104,14 @@ public struct CircuitBreaker: Sendable {
         }
     }
 
+    /// Gives back a permit whose call ended without telling anything about the service (the
+    /// caller went away). Closed or open, nothing changes; half-open, the trial slot is freed.
+    public mutating func release(now: ContinuousClock.Instant) {
+        if case .halfOpen(let admitted, let succeeded) = phase, admitted > 0 {
+            phase = .halfOpen(admitted: admitted - 1, succeeded: succeeded)
+        }
+    }
+
     /// Records how a permitted call ended and moves the breaker accordingly.
     public mutating func record(_ outcome: Outcome, now: ContinuousClock.Instant) {
         let failed: Bool

@@ -51,6 +51,10 @@ public final class SharedCircuitBreaker: Sendable {
         state.withLock { $0.record(outcome, now: now) }
     }
 
+    public func release(now: ContinuousClock.Instant = .now) {
+        state.withLock { $0.release(now: now) }
+    }
+
     public func state(now: ContinuousClock.Instant = .now) -> CircuitBreaker.State {
         state.withLock { $0.state(now: now) }
     }

@@ -5,7 +5,7 @@ import Testing
 
 /// 10 MB both ways, and proof that neither direction is buffered whole: each transfer stalls
 /// halfway until the other side has seen the first megabyte, which only a streaming proxy allows.
-@Suite struct StreamingTests {
+@Suite(.timeLimit(.minutes(2))) struct StreamingTests {
     static func routes(_ ports: GatewayHarness.Ports) -> [String: Any] {
         ["routes": [["id": "files", "path": "/", "upstreams": [ports.upstream("a")], "public": true, "timeoutMillis": 30000]]]
     }

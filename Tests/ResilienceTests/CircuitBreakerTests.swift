@@ -76,6 +76,21 @@ import Testing
         #expect(breaker.acquire(now: later + .seconds(1)) == .rejected(retryAfterSeconds: 4))
     }
 
+    @Test func aReleasedTrialFreesItsSlotWithoutDecidingAnything() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        record(&breaker, Array(repeating: .failure(fast), count: 4), at: start)
+        let later = start + .seconds(5)
+        #expect(breaker.acquire(now: later) == .permitted)
+        #expect(breaker.acquire(now: later) == .permitted)
+        #expect(breaker.acquire(now: later) == .rejected(retryAfterSeconds: 1))
+        breaker.release(now: later)  // the caller went away
+        #expect(breaker.state(now: later) == .halfOpen)
+        #expect(breaker.acquire(now: later) == .permitted, "the slot is free again")
+        breaker.record(.success(fast), now: later)
+        breaker.record(.success(fast), now: later)
+        #expect(breaker.state(now: later) == .closed)
+    }
+
     @Test func sharedBreakerRunFailsFastWhileOpen() async throws {
         let breaker = SharedCircuitBreaker(configuration: .init(minimumCalls: 2, openDuration: .seconds(60)))
         for _ in 0..<2 {

@@ -17,7 +17,8 @@ public enum StreamingClient {
                     await pause.gate.wait()
                 }
                 while case .dropped = continuation.yield(chunk) {
-                    try? await Task.sleep(for: .milliseconds(1))
+                    // Cancelled (the request already ended): stop, or this loop spins forever.
+                    guard (try? await Task.sleep(for: .milliseconds(1))) != nil else { return }
                 }
                 sent += chunkSize
             }

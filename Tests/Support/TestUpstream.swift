@@ -12,6 +12,7 @@ import Synchronization
 /// - `/download?bytes=N&gated=1`: streams N bytes; with `gated`, sends 1 MiB, waits for
 ///   `downloadGate`, then sends the rest
 /// - `/upload`: reads the body as it streams, opens `uploadStarted` after 1 MiB, answers its size
+/// - `POST /early`: 413 at once, without reading the body
 public final class TestUpstream: Sendable {
     public let name: String
     public let hits = Atomic<Int>(0)
@@ -69,6 +70,14 @@ public final class TestUpstream: Sendable {
                     }
                     try await writer.finish(nil)
                 }
+            )
+        }
+        router.post("/early") { _, _ -> Response in
+            // Answers at once, without reading the body, as a service with a small body limit does.
+            upstream.hits.add(1, ordering: .relaxed)
+            return Response(
+                status: .contentTooLarge, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"too big\"}"))
             )
         }
         router.post("/upload") { request, _ -> Response in
