@@ -26,19 +26,15 @@ public struct AccessLogMiddleware: RouterMiddleware {
             response = Self.render(error, request: request, requestID: context.requestID, logger: logger)
         }
         response.headers[.xRequestID] = context.requestID
-        let elapsed = ContinuousClock.now - started
-        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        logger.info(
-            "request",
-            metadata: [
-                "method": .string(request.method.rawValue),
-                "path": .string(request.uri.path),
-                "status": .stringConvertible(Int(response.status.code)),
-                "duration_ms": .stringConvertible((millis * 1000).rounded() / 1000),
-                "client": .string(context.peerIP),
-                "request_id": .string(context.requestID),
-            ]
-        )
+        if var line = AccessLogLine(logger: logger) {
+            line.field("method", request.method.rawValue)
+            line.field("path", request.uri.path)
+            line.field("status", Int(response.status.code))
+            line.field("duration_ms", milliseconds: ContinuousClock.now - started)
+            line.field("client", context.peerIP)
+            line.field("request_id", context.requestID)
+            line.write()
+        }
         return response
     }
 

@@ -111,7 +111,11 @@ public struct JSONLogHandler: LogHandler {
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
+        return timestamp(seconds: now.tv_sec, millis: Int32(now.tv_nsec / 1_000_000))
+    }
+
+    static func timestamp(seconds: Int, millis: Int32) -> String {
+        var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {
@@ -119,7 +123,7 @@ public struct JSONLogHandler: LogHandler {
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(millis, 3))Z"
     }
 }
 
@@ -150,8 +154,13 @@ public final class LogSink: @unchecked Sendable {
     }
 
     func append(_ line: String, urgent: Bool) {
+        append(bytes: Array(line.utf8), urgent: urgent)
+    }
+
+    /// Adds a complete line (ending in a newline).
+    public func append(bytes line: [UInt8], urgent: Bool = false) {
         pthread_mutex_lock(&mutex)
-        pending.append(contentsOf: line.utf8)
+        pending.append(contentsOf: line)
         let full = pending.count >= 1 << 16
         pthread_mutex_unlock(&mutex)
         if urgent || full { flush() }

@@ -62,6 +62,39 @@ import Testing
         }
     }
 
+    @Test func everyRequestLeavesOneJSONAccessLogLine() async throws {
+        try await withUpstream { _, upstreamPort in
+            try await TemporaryDirectory.with { dir in
+                let path = dir.sub("routes.json")
+                try GatewayHarness.write(routes(upstreamPort), to: path)
+                let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", path])
+                let port = try await gateway.port(fromLineContaining: "gateway listening")
+                let base = "http://127.0.0.1:\(port)"
+                let found = try await HTTP.request(.GET, base + "/rooms/7?x=1")
+                let missing = try await HTTP.request(.GET, base + "/nowhere")
+                #expect(found.status == 200 && missing.status == 404)
+
+                @Sendable func accessLine(_ requestID: String?) -> [String: Any]? {
+                    gateway.lines.lazy
+                        .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+                        .first { $0["msg"] as? String == "request" && $0["request_id"] as? String == requestID }
+                }
+                #expect(try await eventually { accessLine(missing.header("X-Request-Id")) != nil })
+                let hit = try #require(accessLine(found.header("X-Request-Id")))
+                #expect(hit["level"] as? String == "info" && hit["service"] as? String == "gateway")
+                #expect(hit["method"] as? String == "GET" && hit["path"] as? String == "/rooms/7" && hit["status"] as? Int == 200)
+                #expect(hit["route"] as? String == "rooms" && hit["upstream"] as? String == "http://127.0.0.1:\(upstreamPort)")
+                #expect(hit["client"] as? String == "127.0.0.1")
+                #expect((hit["duration_ms"] as? Double ?? -1) >= 0)
+                #expect((hit["ts"] as? String)?.hasSuffix("Z") == true)
+                let miss = try #require(accessLine(missing.header("X-Request-Id")))
+                #expect(miss["status"] as? Int == 404 && miss["path"] as? String == "/nowhere" && miss["upstream"] == nil)
+                gateway.signal(SIGTERM)
+                #expect(try await gateway.waitForExit() == 0)
+            }
+        }
+    }
+
     @Test func anInvalidRoutesFileStopsTheStartWithAClearMessage() async throws {
         try await TemporaryDirectory.with { dir in
             let path = dir.sub("routes.json")
