@@ -12,10 +12,10 @@ import PortierHTTP
 struct BookingDesk: Sendable {
     let store: ServiceDatabase
     let payments: PaymentClient
+    /// How long a hold may outlive a crashed request before other guests may book the dates.
+    let holdSeconds: Double
     let logger: Logger
     let voidWakeup = Wakeup()
-    /// How long a hold may outlive a crashed request before other guests may book the dates.
-    static let holdSeconds = 30.0
 
     struct Hold: Sendable {
         var bookID: Int64
@@ -46,6 +46,9 @@ struct BookingDesk: Sendable {
             do {
                 let book = try await store(hold: hold, payment: payment, paymentID: paymentID, guestID: input.guestId, nights: nights)
                 return JSONResponse.make(status: .created, book, headers: [.location: "/books/\(book.id)"])
+            } catch let error as APIError where error.status == .conflict {
+                try await releaseHold(hold.bookID, voidReason: "the dates were taken meanwhile")
+                throw APIError.conflict("\(error.message); the payment is being cancelled")
             } catch {
                 logger.error("booking not stored after payment; voiding it", metadata: ["book_id": .stringConvertible(hold.bookID), "error": .string("\(error)")])
                 try await releaseHold(hold.bookID, voidReason: "booking could not be stored")
@@ -87,15 +90,31 @@ struct BookingDesk: Sendable {
                 throw APIError.conflict("room \(roomID) is being booked by someone else for overlapping dates")
             }
             try db.cachedStatement(sql: "INSERT INTO holds (room_id, start_date, end_date, expires_at) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [roomID, startText, endText, now + Self.holdSeconds])
-            return Hold(bookID: db.lastInsertedRowID, room: (room["name"], room["host_id"], room["price"]), nights: nights)
+                .execute(arguments: [roomID, startText, endText, now + holdSeconds])
+            let bookID = db.lastInsertedRowID
+            try db.cachedStatement(
+                sql: "INSERT INTO pending_voids (book_id, reason, next_attempt_at, state) VALUES (?, 'payment never confirmed by a booking', ?, 'guard')"
+            ).execute(arguments: [bookID, now + holdSeconds + 5])
+            return Hold(bookID: bookID, room: (room["name"], room["host_id"], room["price"]), nights: nights)
         }
     }
 
-    /// Turns the hold into a booking and publishes Booked, in one transaction.
+    /// Turns the hold into a booking and publishes Booked, in one transaction. Refused if the
+    /// payment's guard was already taken over for voiding, or if someone else booked the dates
+    /// after this hold expired.
     private func store(hold: Hold, payment: PaymentRequest, paymentID: Int64, guestID: Int64, nights: Int) async throws -> Book {
         let store = self.store
         return try await store.write { db in
+            try db.cachedStatement(sql: "DELETE FROM pending_voids WHERE book_id = ? AND state = 'guard'").execute(arguments: [hold.bookID])
+            guard db.changesCount == 1 else { throw PaymentClientError("the payment of booking \(hold.bookID) is being voided") }
+            if let clash = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT start_date, end_date FROM books WHERE room_id = ? AND status = 'Booked' AND start_date < ? AND end_date > ? LIMIT 1"
+                ),
+                arguments: [payment.roomId, payment.endDate, payment.startDate]
+            ) {
+                throw APIError.conflict("room \(payment.roomId) was booked from \(clash["start_date"] as String) to \(clash["end_date"] as String) meanwhile")
+            }
             try db.cachedStatement(sql: "DELETE FROM holds WHERE id = ?").execute(arguments: [hold.bookID])
             try db.cachedStatement(
                 sql: """
@@ -114,14 +133,18 @@ struct BookingDesk: Sendable {
         }
     }
 
-    /// Drops the hold; with a reason, also queues voiding the payment.
+    /// Drops the hold. Without a reason nothing was charged and the payment's guard goes too; with
+    /// one, the guard becomes a void to do now.
     private func releaseHold(_ bookID: Int64, voidReason: String?) async throws {
         try await store.pool.write { db in
             try db.execute(sql: "DELETE FROM holds WHERE id = ?", arguments: [bookID])
             if let voidReason {
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO pending_voids (book_id, reason, next_attempt_at) VALUES (?, ?, 0)", arguments: [bookID, voidReason]
+                    sql: "INSERT OR REPLACE INTO pending_voids (book_id, reason, next_attempt_at, state) VALUES (?, ?, 0, 'due')",
+                    arguments: [bookID, voidReason]
                 )
+            } else {
+                try db.execute(sql: "DELETE FROM pending_voids WHERE book_id = ? AND state = 'guard'", arguments: [bookID])
             }
         }
         if voidReason != nil { voidWakeup.signal() }
@@ -135,6 +158,21 @@ struct BookingDesk: Sendable {
                 .map { ($0["book_id"], $0["attempts"]) }
         }) else { return }
         for (bookID, attempts) in due {
+            // A guard past its time means the booking request died between paying and storing.
+            // Take it over (so a late store() is refused) unless the booking made it after all.
+            let claimed = try? await store.pool.write { db -> Bool in
+                try db.execute(
+                    sql: """
+                        UPDATE pending_voids SET state = 'due' WHERE book_id = ? AND state = 'guard'
+                        AND NOT EXISTS (SELECT 1 FROM books WHERE id = ?)
+                        """,
+                    arguments: [bookID, bookID]
+                )
+                if db.changesCount == 1 { return true }
+                try db.execute(sql: "DELETE FROM pending_voids WHERE book_id = ? AND state = 'guard'", arguments: [bookID])
+                return try Bool.fetchOne(db, sql: "SELECT 1 FROM pending_voids WHERE book_id = ? AND state = 'due'", arguments: [bookID]) ?? false
+            }
+            guard claimed == true else { continue }
             do {
                 try await payments.void(bookID: bookID)
                 _ = try? await store.pool.write { db in try db.execute(sql: "DELETE FROM pending_voids WHERE book_id = ?", arguments: [bookID]) }

@@ -19,9 +19,11 @@ public struct BooksSettings: Sendable {
     /// How long a booking waits for payments before answering 503.
     public var paymentTimeout: Duration
     public var paymentBreaker: CircuitBreaker.Configuration
+    /// How long a booking's hold on the dates lasts if its request never finishes (a crash).
+    public var holdSeconds: Double
 
     public init(
-        paymentsURL: String = "http://127.0.0.1:8083", paymentTimeout: Duration = .seconds(2),
+        paymentsURL: String = "http://127.0.0.1:8083", paymentTimeout: Duration = .seconds(2), holdSeconds: Double = 30,
         paymentBreaker: CircuitBreaker.Configuration = .init(
             failureRatePercent: 50, slowCallRatePercent: 100, slowCallDuration: .seconds(2), minimumCalls: 10, window: .seconds(10),
             openDuration: .seconds(5), halfOpenCalls: 3
@@ -30,6 +32,7 @@ public struct BooksSettings: Sendable {
         self.paymentsURL = paymentsURL
         self.paymentTimeout = paymentTimeout
         self.paymentBreaker = paymentBreaker
+        self.holdSeconds = holdSeconds
     }
 }
 
@@ -92,6 +95,11 @@ public enum BooksService {
                         """
                 )
             }
+            // A row per payment in flight ('guard'): if no booking is stored by its time, the
+            // payment is voided. It is written with the hold, so a crash cannot skip it.
+            migrator.registerMigration("books-v2-payment-guards") { db in
+                try db.execute(sql: "ALTER TABLE pending_voids ADD COLUMN state TEXT NOT NULL DEFAULT 'due'")
+            }
         }
         let log = try SQLiteEventLog(path: settings.eventLogPath)
         var clientConfiguration = HTTPClient.Configuration()
@@ -103,7 +111,7 @@ public enum BooksService {
         let payments = PaymentClient(
             baseURL: books.paymentsURL, client: client, breaker: books.paymentBreaker, timeout: books.paymentTimeout, logger: logger
         )
-        let desk = BookingDesk(store: store, payments: payments, logger: logger)
+        let desk = BookingDesk(store: store, payments: payments, holdSeconds: books.holdSeconds, logger: logger)
         let replica = EventConsumer(
             group: name, log: log, store: store, types: [RoomRegistered.type, RoomDeleted.type], logger: logger, handler: applyRoomEvent
         )

@@ -46,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("payments-url"), help: "books: base URL of the payments service (env PORTIER_PAYMENTS_URL).")
     var paymentsURL: String = Env.string("PORTIER_PAYMENTS_URL", "http://127.0.0.1:8083")
 
+    @Option(name: .customLong("hold-seconds"), help: "books: how long an unfinished booking holds its dates (its payment is voided 5 s later).")
+    var holdSeconds: Double = 30
+
     @Option(name: .customLong("webhook-url"), help: "notifications: also POST every notification to this URL (env PORTIER_WEBHOOK_URL).")
     var webhookURL: String?
 
@@ -59,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         case .rooms:
             try await ServiceRunner.run(try RoomsService.build(settings: settings, logger: logger), logger: logger)
         case .books:
-            let books = BooksSettings(paymentsURL: paymentsURL)
+            let books = BooksSettings(paymentsURL: paymentsURL, holdSeconds: max(1, holdSeconds))
             try await ServiceRunner.run(try BooksService.build(settings: settings, books: books, logger: logger), logger: logger)
         case .payments:
             try await ServiceRunner.run(try PaymentsService.build(settings: settings, logger: logger), logger: logger)

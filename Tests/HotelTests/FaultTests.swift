@@ -70,6 +70,35 @@ import Testing
         }
     }
 
+    /// books dies after payments was asked and before the booking was stored: the guard written
+    /// with the hold voids the payment once its time is up, so no money stays taken.
+    @Test func aBooksCrashBetweenPayingAndStoringEndsInAVoidedPayment() async throws {
+        try await HotelStack.run { hotel in
+            try await hotel.stop("books")
+            try await hotel.start(.books, extraArguments: ["--hold-seconds", "2"])
+            let room = try await hotel.registerRoom()
+            #expect(try await hotel.book(room: room, guest: 70, nightsFromNow: 10).status == 201)
+
+            // Payments stops answering; the next booking waits in books for it.
+            hotel.processes["payments"]!.signal(SIGSTOP)
+            let attempt = Task { try? await hotel.book(room: room, guest: 71, nightsFromNow: 20) }
+            #expect(try await eventually { try count(hotel, "books", "SELECT COUNT(*) FROM holds") == 1 }, "the hold is placed")
+            try await Task.sleep(for: .milliseconds(500))  // the payment request is on its way
+            try await hotel.stop("books", signal: SIGKILL)
+            hotel.processes["payments"]!.signal(SIGCONT)
+            _ = await attempt.value
+
+            // Payments still processes the request it had received: money taken, no booking.
+            try await hotel.start(.books, extraArguments: ["--hold-seconds", "2"])
+            #expect(try await eventually(timeout: .seconds(60)) {
+                let payments = try await hotel.get("/payments?guestId=71").json["items"] as? [[String: Any]] ?? []
+                return payments.count == 1 && payments[0]["status"] as? String == "Canceled"
+            })
+            #expect(try await hotel.get("/books?guestId=71").json["total"] as? Int == 0)
+            #expect(try count(hotel, "books", "SELECT COUNT(*) FROM pending_voids") == 0, "the guard is settled")
+        }
+    }
+
     @Test func aConsumerKilledMidStreamLosesAndDuplicatesNothing() async throws {
         try await HotelStack.run { hotel in
             let rooms = [try await hotel.registerRoom(hostID: 5), try await hotel.registerRoom(hostID: 5)]
