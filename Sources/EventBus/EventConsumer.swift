@@ -75,6 +75,7 @@ public struct EventConsumer: Service {
                 }
                 failures = 0
             } catch {
+                if Task.isCancelled { return }  // shutting down, not a failure
                 failures += 1
                 if failures == 1 || failures % 50 == 0 {
                     logger.error("consumer failed; retrying", metadata: ["group": .string(group), "error": .string("\(error)")])
@@ -111,6 +112,12 @@ public struct EventConsumer: Service {
         }
     }
 
+    /// Failures that may go away by themselves; any other failure of a handler is the event's fault.
+    static func isTransient(_ error: DatabaseError) -> Bool {
+        [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_NOMEM, .SQLITE_INTERRUPT, .SQLITE_PROTOCOL]
+            .contains(error.resultCode)
+    }
+
     /// Applies a batch in one local transaction; each event in a savepoint, so one bad event is
     /// set aside without undoing the others.
     private func apply(_ events: [StoredEvent]) async throws {
@@ -132,8 +139,8 @@ public struct EventConsumer: Service {
                         try handler(event.envelope, db)
                         return .commit
                     }
-                } catch let error as DatabaseError where error.resultCode != .SQLITE_CONSTRAINT {
-                    throw error  // transient (busy, I/O): retry the whole batch
+                } catch let error as DatabaseError where Self.isTransient(error) {
+                    throw error  // busy, locked, I/O, full disk: retry the whole batch later
                 } catch {
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO dead_letters (event_id, consumer_group, type, error, payload, failed_at) VALUES (?, ?, ?, ?, ?, ?)",

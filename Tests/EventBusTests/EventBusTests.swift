@@ -132,6 +132,23 @@ import Testing
         }
     }
 
+    @Test func aHandlerThatFailsInSQLIsSetAsideNotRetriedForever() async throws {
+        try await TemporaryDirectory.with { dir in
+            let store = try Self.store(dir)
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            try await log.append((1...3).map(Self.event))
+            let buggy = EventConsumer(group: "effects", log: log, store: store, types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5)) {
+                event, db in
+                if event.id == "event-2" { try db.execute(sql: "INSERT INTO no_such_table VALUES (1)") }
+                try db.execute(sql: "INSERT INTO effects (event_id, handled_by) VALUES (?, 'a')", arguments: [event.id])
+            }
+            try await runConsumers([buggy]) { try await log.position(of: "effects") >= 3 }
+            #expect(try await effects(store) == ["event-1", "event-3"])
+            let dead = try await store.read { db in try String.fetchAll(db, sql: "SELECT error FROM dead_letters") }
+            #expect(dead.count == 1 && dead[0].contains("no_such_table"))
+        }
+    }
+
     @Test func anUnprocessableEventIsSetAsideAndTheRestGoOn() async throws {
         try await TemporaryDirectory.with { dir in
             let store = try Self.store(dir)
