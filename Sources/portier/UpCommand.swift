@@ -42,12 +42,15 @@ struct UpCommand: AsyncParsableCommand {
 
         let common = ["--data-dir", dataDirectory]
         let specs: [Supervisor.ChildSpec] = [
-            .init(name: "auth", port: authPort, arguments: ["auth", "--host", host, "--port", "\(authPort)", "--keys-dir", keysDirectory] + common),
+            .init(
+                name: "auth", port: authPort,
+                arguments: ["auth", "--host", host, "--port", "\(authPort)", "--keys-dir", keysDirectory, "--issuer", issuer] + common
+            ),
             .init(name: "payments", port: paymentsPort, arguments: ["serve", "payments", "--host", host, "--port", "\(paymentsPort)"] + common),
             .init(name: "rooms", port: roomsPort, arguments: ["serve", "rooms", "--host", host, "--port", "\(roomsPort)"] + common),
             .init(
                 name: "books", port: booksPort,
-                arguments: ["serve", "books", "--host", host, "--port", "\(booksPort)", "--payments-url", "http://\(host):\(paymentsPort)"] + common
+                arguments: ["serve", "books", "--host", host, "--port", "\(booksPort)", "--payments-url", "http://\(connectHost):\(paymentsPort)"] + common
             ),
             .init(name: "notifications", port: notificationsPort, arguments: ["serve", "notifications", "--host", host, "--port", "\(notificationsPort)"] + common),
             .init(name: "mypages", port: mypagesPort, arguments: ["serve", "mypages", "--host", host, "--port", "\(mypagesPort)"] + common),
@@ -60,9 +63,9 @@ struct UpCommand: AsyncParsableCommand {
             for child in supervisor.children {
                 try supervisor.start(child)
                 // The token server first (it writes the gateway's client secret), the gateway last.
-                if child.spec.name == "auth" || child.spec.name == "gateway" { try await supervisor.waitReady(child, host: host) }
+                if child.spec.name == "auth" || child.spec.name == "gateway" { try await supervisor.waitReady(child, host: connectHost) }
             }
-            for child in supervisor.children { try await supervisor.waitReady(child, host: host) }
+            for child in supervisor.children { try await supervisor.waitReady(child, host: connectHost) }
         } catch {
             await supervisor.stop()
             throw error
@@ -77,17 +80,51 @@ struct UpCommand: AsyncParsableCommand {
         Console.write("portier up: stopped")
     }
 
-    /// The route table to give the gateway: routes.json itself on the default ports; otherwise a
-    /// copy with the service ports swapped in (editing routes.json then needs a restart).
+    /// Where the other processes reach a process listening on `host`.
+    var connectHost: String { host == "0.0.0.0" ? "127.0.0.1" : host }
+
+    /// The token server's `iss`, which the gateway's routes must expect.
+    var issuer: String { "http://\(connectHost):\(authPort)" }
+
+    /// The route table to give the gateway: routes.json itself when the stack runs on its defaults;
+    /// otherwise a copy (`<data-dir>/routes.up.json`) whose local URLs, issuer and client secret
+    /// file follow this run's host, ports and data directory (editing routes.json then needs a restart).
     func routesFile(ports: [String: Int]) throws -> String {
-        let changed = ports.filter { Self.defaultPorts[$0.key] != $0.value }
-        guard !changed.isEmpty else { return routes }
-        var text = try String(contentsOfFile: routes, encoding: .utf8)
-        for (name, port) in changed {
-            text = text.replacingOccurrences(of: "127.0.0.1:\(Self.defaultPorts[name]!)", with: "127.0.0.1:\(port)")
+        let defaults = ports.allSatisfy { Self.defaultPorts[$0.key] == $0.value } && connectHost == "127.0.0.1"
+            && (dataDirectory as NSString).standardizingPath == ("./data" as NSString).standardizingPath
+        guard !defaults else { return routes }
+        guard var document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: routes))) as? [String: Any] else {
+            throw UpError("\(routes) is not a JSON object")
+        }
+        let portsByDefault = Dictionary(uniqueKeysWithValues: ports.map { (Self.defaultPorts[$0.key]!, $0.value) })
+        // Each local URL is rewritten once, from its default port to this run's (no chained replacements).
+        func relocate(_ url: String) -> String {
+            guard var components = URLComponents(string: url), components.host == "127.0.0.1", let port = components.port,
+                let moved = portsByDefault[port]
+            else { return url }
+            components.host = connectHost
+            components.port = moved
+            return components.string ?? url
+        }
+        if var auth = document["auth"] as? [String: Any] {
+            auth["issuer"] = issuer
+            if let jwks = auth["jwks"] as? String { auth["jwks"] = relocate(jwks) }
+            if var revocations = auth["revocations"] as? [String: Any] {
+                if let url = revocations["url"] as? String { revocations["url"] = relocate(url) }
+                revocations["clientSecretFile"] = dataDirectory + "/gateway-client.secret"
+                auth["revocations"] = revocations
+            }
+            document["auth"] = auth
+        }
+        if let routes = document["routes"] as? [[String: Any]] {
+            document["routes"] = routes.map { route -> [String: Any] in
+                var route = route
+                if let upstreams = route["upstreams"] as? [String] { route["upstreams"] = upstreams.map(relocate) }
+                return route
+            }
         }
         let path = dataDirectory + "/routes.up.json"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
         return path
     }
 
@@ -100,7 +137,7 @@ struct UpCommand: AsyncParsableCommand {
             )
         }
         let secret = Self.demoSecret(inLog: supervisor.logPath("auth"))
-        let base = "http://\(host):\(gatewayPort)"
+        let base = "http://\(connectHost):\(gatewayPort)"
         let start = CalendarDate.today(now: Date().addingTimeInterval(30 * 86_400))
         let end = CalendarDate.today(now: Date().addingTimeInterval(33 * 86_400))
         lines += [

@@ -32,6 +32,17 @@ import Glibc
             )
             #expect(token.status == 200, "the printed secret works through the gateway")
 
+            // On these ports and this data directory the gateway's copy of routes.json still finds
+            // the token server's issuer and the revocation list's credentials.
+            let gateway = "http://127.0.0.1:\(ports["gateway"]!)"
+            let access = try #require(token.json["access_token"] as? String)
+            #expect(try await HTTP.request(.GET, gateway + "/mypages?guestId=1", headers: [HTTP.bearer(access)]).status == 200)
+            let revoked = try await HTTP.form(gateway + "/oauth/revoke", [("token", access)], headers: [HTTP.basic("hotel-client", secret)])
+            #expect(revoked.status == 200)
+            #expect(try await eventually {
+                try await HTTP.request(.GET, gateway + "/mypages?guestId=1", headers: [HTTP.bearer(access)]).status == 401
+            }, "the revocation reaches the gateway")
+
             // A crashed service comes back by itself.
             let pidLine = try #require(up.lines.first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("mypages") })
             let pid = try #require(Int32(pidLine.split(separator: " ", omittingEmptySubsequences: true)[2]))
