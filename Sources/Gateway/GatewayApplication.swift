@@ -20,10 +20,12 @@ public struct GatewaySettings: Sendable {
     public var reloadOnSIGHUP: Bool
     /// Upstream connections kept per host.
     public var connectionsPerHost: Int
+    /// A client connection that sends nothing for this long is closed (408 if its request body stalled).
+    public var idleTimeout: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8088, routesPath: String = "./routes.json", watchInterval: Duration = .milliseconds(500),
-        reloadOnSIGHUP: Bool = true, connectionsPerHost: Int = 512
+        reloadOnSIGHUP: Bool = true, connectionsPerHost: Int = 512, idleTimeout: Duration = .seconds(60)
     ) {
         self.host = host
         self.port = port
@@ -31,6 +33,7 @@ public struct GatewaySettings: Sendable {
         self.watchInterval = watchInterval
         self.reloadOnSIGHUP = reloadOnSIGHUP
         self.connectionsPerHost = connectionsPerHost
+        self.idleTimeout = idleTimeout
     }
 }
 
@@ -43,12 +46,13 @@ struct GatewayConnection: ServerChildChannelValue {
 /// which answers every request on the connection's event loop.
 struct GatewayChildChannel: ServerChildChannel {
     let core: GatewayCore
+    let idleTimeout: Duration
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<GatewayConnection> {
         channel.eventLoop.makeCompletedFuture {
-            // A connection that sends nothing for a minute is closed (idle keep-alive, or a client
+            // A connection that sends nothing for a while is closed (idle keep-alive, or a client
             // that stalls mid-request); requests waiting for an upstream have the route's timeout.
-            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(60)))
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(idleTimeout)))
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
             )
@@ -113,7 +117,7 @@ public enum Gateway {
         logger.info("routes loaded", metadata: ["path": .string(settings.routesPath), "routes": .array(configuration.routes.map { .string($0.id) })])
 
         let server = Server(
-            childChannelSetup: GatewayChildChannel(core: core),
+            childChannelSetup: GatewayChildChannel(core: core, idleTimeout: settings.idleTimeout),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-gateway"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port

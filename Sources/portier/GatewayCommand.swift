@@ -24,10 +24,16 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("watch-interval-ms"), help: "How often routes.json is checked for changes, in milliseconds.")
     var watchIntervalMillis: Int = 500
 
+    @Option(name: .customLong("idle-timeout-seconds"), help: "Close a client connection that sends nothing for this long (408 if mid-request).")
+    var idleTimeoutSeconds: Int = 60
+
     func run() async throws {
         JSONLogHandler.bootstrap(service: "gateway")
         let logger = Logger(label: "gateway")
-        let settings = GatewaySettings(host: host, port: port, routesPath: routes, watchInterval: .milliseconds(max(50, watchIntervalMillis)))
+        let settings = GatewaySettings(
+            host: host, port: port, routesPath: routes, watchInterval: .milliseconds(max(50, watchIntervalMillis)),
+            idleTimeout: .seconds(max(1, idleTimeoutSeconds))
+        )
         let gateway = try Gateway.buildService(settings: settings, logger: logger)
         try await ServiceRunner.run(gateway, logger: logger)
     }

@@ -19,7 +19,11 @@ import Testing
             )
             // The answers go nowhere (the client is gone), but the gateway must neither crash nor
             // blame the upstream; a FIN alone means "no more requests", so both may be answered.
-            try await Task.sleep(for: .milliseconds(800))
+            // Once the slow request is accounted for (200, or 499 if the hang-up cut it short), its
+            // upstream call has ended one way or the other and any blame would be on record.
+            #expect(try await eventually {
+                try await gw.get("/metrics").text.contains(#"portier_gateway_requests_total{route="svc",method="GET""#)
+            })
             let response = try await gw.get("/echo")
             #expect(response.status == 200, "the gateway keeps serving")
             let metrics = try await gw.get("/metrics").text

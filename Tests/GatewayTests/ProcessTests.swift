@@ -33,7 +33,7 @@ import Testing
                 #expect(try await HTTP.request(.GET, base + "/books").status == 404, "no reload without the signal")
                 gateway.signal(SIGHUP)
                 #expect(try await eventually { try await HTTP.request(.GET, base + "/books").status == 200 })
-                #expect(gateway.lines.contains { $0.contains("routes reloaded") && $0.contains("SIGHUP") })
+                #expect(try await eventually { gateway.lines.contains { $0.contains("routes reloaded") && $0.contains("SIGHUP") } })
                 gateway.signal(SIGTERM)
                 #expect(try await gateway.waitForExit() == 0)
             }
@@ -89,6 +89,32 @@ import Testing
                 #expect((hit["ts"] as? String)?.hasSuffix("Z") == true)
                 let miss = try #require(accessLine(missing.header("X-Request-Id")))
                 #expect(miss["status"] as? Int == 404 && miss["path"] as? String == "/nowhere" && miss["upstream"] == nil)
+                gateway.signal(SIGTERM)
+                #expect(try await gateway.waitForExit() == 0)
+            }
+        }
+    }
+
+    @Test func aStalledRequestGets408AndAnIdleConnectionIsClosed() async throws {
+        try await withUpstream { _, upstreamPort in
+            try await TemporaryDirectory.with { dir in
+                let path = dir.sub("routes.json")
+                try GatewayHarness.write(routes(upstreamPort), to: path)
+                let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", path, "--idle-timeout-seconds", "1"])
+                let port = try await gateway.port(fromLineContaining: "gateway listening")
+
+                // 3 of 10 promised bytes, then silence.
+                let stalled = try await RawSocket.sendAndReadUntilClosed(
+                    port: port, "POST /rooms HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
+                )
+                #expect(stalled.hasPrefix("HTTP/1.1 408"), "\(stalled)")
+                #expect(stalled.contains(#""error":"request_timeout""#), "\(stalled)")
+
+                // A keep-alive connection after its answer, then silence: closed, nothing more sent.
+                let idle = try await RawSocket.sendAndReadUntilClosed(port: port, "GET /rooms HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(idle.hasPrefix("HTTP/1.1 200"), "\(idle)")
+                #expect(idle.components(separatedBy: "HTTP/1.1 ").count == 2, "exactly one response: \(idle)")
+                #expect(try await eventually { gateway.lines.contains { $0.contains(#""msg":"request""#) && $0.contains(#""status":408"#) } })
                 gateway.signal(SIGTERM)
                 #expect(try await gateway.waitForExit() == 0)
             }

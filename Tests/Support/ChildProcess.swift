@@ -17,7 +17,7 @@ public enum PortierBinary {
 public final class ChildProcess: @unchecked Sendable {
     public let process = Process()
     private final class Output: Sendable {
-        let state = Mutex<(lines: [String], partial: Data)>(([], Data()))
+        let state = Mutex<(lines: [String], partial: Data, ended: Bool)>(([], Data(), false))
     }
     private let output = Output()
     private let pipe = Pipe()
@@ -33,7 +33,11 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [output] handle in
             let chunk = handle.availableData
-            guard !chunk.isEmpty else { return }
+            guard !chunk.isEmpty else {
+                output.state.withLock { $0.ended = true }
+                handle.readabilityHandler = nil
+                return
+            }
             output.state.withLock { output in
                 output.partial.append(chunk)
                 while let newline = output.partial.firstIndex(of: UInt8(ascii: "\n")) {
@@ -80,6 +84,12 @@ public final class ChildProcess: @unchecked Sendable {
         while process.isRunning {
             guard ContinuousClock.now < deadline else { throw ChildProcessError("process did not exit within \(timeout)") }
             try await Task.sleep(for: .milliseconds(20))
+        }
+        // Its last lines may still be in the pipe: read up to the end (bounded, in case a
+        // grandchild holds the pipe open).
+        let drained = ContinuousClock.now + .seconds(5)
+        while !output.state.withLock({ $0.ended }) && ContinuousClock.now < drained {
+            try await Task.sleep(for: .milliseconds(10))
         }
         return process.terminationStatus
     }
