@@ -16,108 +16,104 @@ import Testing
         ["routes": [["id": "rooms", "path": "/rooms", "upstreams": ["http://127.0.0.1:\(upstreamPort)"], "public": true]] + extra]
     }
 
-    @Test func sighupReloadsAtOnce() async throws {
-        try await withUpstream { _, upstreamPort in
+    /// A `portier gateway` child process in front of one test upstream, with routes.json in a
+    /// temporary directory.
+    struct Running: Sendable {
+        let gateway: ChildProcess
+        let base: String
+        let upstream: TestUpstream
+        let upstreamPort: Int
+        let routesPath: String
+    }
+
+    func withGatewayProcess(
+        extraRoutes: @Sendable (_ upstreamPort: Int) -> [[String: Any]] = { _ in [] }, arguments: [String] = [],
+        _ body: @Sendable (Running) async throws -> Void
+    ) async throws {
+        try await withUpstream { upstream, upstreamPort in
             try await TemporaryDirectory.with { dir in
                 let path = dir.sub("routes.json")
-                try GatewayHarness.write(routes(upstreamPort), to: path)
-                // Polling once an hour: only SIGHUP can make this reload happen.
-                let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", path, "--watch-interval-ms", "3600000"])
+                try GatewayHarness.write(routes(upstreamPort, extra: extraRoutes(upstreamPort)), to: path)
+                let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", path] + arguments)
                 let port = try await gateway.port(fromLineContaining: "gateway listening")
-                let base = "http://127.0.0.1:\(port)"
-                #expect(try await HTTP.request(.GET, base + "/books").status == 404)
-
-                let books: [String: Any] = ["id": "books", "path": "/books", "upstreams": ["http://127.0.0.1:\(upstreamPort)"], "public": true]
-                try GatewayHarness.write(routes(upstreamPort, extra: [books]), to: path)
-                try await Task.sleep(for: .milliseconds(300))
-                #expect(try await HTTP.request(.GET, base + "/books").status == 404, "no reload without the signal")
-                gateway.signal(SIGHUP)
-                #expect(try await eventually { try await HTTP.request(.GET, base + "/books").status == 200 })
-                #expect(try await eventually { gateway.lines.contains { $0.contains("routes reloaded") && $0.contains("SIGHUP") } })
-                gateway.signal(SIGTERM)
-                #expect(try await gateway.waitForExit() == 0)
+                try await body(Running(gateway: gateway, base: "http://127.0.0.1:\(port)", upstream: upstream, upstreamPort: upstreamPort, routesPath: path))
             }
+        }
+    }
+
+    @Test func sighupReloadsAtOnce() async throws {
+        // Polling once an hour: only SIGHUP can make this reload happen.
+        try await withGatewayProcess(arguments: ["--watch-interval-ms", "3600000"]) { run in
+            #expect(try await HTTP.request(.GET, run.base + "/books").status == 404)
+
+            let books: [String: Any] = ["id": "books", "path": "/books", "upstreams": ["http://127.0.0.1:\(run.upstreamPort)"], "public": true]
+            try GatewayHarness.write(routes(run.upstreamPort, extra: [books]), to: run.routesPath)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await HTTP.request(.GET, run.base + "/books").status == 404, "no reload without the signal")
+            run.gateway.signal(SIGHUP)
+            #expect(try await eventually { try await HTTP.request(.GET, run.base + "/books").status == 200 })
+            #expect(try await eventually { run.gateway.lines.contains { $0.contains("routes reloaded") && $0.contains("SIGHUP") } })
+            run.gateway.signal(SIGTERM)
+            #expect(try await run.gateway.waitForExit() == 0)
         }
     }
 
     @Test func sigtermFinishesInFlightRequestsThenExitsZero() async throws {
-        try await withUpstream { upstream, upstreamPort in
-            try await TemporaryDirectory.with { dir in
-                let path = dir.sub("routes.json")
-                let slow: [String: Any] = ["id": "slow", "path": "/slow", "upstreams": ["http://127.0.0.1:\(upstreamPort)"], "public": true]
-                try GatewayHarness.write(routes(upstreamPort, extra: [slow]), to: path)
-                let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", path])
-                let port = try await gateway.port(fromLineContaining: "gateway listening")
-                let base = "http://127.0.0.1:\(port)"
+        let slow: @Sendable (Int) -> [[String: Any]] = { [["id": "slow", "path": "/slow", "upstreams": ["http://127.0.0.1:\($0)"], "public": true]] }
+        try await withGatewayProcess(extraRoutes: slow) { run in
+            let base = run.base
+            let inFlight = Task { try await HTTP.request(.GET, base + "/slow?ms=1500") }
+            #expect(try await eventually { run.upstream.hits.load(ordering: .relaxed) == 1 }, "the slow request reached the upstream")
+            run.gateway.signal(SIGTERM)
 
-                let inFlight = Task { try await HTTP.request(.GET, base + "/slow?ms=1500") }
-                #expect(try await eventually { upstream.hits.load(ordering: .relaxed) == 1 }, "the slow request reached the upstream")
-                gateway.signal(SIGTERM)
-
-                let response = try await inFlight.value
-                #expect(response.status == 200, "the request in flight was answered")
-                #expect(try await gateway.waitForExit() == 0)
-                await #expect(throws: (any Error).self, "no longer accepting") { _ = try await HTTP.request(.GET, base + "/rooms", timeout: .seconds(2)) }
-            }
+            let response = try await inFlight.value
+            #expect(response.status == 200, "the request in flight was answered")
+            #expect(try await run.gateway.waitForExit() == 0)
+            await #expect(throws: (any Error).self, "no longer accepting") { _ = try await HTTP.request(.GET, base + "/rooms", timeout: .seconds(2)) }
         }
     }
 
     @Test func everyRequestLeavesOneJSONAccessLogLine() async throws {
-        try await withUpstream { _, upstreamPort in
-            try await TemporaryDirectory.with { dir in
-                let path = dir.sub("routes.json")
-                try GatewayHarness.write(routes(upstreamPort), to: path)
-                let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", path])
-                let port = try await gateway.port(fromLineContaining: "gateway listening")
-                let base = "http://127.0.0.1:\(port)"
-                let found = try await HTTP.request(.GET, base + "/rooms/7?x=1")
-                let missing = try await HTTP.request(.GET, base + "/nowhere")
-                #expect(found.status == 200 && missing.status == 404)
+        try await withGatewayProcess { run in
+            let found = try await HTTP.request(.GET, run.base + "/rooms/7?x=1")
+            let missing = try await HTTP.request(.GET, run.base + "/nowhere")
+            #expect(found.status == 200 && missing.status == 404)
 
-                @Sendable func accessLine(_ requestID: String?) -> [String: Any]? {
-                    gateway.lines.lazy
-                        .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-                        .first { $0["msg"] as? String == "request" && $0["request_id"] as? String == requestID }
-                }
-                #expect(try await eventually { accessLine(missing.header("X-Request-Id")) != nil })
-                let hit = try #require(accessLine(found.header("X-Request-Id")))
-                #expect(hit["level"] as? String == "info" && hit["service"] as? String == "gateway")
-                #expect(hit["method"] as? String == "GET" && hit["path"] as? String == "/rooms/7" && hit["status"] as? Int == 200)
-                #expect(hit["route"] as? String == "rooms" && hit["upstream"] as? String == "http://127.0.0.1:\(upstreamPort)")
-                #expect(hit["client"] as? String == "127.0.0.1")
-                #expect((hit["duration_ms"] as? Double ?? -1) >= 0)
-                #expect((hit["ts"] as? String)?.hasSuffix("Z") == true)
-                let miss = try #require(accessLine(missing.header("X-Request-Id")))
-                #expect(miss["status"] as? Int == 404 && miss["path"] as? String == "/nowhere" && miss["upstream"] == nil)
-                gateway.signal(SIGTERM)
-                #expect(try await gateway.waitForExit() == 0)
+            @Sendable func accessLine(_ requestID: String?) -> [String: Any]? {
+                run.gateway.lines.lazy
+                    .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+                    .first { $0["msg"] as? String == "request" && $0["request_id"] as? String == requestID }
             }
+            #expect(try await eventually { accessLine(missing.header("X-Request-Id")) != nil })
+            let hit = try #require(accessLine(found.header("X-Request-Id")))
+            #expect(hit["level"] as? String == "info" && hit["service"] as? String == "gateway")
+            #expect(hit["method"] as? String == "GET" && hit["path"] as? String == "/rooms/7" && hit["status"] as? Int == 200)
+            #expect(hit["route"] as? String == "rooms" && hit["upstream"] as? String == "http://127.0.0.1:\(run.upstreamPort)")
+            #expect(hit["client"] as? String == "127.0.0.1")
+            #expect((hit["duration_ms"] as? Double ?? -1) >= 0)
+            #expect((hit["ts"] as? String)?.hasSuffix("Z") == true)
+            let miss = try #require(accessLine(missing.header("X-Request-Id")))
+            #expect(miss["status"] as? Int == 404 && miss["path"] as? String == "/nowhere" && miss["upstream"] == nil)
+            run.gateway.signal(SIGTERM)
+            #expect(try await run.gateway.waitForExit() == 0)
         }
     }
 
     @Test func aStalledRequestGets408AndAnIdleConnectionIsClosed() async throws {
-        try await withUpstream { _, upstreamPort in
-            try await TemporaryDirectory.with { dir in
-                let path = dir.sub("routes.json")
-                try GatewayHarness.write(routes(upstreamPort), to: path)
-                let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", path, "--idle-timeout-seconds", "1"])
-                let port = try await gateway.port(fromLineContaining: "gateway listening")
+        try await withGatewayProcess(arguments: ["--idle-timeout-seconds", "1"]) { run in
+            let port = Int(run.base.split(separator: ":").last!)!
+            // 3 of 10 promised bytes, then silence.
+            let stalled = try await RawSocket.sendAndReadUntilClosed(port: port, "POST /rooms HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            #expect(stalled.hasPrefix("HTTP/1.1 408"), "\(stalled)")
+            #expect(stalled.contains(#""error":"request_timeout""#), "\(stalled)")
 
-                // 3 of 10 promised bytes, then silence.
-                let stalled = try await RawSocket.sendAndReadUntilClosed(
-                    port: port, "POST /rooms HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
-                )
-                #expect(stalled.hasPrefix("HTTP/1.1 408"), "\(stalled)")
-                #expect(stalled.contains(#""error":"request_timeout""#), "\(stalled)")
-
-                // A keep-alive connection after its answer, then silence: closed, nothing more sent.
-                let idle = try await RawSocket.sendAndReadUntilClosed(port: port, "GET /rooms HTTP/1.1\r\nHost: x\r\n\r\n")
-                #expect(idle.hasPrefix("HTTP/1.1 200"), "\(idle)")
-                #expect(idle.components(separatedBy: "HTTP/1.1 ").count == 2, "exactly one response: \(idle)")
-                #expect(try await eventually { gateway.lines.contains { $0.contains(#""msg":"request""#) && $0.contains(#""status":408"#) } })
-                gateway.signal(SIGTERM)
-                #expect(try await gateway.waitForExit() == 0)
-            }
+            // A keep-alive connection after its answer, then silence: closed, nothing more sent.
+            let idle = try await RawSocket.sendAndReadUntilClosed(port: port, "GET /rooms HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(idle.hasPrefix("HTTP/1.1 200"), "\(idle)")
+            #expect(idle.components(separatedBy: "HTTP/1.1 ").count == 2, "exactly one response: \(idle)")
+            #expect(try await eventually { run.gateway.lines.contains { $0.contains(#""msg":"request""#) && $0.contains(#""status":408"#) } })
+            run.gateway.signal(SIGTERM)
+            #expect(try await run.gateway.waitForExit() == 0)
         }
     }
 

@@ -10,6 +10,13 @@ import Testing
     )
     let fast = Duration.milliseconds(10)
 
+    /// A breaker opened at `start` by four failures in a row.
+    func tripped() -> CircuitBreaker {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        record(&breaker, Array(repeating: .failure(fast), count: 4), at: start)
+        return breaker
+    }
+
     func record(_ breaker: inout CircuitBreaker, _ outcomes: [CircuitBreaker.Outcome], at time: ContinuousClock.Instant) {
         for outcome in outcomes {
             #expect(breaker.acquire(now: time) == .permitted)
@@ -52,8 +59,7 @@ import Testing
     }
 
     @Test func halfOpenTrialsCloseItOnSuccess() {
-        var breaker = CircuitBreaker(configuration: configuration, now: start)
-        record(&breaker, Array(repeating: .failure(fast), count: 4), at: start)
+        var breaker = tripped()
         let later = start + .seconds(5)
         #expect(breaker.state(now: later) == .halfOpen)
         #expect(breaker.acquire(now: later) == .permitted)
@@ -67,8 +73,7 @@ import Testing
     }
 
     @Test func aFailedTrialReopensIt() {
-        var breaker = CircuitBreaker(configuration: configuration, now: start)
-        record(&breaker, Array(repeating: .failure(fast), count: 4), at: start)
+        var breaker = tripped()
         let later = start + .seconds(6)
         #expect(breaker.acquire(now: later) == .permitted)
         breaker.record(.failure(fast), now: later)
@@ -77,8 +82,7 @@ import Testing
     }
 
     @Test func aReleasedTrialFreesItsSlotWithoutDecidingAnything() {
-        var breaker = CircuitBreaker(configuration: configuration, now: start)
-        record(&breaker, Array(repeating: .failure(fast), count: 4), at: start)
+        var breaker = tripped()
         let later = start + .seconds(5)
         #expect(breaker.acquire(now: later) == .permitted)
         #expect(breaker.acquire(now: later) == .permitted)
