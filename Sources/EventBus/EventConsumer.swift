@@ -16,6 +16,11 @@ public struct UnprocessableEvent: Error, CustomStringConvertible {
 /// `processed_events`, so an event delivered twice (after a crash, or to a replica) takes effect
 /// once. A lease in the log makes one member of the group active at a time; the others wait and
 /// take over when it stops or dies.
+///
+/// `processed_events` rows are pruned once their event is at or below the group's committed
+/// position (the group never reads it again) and older than `dedupeRetention` (no replica that
+/// lost its lease can still be applying it): the table stays bounded instead of growing by one
+/// row per event forever.
 public struct EventConsumer: Service {
     public typealias Handler = @Sendable (EventEnvelope, Database) throws -> Void
 
@@ -29,11 +34,12 @@ public struct EventConsumer: Service {
     let pollInterval: Duration
     let batchSize: Int
     let leaseDuration: Duration
+    let dedupeRetention: Duration
 
     public init(
         group: String, log: any EventLog, store: ServiceDatabase, types: Set<String>, logger: Logger,
         pollInterval: Duration = .milliseconds(20), batchSize: Int = 256, leaseDuration: Duration = .seconds(10),
-        handler: @escaping Handler
+        dedupeRetention: Duration = .seconds(7 * 86_400), handler: @escaping Handler
     ) {
         self.group = group
         self.log = log
@@ -45,6 +51,7 @@ public struct EventConsumer: Service {
         self.pollInterval = pollInterval
         self.batchSize = batchSize
         self.leaseDuration = leaseDuration
+        self.dedupeRetention = dedupeRetention
     }
 
     public func run() async throws {
@@ -90,7 +97,14 @@ public struct EventConsumer: Service {
         var position = start
         var lastRenewal = ContinuousClock.now
         let renewEvery = leaseDuration / 3
+        var lastPrune = ContinuousClock.now
+        let pruneEvery = min(dedupeRetention, .seconds(600))
         while !Task.isCancelled {
+            // `position` is committed here, so everything up to it may be forgotten.
+            if ContinuousClock.now - lastPrune >= pruneEvery {
+                lastPrune = .now
+                try await prune(upTo: position)
+            }
             let events = try await log.read(after: position, limit: batchSize)
             if events.isEmpty {
                 if ContinuousClock.now - lastRenewal > renewEvery {
@@ -109,6 +123,32 @@ public struct EventConsumer: Service {
             lastRenewal = .now
             // A partial batch means the log is nearly drained: let the next batch gather first.
             if events.count < batchSize { try? await Task.sleep(for: pollInterval) }
+        }
+    }
+
+    /// Forgets processed events the group has committed past and that are older than the retention.
+    private func prune(upTo position: Int64) async throws {
+        let group = self.group
+        let cutoff = Date().timeIntervalSince1970 - Double(dedupeRetention.components.seconds)
+        var pruned = 0
+        // In chunks, oldest first, so writers never wait for one long delete.
+        while !Task.isCancelled {
+            let chunk = try await store.write { db -> Int in
+                try db.execute(
+                    sql: """
+                        DELETE FROM processed_events WHERE rowid IN (
+                            SELECT rowid FROM processed_events WHERE consumer_group = ? AND position <= ? AND processed_at <= ?
+                            ORDER BY rowid LIMIT 5000)
+                        """,
+                    arguments: [group, position, cutoff]
+                )
+                return db.changesCount
+            }
+            pruned += chunk
+            if chunk < 5000 { break }
+        }
+        if pruned > 0 {
+            logger.debug("pruned processed events", metadata: ["group": .string(group), "rows": .stringConvertible(pruned)])
         }
     }
 

@@ -87,8 +87,13 @@ import Testing
         }
     }
 
-    func consumer(_ store: ServiceDatabase, _ log: SQLiteEventLog, name: String, fail: String? = nil) -> EventConsumer {
-        EventConsumer(group: "effects", log: log, store: store, types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5)) { event, db in
+    func consumer(
+        _ store: ServiceDatabase, _ log: SQLiteEventLog, name: String, fail: String? = nil, retention: Duration = .seconds(7 * 86_400)
+    ) -> EventConsumer {
+        EventConsumer(
+            group: "effects", log: log, store: store, types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5),
+            dedupeRetention: retention
+        ) { event, db in
             if event.id == fail { throw UnprocessableEvent("cannot handle \(event.id)") }
             try db.execute(sql: "INSERT INTO effects (event_id, handled_by) VALUES (?, ?)", arguments: [event.id, name])
         }
@@ -129,6 +134,33 @@ import Testing
             try await log.pool.write { db in try db.execute(sql: "UPDATE consumer_groups SET position = 0") }
             try await runConsumers([consumer(store, log, name: "third")]) { try await log.position(of: "effects") >= 80 }
             #expect(try await effects(store).count == 80)
+        }
+    }
+
+    @Test func processedEventsAreForgottenOnlyOnceCommittedPastAndOld() async throws {
+        try await TemporaryDirectory.with { dir in
+            let store = try Self.store(dir)
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            @Sendable func remembered() async throws -> Int {
+                try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processed_events") ?? -1 }
+            }
+            try await log.append((1...50).map(Self.event))
+            try await runConsumers([consumer(store, log, name: "a")]) { try await log.position(of: "effects") >= 50 }
+            #expect(try await remembered() == 50, "within the 7-day retention every processed event is remembered")
+
+            // Without retention, everything the group has committed past is forgotten...
+            try await log.append((51...60).map(Self.event))
+            try await runConsumers([consumer(store, log, name: "b", retention: .zero)]) {
+                let position = try await log.position(of: "effects")
+                guard position >= 60 else { return false }
+                return try await remembered() == 0
+            }
+            // ...and never needed again: the group reads on from its position.
+            try await log.append((61...70).map(Self.event))
+            try await runConsumers([consumer(store, log, name: "c")]) { try await log.position(of: "effects") >= 70 }
+            let handled = try await effects(store)
+            #expect(handled == (1...70).map { "event-\($0)" }, "each once, in order")
+            #expect(try await remembered() == 10)
         }
     }
 
