@@ -105,6 +105,8 @@ public enum BooksService {
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout = .init(connect: .seconds(1), read: nil)
         clientConfiguration.redirectConfiguration = .disallow
+        // No tracer is bootstrapped; without this, every request still builds a no-op span (~3% of the gateway's CPU).
+        clientConfiguration.tracing.tracer = nil
         clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: clientConfiguration)

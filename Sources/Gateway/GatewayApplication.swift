@@ -97,6 +97,8 @@ public enum Gateway {
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout = .init(connect: .seconds(1), read: nil)
         clientConfiguration.redirectConfiguration = .disallow
+        // No tracer is bootstrapped; without this, every request still builds a no-op span (~3% of the gateway's CPU).
+        clientConfiguration.tracing.tracer = nil
         clientConfiguration.decompression = .disabled
         clientConfiguration.httpVersion = .http1Only
         clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.connectionsPerHost)
