@@ -78,6 +78,12 @@ public final class ChildProcess: @unchecked Sendable {
         kill(process.processIdentifier, signal)
     }
 
+    /// Stopped by SIGSTOP (state `T` in /proc): it reads nothing more from its sockets.
+    public var isStopped: Bool {
+        guard let stat = TCPQueues.readProcFile("/proc/\(pid)/stat"), let end = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
+    }
+
     /// Waits for the process to exit and returns its status.
     public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
