@@ -51,30 +51,7 @@ public enum MyPagesService {
     public static func build(
         settings: HotelServiceSettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let store = try ServiceDatabase(path: settings.databasePath(name), source: name) { migrator in
-            migrator.registerMigration("mypages-v1") { db in
-                try db.execute(
-                    sql: """
-                        CREATE TABLE mypages (
-                            book_id INTEGER PRIMARY KEY NOT NULL,
-                            room_id INTEGER NOT NULL,
-                            room_name TEXT NOT NULL,
-                            guest_id INTEGER NOT NULL,
-                            host_id INTEGER NOT NULL,
-                            start_date TEXT NOT NULL,
-                            end_date TEXT NOT NULL,
-                            price INTEGER NOT NULL,
-                            booking_status TEXT,
-                            payment_status TEXT,
-                            payment_id INTEGER,
-                            updated_at REAL NOT NULL
-                        );
-                        CREATE INDEX mypages_guest ON mypages (guest_id);
-                        CREATE INDEX mypages_host ON mypages (host_id);
-                        """
-                )
-            }
-        }
+        let store = try ServiceDatabase(path: settings.databasePath(name), source: name, migrations: registerMigrations)
         let log = try SQLiteEventLog(path: settings.eventLogPath)
         let projection = EventConsumer(
             group: name, log: log, store: store, types: [Booked.type, BookCanceled.type, PaymentApproved.type, PaymentCanceled.type],
@@ -85,6 +62,32 @@ public enum MyPagesService {
         ) { router in
             router.get("/mypages") { request, _ in try await list(request, store: store) }
             router.get("/mypages/:bookId") { _, context in try await find(RequestDecoding.id(context, "bookId"), store: store) }
+        }
+    }
+
+    /// The read model's schema; the tests run the same migrations on a real file.
+    static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("mypages-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE mypages (
+                        book_id INTEGER PRIMARY KEY NOT NULL,
+                        room_id INTEGER NOT NULL,
+                        room_name TEXT NOT NULL,
+                        guest_id INTEGER NOT NULL,
+                        host_id INTEGER NOT NULL,
+                        start_date TEXT NOT NULL,
+                        end_date TEXT NOT NULL,
+                        price INTEGER NOT NULL,
+                        booking_status TEXT,
+                        payment_status TEXT,
+                        payment_id INTEGER,
+                        updated_at REAL NOT NULL
+                    );
+                    CREATE INDEX mypages_guest ON mypages (guest_id);
+                    CREATE INDEX mypages_host ON mypages (host_id);
+                    """
+            )
         }
     }
 

@@ -163,8 +163,12 @@ enum Notifier {
 }
 
 /// Sends pending deliveries through their channels; a failure is retried with backoff (1 s
-/// doubling to a minute), ten times, then marked failed.
+/// doubling to a minute), ten times, then marked failed. Replicas of the service share the work:
+/// each delivery is claimed before it is sent, so two workers never send the same one.
 struct DeliveryWorker: Service {
+    /// How long a delivery picked up by one worker is hidden from the others.
+    static let claimSeconds = 30.0
+
     let store: ServiceDatabase
     let channels: [any NotificationChannel]
     let logger: Logger
@@ -180,15 +184,21 @@ struct DeliveryWorker: Service {
 
     func deliverDue() async -> Int {
         let now = Date().timeIntervalSince1970
-        guard let due = try? await store.read({ db -> [(notification: Notification, channel: String, attempts: Int)] in
-            try Row.fetchAll(
+        // Claimed in the same write transaction that finds them: another replica of this service on
+        // the same database skips them until the claim lapses (a worker that died mid-delivery).
+        let claimUntil = now + Self.claimSeconds
+        guard let due = try? await store.write({ db -> [(notification: Notification, channel: String, attempts: Int)] in
+            let due = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT n.*, d.channel, d.attempts FROM deliveries d JOIN notifications n ON n.id = d.notification_id
                     WHERE d.delivered_at IS NULL AND d.failed = 0 AND d.next_attempt_at <= ? ORDER BY d.notification_id LIMIT 200
                     """,
                 arguments: [now]
-            ).map { (Notification(row: $0, deliveries: [:]), $0["channel"], $0["attempts"]) }
+            ).map { (notification: Notification(row: $0, deliveries: [:]), channel: $0["channel"] as String, attempts: $0["attempts"] as Int) }
+            let claim = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ? WHERE notification_id = ? AND channel = ?")
+            for item in due { try claim.execute(arguments: [claimUntil, item.notification.id, item.channel]) }
+            return due
         }), !due.isEmpty else { return 0 }
         var results: [(id: Int64, channel: String, attempts: Int, error: String?)] = []
         for item in due {

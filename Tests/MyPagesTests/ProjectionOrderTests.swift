@@ -1,4 +1,5 @@
 import EventBus
+import Foundation
 import GRDB
 import HotelEvents
 import Testing
@@ -27,20 +28,25 @@ import Testing
         }
     }
 
+    /// Projects the events into a fresh SQLite file made by the service's own migrations.
     func project(_ events: [EventEnvelope]) throws -> MyPage {
-        let queue = try DatabaseQueue()
-        try queue.write { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE mypages (
-                        book_id INTEGER PRIMARY KEY NOT NULL, room_id INTEGER NOT NULL, room_name TEXT NOT NULL, guest_id INTEGER NOT NULL,
-                        host_id INTEGER NOT NULL, start_date TEXT NOT NULL, end_date TEXT NOT NULL, price INTEGER NOT NULL,
-                        booking_status TEXT, payment_status TEXT, payment_id INTEGER, updated_at REAL NOT NULL)
-                    """
-            )
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mypages-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try ServiceDatabase(
+            path: directory.appendingPathComponent("mypages.sqlite").path, source: "mypages", migrations: MyPagesService.registerMigrations
+        )
+        let row = try store.pool.write { db -> Row? in
             for event in events { try MyPagesService.project(event, db) }
+            return try Row.fetchOne(db, sql: "SELECT * FROM mypages WHERE book_id = 42")
         }
-        return try queue.read { db in MyPage(row: try Row.fetchOne(db, sql: "SELECT * FROM mypages WHERE book_id = 42")!) }
+        guard let row else { throw ProjectionError("no mypages row for booking 42 after \(events.map(\.type))") }
+        return MyPage(row: row)
+    }
+
+    struct ProjectionError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
     @Test func allTwentyFourOrdersEndCanceledAndCanceled() throws {
