@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// The token server's SQLite file (`<data-dir>/auth.sqlite`): clients and revoked token ids.
+/// The token server's SQLite file (`<data-dir>/auth.sqlite`): clients and the revocation change log.
 /// WAL mode lets the CLI add or remove clients while the server runs.
 public struct AuthDatabase: Sendable {
     let pool: DatabasePool
@@ -39,6 +39,36 @@ public struct AuthDatabase: Sendable {
                         revoked_at REAL NOT NULL
                     );
                     CREATE INDEX revoked_tokens_expiry ON revoked_tokens (expires_at);
+                    """
+            )
+        }
+        // One change log for everything a verifier must refuse: revoked token ids and per-client
+        // "not before" cut-offs (client removed or secret rotated). Its AUTOINCREMENT id is the
+        // cursor of the incremental feed (`GET /oauth/revocations?since=`): never reused, always growing.
+        migrator.registerMigration("v2-revocation-changes") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE revocation_changes (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL CHECK (kind IN ('token', 'client')),
+                        subject TEXT NOT NULL,
+                        client_id TEXT NOT NULL,
+                        not_before INTEGER,
+                        expires_at INTEGER NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE UNIQUE INDEX revocation_changes_token ON revocation_changes (subject) WHERE kind = 'token';
+                    CREATE INDEX revocation_changes_client ON revocation_changes (client_id, kind);
+                    CREATE INDEX revocation_changes_expiry ON revocation_changes (expires_at);
+                    INSERT INTO revocation_changes (kind, subject, client_id, expires_at, created_at)
+                        SELECT 'token', jti, client_id, expires_at, revoked_at FROM revoked_tokens ORDER BY revoked_at;
+                    DROP TABLE revoked_tokens;
+                    CREATE TABLE revocation_feed_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        pruned_through INTEGER NOT NULL
+                    );
+                    INSERT INTO revocation_feed_state (id, pruned_through) VALUES (1, 0);
+                    ALTER TABLE clients ADD COLUMN not_before INTEGER;
                     """
             )
         }

@@ -45,20 +45,28 @@ public struct ClientStore: Sendable {
             id: id, secretHash: ClientSecret.hash(clear), scopes: Self.unique(scopes), authorities: Self.unique(authorities),
             tokenTTL: tokenTTL, createdAt: Date()
         )
+        var added = client
         do {
-            try await database.pool.write { db in
+            added.notBefore = try await database.pool.write { db in
+                // A client re-added under a removed id inherits its cut-off, so the new client's
+                // first tokens are issued after it (and the old client's tokens stay dead).
+                let notBefore = try RevocationStore.notBefore(db, clientID: client.id)
                 try db.execute(
-                    sql: "INSERT INTO clients (id, secret_hash, scopes, authorities, token_ttl, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    sql: """
+                        INSERT INTO clients (id, secret_hash, scopes, authorities, token_ttl, created_at, not_before)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
                     arguments: [
                         client.id, client.secretHash, client.scopes.joined(separator: " "), client.authorities.joined(separator: " "),
-                        client.tokenTTL, client.createdAt.timeIntervalSince1970,
+                        client.tokenTTL, client.createdAt.timeIntervalSince1970, notBefore,
                     ]
                 )
+                return notBefore
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw ClientStoreError.duplicate(id)
         }
-        return (client, clear)
+        return (added, clear)
     }
 
     /// Looks a client up. Always async: a blocking read on a cooperative thread can deadlock the
@@ -81,25 +89,52 @@ public struct ClientStore: Sendable {
         try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM clients") ?? 0 }
     }
 
+    /// Deletes a client and cuts off every token it holds: the token server's introspection and
+    /// every gateway reading the revocation feed refuse them from now on.
     public func remove(id: String) async throws {
-        let changes = try await database.pool.write { db in
+        let now = Self.now()
+        let removed = try await database.pool.write { db -> Bool in
+            guard let ttl = try Int.fetchOne(db, sql: "SELECT token_ttl FROM clients WHERE id = ?", arguments: [id]) else { return false }
             try db.execute(sql: "DELETE FROM clients WHERE id = ?", arguments: [id])
-            return db.changesCount
+            try RevocationStore.cutOff(db, clientID: id, notBefore: now, tokenTTL: ttl)
+            return true
         }
-        guard changes == 1 else { throw ClientStoreError.unknown(id) }
+        guard removed else { throw ClientStoreError.unknown(id) }
     }
 
-    /// Replaces the secret; the old one stops working at once. Returns the new secret.
+    /// Replaces the secret; the old one stops working at once, and so do the tokens issued with it
+    /// (a cut-off at this second, like ``remove(id:)``). Returns the new secret.
     public func rotateSecret(id: String, secret: String? = nil) async throws -> String {
         if let secret { try ClientSecret.validate(secret) }
         let clear = secret ?? ClientSecret.generate()
         let hash = ClientSecret.hash(clear)
+        let now = Self.now()
+        let rotated = try await database.pool.write { db -> Bool in
+            guard let ttl = try Int.fetchOne(db, sql: "SELECT token_ttl FROM clients WHERE id = ?", arguments: [id]) else { return false }
+            try db.execute(sql: "UPDATE clients SET secret_hash = ?, not_before = ? WHERE id = ?", arguments: [hash, now, id])
+            try RevocationStore.cutOff(db, clientID: id, notBefore: now, tokenTTL: ttl)
+            return true
+        }
+        guard rotated else { throw ClientStoreError.unknown(id) }
+        return clear
+    }
+
+    /// Whole seconds since 1970, the unit of `iat`.
+    private static func now() -> Int64 {
+        Int64(Date().timeIntervalSince1970)
+    }
+
+    /// Replaces a client's allowed scopes (provisioning grants `portier-gateway` new ones on upgrade).
+    /// Tokens already issued keep the scopes they were issued with until they expire.
+    public func setScopes(id: String, scopes: [String]) async throws {
+        guard !scopes.isEmpty else { throw ClientStoreError.invalid("client '\(id)' needs at least one scope") }
+        try Self.validate(scopes: scopes)
+        let joined = Self.unique(scopes).joined(separator: " ")
         let changes = try await database.pool.write { db in
-            try db.execute(sql: "UPDATE clients SET secret_hash = ? WHERE id = ?", arguments: [hash, id])
+            try db.execute(sql: "UPDATE clients SET scopes = ? WHERE id = ?", arguments: [joined, id])
             return db.changesCount
         }
         guard changes == 1 else { throw ClientStoreError.unknown(id) }
-        return clear
     }
 
     /// Every scope some client may ask for (discovery's `scopes_supported`).

@@ -12,6 +12,9 @@ public struct OAuthClient: Sendable, Equatable {
     /// Access-token lifetime in seconds.
     public var tokenTTL: Int
     public var createdAt: Date
+    /// Tokens of this client issued at or before this second (`iat <= notBefore`) are dead: set
+    /// when the secret is rotated, so the token endpoint can wait out that second before issuing.
+    public var notBefore: Int64?
 
     init(row: Row) {
         id = row["id"]
@@ -20,16 +23,25 @@ public struct OAuthClient: Sendable, Equatable {
         authorities = (row["authorities"] as String).split(separator: " ").map(String.init)
         tokenTTL = row["token_ttl"]
         createdAt = Date(timeIntervalSince1970: row["created_at"])
+        notBefore = row["not_before"]
     }
 
-    init(id: String, secretHash: String, scopes: [String], authorities: [String], tokenTTL: Int, createdAt: Date) {
+    init(
+        id: String, secretHash: String, scopes: [String], authorities: [String], tokenTTL: Int, createdAt: Date, notBefore: Int64? = nil
+    ) {
         self.id = id
         self.secretHash = secretHash
         self.scopes = scopes
         self.authorities = authorities
         self.tokenTTL = tokenTTL
         self.createdAt = createdAt
+        self.notBefore = notBefore
     }
+}
+
+extension OAuthClient {
+    /// The scope a client needs to call introspection and read the revocation feed (gateways).
+    public static let introspectScope = "introspect"
 }
 
 /// What can go wrong when managing clients; every message names the client.

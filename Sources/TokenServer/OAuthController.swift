@@ -56,7 +56,14 @@ struct OAuthController: Sendable {
             granted = client.scopes.filter { asked.contains($0) }
         }
 
-        let now = TokenVerifier.now()
+        var now = TokenVerifier.now()
+        if let notBefore = client.notBefore, now <= notBefore {
+            // The secret was rotated this very second, which killed tokens with iat <= notBefore:
+            // issue from the next second, or the new token would be born dead.
+            let wait = min(Double(notBefore + 1) - Date().timeIntervalSince1970, 1.1)
+            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1)) }
+            now = TokenVerifier.now()
+        }
         let claims = TokenClaims(
             iss: configuration.resolvedIssuer, sub: client.id, aud: [configuration.audience], clientID: client.id,
             scope: granted.joined(separator: " "), iat: now, nbf: now, exp: now + Int64(client.tokenTTL),
@@ -91,7 +98,8 @@ struct OAuthController: Sendable {
 
     func introspect(_ request: Request, _ context: PortierRequestContext) async throws -> Response {
         let form = try await FormBody.read(request)
-        _ = try await authenticator.authenticate(request, context: context, form: form)
+        let caller = try await authenticator.authenticate(request, context: context, form: form)
+        try requireIntrospectScope(caller, for: "introspection")
         guard let token = form["token"] else { throw OAuthError.invalidRequest("token is required") }
         guard let claims = await activeClaims(of: token) else {
             return JSONResponse.make(IntrospectionResponse(active: false), headers: OAuthError.noStore)
@@ -104,12 +112,31 @@ struct OAuthController: Sendable {
         return JSONResponse.make(response, headers: OAuthError.noStore)
     }
 
-    /// Claims of a token this server issued that is unexpired and not revoked; nil otherwise.
+    /// Introspection and the revocation feed reveal other clients' tokens: only clients with the
+    /// `introspect` scope (gateways, resource servers) may call them.
+    func requireIntrospectScope(_ client: OAuthClient, for endpoint: String) throws {
+        guard client.scopes.contains(OAuthClient.introspectScope) else {
+            logger.notice("client lacks the introspect scope", metadata: ["client_id": .string(client.id), "endpoint": .string(endpoint)])
+            throw OAuthError.insufficientScope("client '\(client.id)' needs the '\(OAuthClient.introspectScope)' scope to call \(endpoint)")
+        }
+    }
+
+    /// Claims of a token this server issued that is unexpired, not revoked, and whose client still
+    /// exists and was not cut off (removed or secret rotated) after issuing it; nil otherwise.
     func activeClaims(of token: String) async -> TokenClaims? {
         let verifier = TokenVerifier(configuration: .init(issuer: configuration.resolvedIssuer, audience: nil, leewaySeconds: 0))
         guard let verified = try? verifier.verify(token, keys: keys.current.verificationKeys) else { return nil }
-        if let jti = verified.claims.jti, (try? await revocations.isRevoked(jti: jti)) != false { return nil }
-        return verified.claims
+        let claims = verified.claims
+        guard let clientID = claims.clientID ?? claims.sub else { return nil }
+        do {
+            if try await revocations.isDead(jti: claims.jti, clientID: clientID, iat: claims.iat) { return nil }
+            if try await clients.find(id: clientID) == nil { return nil }
+        } catch {
+            // When in doubt, a token is not active (RFC 7662 allows no third answer).
+            logger.error("cannot check a token against the revocation log", metadata: ["error": .string("\(error)")])
+            return nil
+        }
+        return claims
     }
 
     /// RFC 7009: invalid or expired tokens are answered 200 as well; another client's token is refused.
@@ -127,20 +154,40 @@ struct OAuthController: Sendable {
         return Response(status: .ok, headers: OAuthError.noStore)
     }
 
-    struct RevocationList: Encodable {
+    /// The feed document. `reset: true` means "replace what you have"; otherwise merge.
+    struct RevocationFeed: Encodable {
+        var cursor: Int64
+        var reset: Bool
         var revocations: [Revocation]
+        var clients: [ClientCutoff]
         var generatedAt: Int64
+        var retentionSeconds: Int64
 
         enum CodingKeys: String, CodingKey {
-            case revocations, generatedAt = "generated_at"
+            case cursor, reset, revocations, clients, generatedAt = "generated_at", retentionSeconds = "retention_seconds"
         }
     }
 
-    /// The jti values gateways must refuse, for any authenticated client (HTTP Basic).
+    /// `GET /oauth/revocations[?since=<cursor>]`: what gateways must refuse, incrementally. Without
+    /// `since` (or with one the server can no longer answer from) it is the full state with `reset: true`.
+    /// Needs a client with the `introspect` scope (HTTP Basic).
     func revocationList(_ request: Request, _ context: PortierRequestContext) async throws -> Response {
-        _ = try await authenticator.authenticate(request, context: context, form: [:])
+        let caller = try await authenticator.authenticate(request, context: context, form: [:])
+        try requireIntrospectScope(caller, for: "the revocation feed")
+        var since: Int64?
+        if let text = request.uri.queryParameters["since"] {
+            guard let value = Int64(text), value >= 0 else {
+                throw OAuthError.invalidRequest("since must be a cursor from a previous answer (a non-negative integer)")
+            }
+            since = value
+        }
         let now = TokenVerifier.now()
-        return JSONResponse.make(RevocationList(revocations: try await revocations.active(now: now), generatedAt: now), headers: OAuthError.noStore)
+        let changes = try await revocations.changes(since: since, now: now)
+        let feed = RevocationFeed(
+            cursor: changes.cursor, reset: changes.reset, revocations: changes.revocations, clients: changes.clients, generatedAt: now,
+            retentionSeconds: revocations.retentionSeconds
+        )
+        return JSONResponse.make(feed, headers: OAuthError.noStore)
     }
 
     func jwks() -> Response {

@@ -28,6 +28,12 @@ enum OAuthError {
         APIError(.badRequest, "unauthorized_client", message, headers: noStore)
     }
 
+    /// 403: the client authenticated but lacks the scope the endpoint needs (RFC 6750's code, the
+    /// one that names the remedy: grant the scope).
+    static func insufficientScope(_ message: String) -> APIError {
+        APIError(.forbidden, "insufficient_scope", message, headers: noStore)
+    }
+
     static func tooManyAttempts(retryAfter: Int) -> APIError {
         var headers = noStore
         headers[.retryAfter] = String(retryAfter)

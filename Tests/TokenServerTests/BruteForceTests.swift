@@ -30,6 +30,33 @@ import Testing
         #expect(state.check(clientID: "svc", address: "10.0.0.98", now: start) == .allow)
     }
 
+    @Test func attemptsInFlightCountAgainstTheLimitUntilSettled() throws {
+        var state = BruteForceGuard(policy: policy)
+        var tickets: [BruteForceGuard.Ticket] = []
+        for _ in 0..<3 {
+            guard case .granted(let ticket) = state.reserve(clientID: "svc", address: "10.0.0.66", now: start) else {
+                Issue.record("the first three attempts may run")
+                return
+            }
+            tickets.append(ticket)
+        }
+        #expect(state.reserve(clientID: "svc", address: "10.0.0.67", now: start) == .throttle(retryAfter: 1), "three guesses are already being checked")
+        for ticket in tickets { state.settle(ticket, success: false, now: start + .seconds(1)) }
+        #expect(state.reserve(clientID: "svc", address: "10.0.0.67", now: start + .seconds(1)) == .throttle(retryAfter: 30), "they failed: locked")
+
+        var fresh = BruteForceGuard(policy: policy)
+        guard case .granted(let ticket) = fresh.reserve(clientID: "svc", address: "10.0.0.1", now: start) else {
+            Issue.record("a first attempt may run")
+            return
+        }
+        fresh.settle(ticket, success: true, now: start)
+        for _ in 0..<3 { _ = fresh.reserve(clientID: "svc", address: "10.0.0.66", now: start) }
+        guard case .granted = fresh.reserve(clientID: "svc", address: "10.0.0.1", now: start) else {
+            Issue.record("the real client's known address is not held up by guesses in flight")
+            return
+        }
+    }
+
     @Test func failuresOutsideTheWindowDoNotCount() {
         var state = BruteForceGuard(policy: policy)
         state.recordFailure(clientID: "svc", address: "a", now: start)

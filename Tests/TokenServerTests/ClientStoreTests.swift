@@ -1,6 +1,7 @@
 import Foundation
 import PortierTestSupport
 import Testing
+import Tokens
 @testable import TokenServer
 
 @Suite struct ClientStoreTests {
@@ -43,9 +44,17 @@ import Testing
         }
     }
 
-    @Test func secretsAreGeneratedWith256BitsOfEntropy() {
-        let secret = ClientSecret.generate()
-        #expect(secret.count == 43)
-        #expect(ClientSecret.generate() != secret)
+    @Test func secretsAreGeneratedWith256BitsOfEntropy() throws {
+        let base64URL = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        var seen = Set<String>()
+        for _ in 0..<200 {
+            let secret = ClientSecret.generate()
+            #expect(secret.count == 43, "32 bytes are 43 unpadded base64url characters")
+            #expect(secret.allSatisfy { base64URL.contains($0) }, "\(secret) is not unpadded base64url")
+            let decoded = try #require(Base64URL.decode(secret))
+            #expect(decoded.count == 32, "256 bits")
+            seen.insert(secret)
+        }
+        #expect(seen.count == 200, "no repeats")
     }
 }

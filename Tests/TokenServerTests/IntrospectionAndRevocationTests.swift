@@ -4,8 +4,20 @@ import Testing
 import Tokens
 
 @Suite struct IntrospectionAndRevocationTests {
+    static let readerSecret = "introspector-secret-for-tests"
+
+    /// A client with the `introspect` scope (created on first use), as a gateway has.
+    func reader(_ auth: AuthFixture) async throws -> (String, String) {
+        let store = try ClientStoreForTests.open(auth)
+        if try await store.find(id: "introspector") == nil {
+            _ = try await store.add(id: "introspector", scopes: ["introspect"], secret: Self.readerSecret)
+        }
+        return ("introspector", Self.readerSecret)
+    }
+
     func introspect(_ auth: AuthFixture, _ token: String) async throws -> TestHTTPResponse {
-        try await HTTP.form(auth.base + "/oauth/introspect", [("token", token)], headers: [HTTP.basic("hotel-client", auth.demoSecret)])
+        let (id, secret) = try await reader(auth)
+        return try await HTTP.form(auth.base + "/oauth/introspect", [("token", token)], headers: [HTTP.basic(id, secret)])
     }
 
     @Test func aValidTokenIsActiveWithItsClaims() async throws {
@@ -57,7 +69,8 @@ import Tokens
 
             #expect(try await introspect(auth, token).json["active"] as? Bool == false)
 
-            let list = try await HTTP.request(.GET, auth.base + "/oauth/revocations", headers: [HTTP.basic("hotel-client", auth.demoSecret)])
+            let (readerID, readerSecret) = try await reader(auth)
+            let list = try await HTTP.request(.GET, auth.base + "/oauth/revocations", headers: [HTTP.basic(readerID, readerSecret)])
             #expect(list.status == 200)
             let entries = try #require(list.json["revocations"] as? [[String: Any]])
             #expect(entries.contains { $0["jti"] as? String == jti && $0["exp"] is Int })
