@@ -29,7 +29,7 @@ json.dump(doc, open(sys.argv[2], "w"), indent=2)
 PY
 "$BIN" up --data-dir "$WORK/data" --keys-dir "$WORK/keys" --routes "$WORK/routes.json" \
   --gateway-port $((BASE + 88)) --auth-port $((BASE + 90)) --rooms-port $((BASE + 81)) --books-port $((BASE + 82)) \
-  --payments-port $((BASE + 83)) --notifications-port $((BASE + 84)) --mypages-port $((BASE + 85)) > "$WORK/up.log" 2>&1 &
+  --payments-port $((BASE + 83)) --notifications-port $((BASE + 84)) --mypages-port $((BASE + 85)) --gateway-admin-port $((BASE + 89)) > "$WORK/up.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 600); do grep -q "Portier is up" "$WORK/up.log" && break; sleep 0.2; done
 grep -q "Portier is up" "$WORK/up.log" || { echo "bench: portier up did not start" >&2; cat "$WORK/up.log" >&2; exit 1; }

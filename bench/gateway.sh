@@ -16,7 +16,7 @@ need nginx nginx-light
 need haproxy haproxy
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
-UPSTREAM=19081 NGINX_PROXY=19082 HAPROXY=19083 PORTIER=19084 AUTH=19090
+UPSTREAM=19081 NGINX_PROXY=19082 HAPROXY=19083 PORTIER=19084 PORTIER_ADMIN=19089 AUTH=19090
 
 build_release
 mkdir -p "$WORK/nginx"
@@ -103,7 +103,7 @@ cat > "$WORK/routes.json" <<ROUTES
   ]
 }
 ROUTES
-"$BIN" gateway --port "$PORTIER" --routes "$WORK/routes.json" > "$WORK/gateway.log" 2>&1 &
+"$BIN" gateway --port "$PORTIER" --admin-port "$PORTIER_ADMIN" --routes "$WORK/routes.json" > "$WORK/gateway.log" 2>&1 &
 PORTIER_PID=$!
 PIDS+=($PORTIER_PID)
 wait_http "http://127.0.0.1:$PORTIER/health/ready"

@@ -83,7 +83,11 @@ final class AuthGuard: Sendable {
         guard missing.isEmpty else {
             return .refused(Self.insufficientScope(required: required, missing: missing, method: method.rawValue, route: route.id))
         }
-        return .allowed(Identity(clientID: claims.clientID ?? claims.sub ?? "unknown", scopes: granted, authorities: claims.authorities ?? []))
+        // A token that names no client would share one identity (and one rate-limit bucket) with every other such token.
+        guard let clientID = [claims.clientID, claims.sub].lazy.compactMap({ $0 }).first(where: { !$0.isEmpty }) else {
+            return .refused(Self.challenge(.invalidToken, "the token names no client (no client_id or sub claim)"))
+        }
+        return .allowed(Identity(clientID: clientID, scopes: granted, authorities: claims.authorities ?? []))
     }
 
     /// Fetches keys for `kid` (or any keys at all), then decides again. If the keys still do not

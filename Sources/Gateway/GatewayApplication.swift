@@ -22,10 +22,18 @@ public struct GatewaySettings: Sendable {
     public var connectionsPerHost: Int
     /// A client connection that sends nothing for this long is closed (408 if its request body stalled).
     public var idleTimeout: Duration
+    /// Largest request head (request line plus header names and values) accepted; above it the
+    /// client gets 431 and the connection closes. Envoy's default is 60 KB, nginx's 8-32 KB.
+    public var maxHeaderBytes: Int
+    /// The admin listener (/metrics and the health probes), kept off the public port.
+    public var adminHost: String
+    /// 0 picks a free port (tests); it is logged as "gateway admin listener ready".
+    public var adminPort: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 8088, routesPath: String = "./routes.json", watchInterval: Duration = .milliseconds(500),
-        reloadOnSIGHUP: Bool = true, connectionsPerHost: Int = 512, idleTimeout: Duration = .seconds(60)
+        reloadOnSIGHUP: Bool = true, connectionsPerHost: Int = 512, idleTimeout: Duration = .seconds(60), maxHeaderBytes: Int = 32 * 1024,
+        adminHost: String = "127.0.0.1", adminPort: Int = 8089
     ) {
         self.host = host
         self.port = port
@@ -34,7 +42,14 @@ public struct GatewaySettings: Sendable {
         self.reloadOnSIGHUP = reloadOnSIGHUP
         self.connectionsPerHost = connectionsPerHost
         self.idleTimeout = idleTimeout
+        self.maxHeaderBytes = maxHeaderBytes
+        self.adminHost = adminHost
+        self.adminPort = adminPort
     }
+
+    /// Most header fields a request may carry (Envoy allows 100; this is generous, and bounds the
+    /// separators that the byte limit does not count).
+    static let maxHeaderFieldCount = 1000
 }
 
 /// A client connection as Hummingbird's server tracks it: it lives until the channel closes.
@@ -47,17 +62,25 @@ struct GatewayConnection: ServerChildChannelValue {
 struct GatewayChildChannel: ServerChildChannel {
     let core: GatewayCore
     let idleTimeout: Duration
+    let maxHeaderBytes: Int
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<GatewayConnection> {
         channel.eventLoop.makeCompletedFuture {
             // A connection that sends nothing for a while is closed (idle keep-alive, or a client
             // that stalls mid-request); requests waiting for an upstream have the route's timeout.
             try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: TimeAmount(idleTimeout)))
+            // NIO's decoder enforces the head limit as it parses (no copy, no extra pass); an
+            // overflow reaches ProxyChannelHandler as HTTPParserError.headerOverflow and becomes 431.
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderListSize = maxHeaderBytes
+            limits.maxHeaderFieldSize = maxHeaderBytes
+            limits.maxHeaderFieldCount = GatewaySettings.maxHeaderFieldCount
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits
             )
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try channel.pipeline.syncOperations.addHandler(ProxyChannelHandler(core: core))
+            try channel.pipeline.syncOperations.addHandler(ProxyChannelHandler(core: core, maxHeaderBytes: maxHeaderBytes))
             return GatewayConnection(channel: channel)
         }
     }
@@ -84,7 +107,8 @@ public enum Gateway {
     /// a broken table) and builds the gateway: Hummingbird's HTTP server with the proxy handler,
     /// the routes watcher, and the JWKS and revocation-list pollers, as one service group.
     public static func buildService(
-        settings: GatewaySettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        settings: GatewaySettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> ServiceGroup {
         let data: Data
         do {
@@ -119,7 +143,7 @@ public enum Gateway {
         logger.info("routes loaded", metadata: ["path": .string(settings.routesPath), "routes": .array(configuration.routes.map { .string($0.id) })])
 
         let server = Server(
-            childChannelSetup: GatewayChildChannel(core: core, idleTimeout: settings.idleTimeout),
+            childChannelSetup: GatewayChildChannel(core: core, idleTimeout: settings.idleTimeout, maxHeaderBytes: settings.maxHeaderBytes),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-gateway"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
@@ -129,8 +153,10 @@ public enum Gateway {
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         )
-        // Shutdown runs in reverse: the server drains first, the client closes last.
-        var group = ServiceGroupConfiguration(services: [HTTPClientService(clients: [client] + upstreamClients.values), watcher, AuthMaintenance(core: core), server], logger: logger)
+        let admin = AdminListener.server(core: core, settings: settings, logger: logger, onServerRunning: onAdminRunning)
+        // Shutdown runs in reverse: the servers drain first, the client closes last.
+        let clients = HTTPClientService(clients: [client] + upstreamClients.values)
+        var group = ServiceGroupConfiguration(services: [clients, watcher, AuthMaintenance(core: core), admin, server], logger: logger)
         group.gracefulShutdownSignals = []
         return ServiceGroup(configuration: group)
     }

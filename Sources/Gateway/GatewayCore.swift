@@ -119,14 +119,41 @@ final class GatewayCore: Sendable {
         var query: Substring?
         var requestID: String
         var peer: String
+        /// Why the path cannot be routed (see ``RequestPath``); `path` is then the raw path.
+        var pathRefusal: String?
+
+        /// `rawPath` is the request target without its query; it is routed and forwarded normalized.
+        init(head: HTTPRequest, rawPath: Substring, query: Substring?, requestID: String, peer: String) {
+            self.head = head
+            self.query = query
+            self.requestID = requestID
+            self.peer = peer
+            switch RequestPath.normalize(rawPath) {
+            case .valid(let normalized): path = normalized
+            case .refused(let reason): (path, pathRefusal) = (rawPath, reason)
+            }
+        }
     }
+
+    /// Methods a proxy must not pass on: TRACE reflects the request (credentials included, RFC 9110
+    /// 9.3.8) and CONNECT would open a tunnel; nginx answers both with 405.
+    static let refusedMethods: Set<HTTPRequest.Method> = [.trace, .connect]
+    static let proxiedMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
 
     /// Runs routing, method and size checks, authentication, the rate limiter and the circuit
     /// breaker. A `.forward` result holds a breaker permit: its outcome must be recorded.
     func admit(_ request: RequestInfo, trace: inout AccessTrace) -> Admission {
+        if Self.refusedMethods.contains(request.head.method) {
+            let close = request.head.method == .connect
+            return .respond(LocalResponse(.methodNotAllowed(allowed: Self.proxiedMethods), requestID: request.requestID, close: close))
+        }
+        if let reason = request.pathRefusal {
+            return .respond(LocalResponse(.badRequest(reason), requestID: request.requestID))
+        }
         if let builtIn = builtIn(path: request.path, method: request.head.method) { return .respond(builtIn) }
-        guard !Self.hasDotSegment(request.path) else {
-            return .respond(LocalResponse(.badRequest("the path must not contain '.' or '..' segments"), requestID: request.requestID))
+        if request.path == "/metrics" {
+            // Served on the admin listener only; answered here so that no route proxies it either.
+            return .respond(LocalResponse(.notFound("/metrics is served on the gateway's admin listener"), requestID: request.requestID))
         }
         let (table, auth) = state.withLock { ($0.table, $0.auth) }
         guard let route = table.match(request.path) else {
@@ -231,17 +258,12 @@ final class GatewayCore: Sendable {
         return url
     }
 
-    /// The gateway's own endpoints: health probes and Prometheus metrics.
-    private func builtIn(path: Substring, method: HTTPRequest.Method) -> LocalResponse? {
+    /// The gateway's own endpoints on the public port: the health probes (/metrics is on the admin listener).
+    func builtIn(path: Substring, method: HTTPRequest.Method) -> LocalResponse? {
         guard method == .get || method == .head else { return nil }
         switch path {
         case "/health/live", "/health/ready":
             return LocalResponse(status: .ok, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{\"status\":\"up\"}"))
-        case "/metrics":
-            return LocalResponse(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ByteBuffer(bytes: metrics.render(routes: table.routes))
-            )
         default:
             return nil
         }
@@ -279,15 +301,6 @@ final class GatewayCore: Sendable {
             .rateLimitRemaining: String(decision.remaining),
             .rateLimitReset: String(decision.resetSeconds),
         ]
-    }
-
-    static func hasDotSegment(_ path: Substring) -> Bool {
-        guard path.utf8.contains(UInt8(ascii: ".")) || path.utf8.contains(UInt8(ascii: "%")) else { return false }
-        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
-            let lower = segment.lowercased()
-            if lower == "." || lower == ".." || lower == "%2e" || lower == "%2e%2e" || lower == ".%2e" || lower == "%2e." { return true }
-        }
-        return false
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

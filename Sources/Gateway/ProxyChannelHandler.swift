@@ -33,9 +33,15 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var inputClosed = false
     /// How much of a refused body is read and dropped before the connection is cut anyway.
     static let lingerLimit = 64 << 20
+    /// The answer to a request the decoder refused (head too large, malformed), due after the
+    /// requests before it on this connection.
+    private var refusal: GatewayCore.LocalResponse?
+    private var refusalSent = false
+    private let maxHeaderBytes: Int
 
-    init(core: GatewayCore) {
+    init(core: GatewayCore, maxHeaderBytes: Int) {
         self.core = core
+        self.maxHeaderBytes = maxHeaderBytes
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -88,7 +94,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
             inputClosed = true
-            if exchange == nil && backlog.isEmpty { context.close(promise: nil) }
+            if exchange == nil && backlog.isEmpty && refusal == nil { context.close(promise: nil) }
             return
         }
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
@@ -106,12 +112,52 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError, exchange == nil {
-            let response = GatewayCore.LocalResponse(.badRequest("malformed HTTP request"), requestID: RequestID.make(), close: true)
-            write(response, context: context, closeAfter: true)
-            core.logger.notice("malformed HTTP request", metadata: ["client": .string(peer), "error": .string("\(error)")])
+        // Once refused, the decoder reports every later read as an error too; the answer stands.
+        guard refusal == nil, !refusalSent else { return }
+        guard let parserError = error as? HTTPParserError, exchange?.requestEnded ?? true else {
+            // Not HTTP, or the request being answered is itself broken mid-body: nothing sensible to send.
+            context.close(promise: nil)
+            return
         }
-        context.close(promise: nil)
+        let requestID = RequestID.make()
+        var response: GatewayCore.LocalResponse
+        if parserError == .headerOverflow {
+            let error = APIError(
+                .requestHeaderFieldsTooLarge, "request_header_fields_too_large",
+                "the request head is larger than \(maxHeaderBytes) bytes, or has more than \(GatewaySettings.maxHeaderFieldCount) header fields"
+            )
+            response = GatewayCore.LocalResponse(error, requestID: requestID, close: true)
+            core.logger.notice(
+                "request head too large",
+                metadata: ["client": .string(peer), "limit": .stringConvertible(maxHeaderBytes), "request_id": .string(requestID)]
+            )
+        } else {
+            response = GatewayCore.LocalResponse(.badRequest("malformed HTTP request"), requestID: requestID, close: true)
+            core.logger.notice(
+                "malformed HTTP request", metadata: ["client": .string(peer), "error": .string("\(error)"), "request_id": .string(requestID)]
+            )
+        }
+        response.headers[.xRequestID] = requestID
+        // Answered in order: after the requests before it on this connection.
+        refusal = response
+        sendRefusalIfDue()
+    }
+
+    /// Writes the protocol-error answer once nothing is left to answer before it, then closes
+    /// lingering: what the client still sends is read and dropped for a while, so that it sees
+    /// the answer instead of a reset.
+    private func sendRefusalIfDue() {
+        guard let response = refusal, exchange == nil, backlog.isEmpty, let context else { return }
+        refusal = nil
+        refusalSent = true
+        write(response, context: context, closeAfter: true)
+        releaseReads()
+        if inputClosed {
+            context.close(promise: nil)
+        } else {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .seconds(2)) { bound.value.close(promise: nil) }
+        }
     }
 
     // MARK: Outbound (reads are held while the upstream is not ready for more)
@@ -144,7 +190,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let rawPath = head.path ?? "/"
         let query = rawPath.firstIndex(of: "?")
         let request = GatewayCore.RequestInfo(
-            head: head, path: query.map { rawPath[..<$0] } ?? rawPath[...],
+            head: head, rawPath: query.map { rawPath[..<$0] } ?? rawPath[...],
             query: query.map { rawPath[rawPath.index(after: $0)...] },
             requestID: RequestID.resolve(head.headerFields[.xRequestID]), peer: peer
         )
@@ -479,6 +525,10 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             receive(part, into: current)
         }
         if !backlog.isEmpty { holdReads() }
+        if refusal != nil {
+            sendRefusalIfDue()
+            return
+        }
         if inputClosed && self.exchange == nil && backlog.isEmpty { context.close(promise: nil) }
     }
 }

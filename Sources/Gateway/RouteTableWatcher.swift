@@ -52,7 +52,10 @@ struct RouteTableWatcher: Service {
                 }
                 if reloadOnSIGHUP {
                     group.addTask {
-                        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        let signals = await UnixSignalsSequence(trapping: .sighup)
+                        // From here on SIGHUP reloads instead of ending the process; tests wait for this line.
+                        logger.info("SIGHUP reloads the routes file", metadata: ["path": .string(path)])
+                        for await _ in signals {
                             check(reason: "SIGHUP", force: true)
                         }
                     }

@@ -27,12 +27,31 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout-seconds"), help: "Close a client connection that sends nothing for this long (408 if mid-request).")
     var idleTimeoutSeconds: Int = 60
 
+    @Option(
+        name: .customLong("max-header-bytes"),
+        help: "Largest request head (request line and headers) accepted; larger ones get 431 (env PORTIER_GATEWAY_MAX_HEADER_BYTES)."
+    )
+    var maxHeaderBytes: Int = Env.int("PORTIER_GATEWAY_MAX_HEADER_BYTES", 32 * 1024)
+
+    @Option(name: .customLong("admin-host"), help: "Address of the admin listener: /metrics and health probes (env PORTIER_GATEWAY_ADMIN_HOST).")
+    var adminHost: String = Env.string("PORTIER_GATEWAY_ADMIN_HOST", "127.0.0.1")
+
+    @Option(name: .customLong("admin-port"), help: "Port of the admin listener; 0 picks a free one (env PORTIER_GATEWAY_ADMIN_PORT).")
+    var adminPort: Int = Env.int("PORTIER_GATEWAY_ADMIN_PORT", 8089)
+
+    func validate() throws {
+        guard (1024...(1 << 20)).contains(maxHeaderBytes) else {
+            throw ValidationError("--max-header-bytes must be between 1024 and 1048576, got \(maxHeaderBytes)")
+        }
+        guard (0...65535).contains(adminPort) else { throw ValidationError("--admin-port must be between 0 and 65535, got \(adminPort)") }
+    }
+
     func run() async throws {
         JSONLogHandler.bootstrap(service: "gateway")
         let logger = Logger(label: "gateway")
         let settings = GatewaySettings(
             host: host, port: port, routesPath: routes, watchInterval: .milliseconds(max(50, watchIntervalMillis)),
-            idleTimeout: .seconds(max(1, idleTimeoutSeconds))
+            idleTimeout: .seconds(max(1, idleTimeoutSeconds)), maxHeaderBytes: maxHeaderBytes, adminHost: adminHost, adminPort: adminPort
         )
         let gateway = try Gateway.buildService(settings: settings, logger: logger)
         try await ServiceRunner.run(gateway, logger: logger)

@@ -24,6 +24,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("payments-port")) var paymentsPort = 8083
     @Option(name: .customLong("notifications-port")) var notificationsPort = 8084
     @Option(name: .customLong("mypages-port")) var mypagesPort = 8085
+    @Option(name: .customLong("gateway-admin-port"), help: "Port of the gateway's admin listener (/metrics, health probes).") var gatewayAdminPort = 8089
 
     static let defaultPorts = ["auth": 8090, "gateway": 8088, "rooms": 8081, "books": 8082, "payments": 8083, "notifications": 8084, "mypages": 8085]
 
@@ -33,7 +34,8 @@ struct UpCommand: AsyncParsableCommand {
             "notifications": notificationsPort, "mypages": mypagesPort,
         ]
         // Nothing starts unless everything can.
-        for (name, port) in ports.sorted(by: { $0.value < $1.value }) where !Self.isFree(host: host, port: port) {
+        let checked = ports.merging(["gateway-admin": gatewayAdminPort]) { current, _ in current }
+        for (name, port) in checked.sorted(by: { $0.value < $1.value }) where !Self.isFree(host: host, port: port) {
             throw UpError("port \(port) (\(name)) is already in use. Is another `portier up` running? Stop it, or pick another port with --\(name)-port.")
         }
         let logDirectory = dataDirectory + "/logs"
@@ -54,7 +56,10 @@ struct UpCommand: AsyncParsableCommand {
             ),
             .init(name: "notifications", port: notificationsPort, arguments: ["serve", "notifications", "--host", host, "--port", "\(notificationsPort)"] + common),
             .init(name: "mypages", port: mypagesPort, arguments: ["serve", "mypages", "--host", host, "--port", "\(mypagesPort)"] + common),
-            .init(name: "gateway", port: gatewayPort, arguments: ["gateway", "--host", host, "--port", "\(gatewayPort)", "--routes", routesPath]),
+            .init(
+                name: "gateway", port: gatewayPort,
+                arguments: ["gateway", "--host", host, "--port", "\(gatewayPort)", "--admin-port", "\(gatewayAdminPort)", "--routes", routesPath]
+            ),
         ]
         let supervisor = Supervisor(executable: Self.executablePath, logDirectory: logDirectory, specs: specs)
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)

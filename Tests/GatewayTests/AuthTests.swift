@@ -141,8 +141,10 @@ import Tokens
 /// The token server is not there when the gateway starts.
 @Suite struct AuthOutageTests {
     @Test func theGatewayStartsWithoutTheTokenServerAndRecoversByItself() async throws {
-        // Reserve a port for the token server that is not running yet.
-        let authPort = try FreePort.reserve()
+        // A port for the token server that is not running yet: held (refusing connections) so
+        // that nothing else can take it before the token server binds it.
+        let held = try HeldPort()
+        let authPort = held.port
         try await GatewayHarness.run(tokenServer: false, routes: { ports in
             var ports = ports
             ports.auth = authPort
@@ -164,10 +166,12 @@ import Tokens
             configuration.port = authPort
             let signal = PortSignal()
             let (application, demo) = try await TokenServerForTests.build(configuration, signal)
-            try await LiveServer.run(application, port: signal) { _ in
+            try await LiveServer.run(application, port: signal) { boundPort in
+                #expect(boundPort == authPort)
                 let token = try await TokenServerForTests.token(port: authPort, secret: demo!)
                 #expect(try await eventually { try await gw.get("/rooms", token: token).status == 200 })
             }
+            withExtendedLifetime(held) {}
         }
     }
 }

@@ -22,11 +22,11 @@ import Testing
             // Once the slow request is accounted for (200, or 499 if the hang-up cut it short), its
             // upstream call has ended one way or the other and any blame would be on record.
             #expect(try await eventually {
-                try await gw.get("/metrics").text.contains(#"portier_gateway_requests_total{route="svc",method="GET""#)
+                try await gw.metrics().contains(#"portier_gateway_requests_total{route="svc",method="GET""#)
             })
             let response = try await gw.get("/echo")
             #expect(response.status == 200, "the gateway keeps serving")
-            let metrics = try await gw.get("/metrics").text
+            let metrics = try await gw.metrics()
             #expect(!metrics.contains("portier_gateway_upstream_errors_total"), "a client hanging up is not an upstream failure")
             #expect(metrics.contains(#"portier_gateway_circuit_breaker_state{route="svc"} 0"#))
         }

@@ -30,6 +30,8 @@ struct GatewayHarness: Sendable {
     }
 
     let base: String
+    /// The admin listener (/metrics, health probes).
+    let admin: String
     let ports: Ports
     let upstreams: [String: TestUpstream]
     let directory: TemporaryDirectory
@@ -95,15 +97,20 @@ struct GatewayHarness: Sendable {
         let routesPath = dir.sub("routes.json")
         try write(routes(ports), to: routesPath)
         let signal = PortSignal()
+        let (adminPorts, adminPort) = AsyncStream.makeStream(of: Int.self)
         let gateway = try Gateway.buildService(
-            settings: GatewaySettings(host: "127.0.0.1", port: 0, routesPath: routesPath, watchInterval: .milliseconds(100), reloadOnSIGHUP: false),
-            logger: testLogger("gateway"), onServerRunning: signal.callback
+            settings: GatewaySettings(
+                host: "127.0.0.1", port: 0, routesPath: routesPath, watchInterval: .milliseconds(100), reloadOnSIGHUP: false, adminPort: 0
+            ),
+            logger: testLogger("gateway"), onServerRunning: signal.callback, onAdminRunning: { adminPort.yield($0) }
         )
         return try await LiveServer.run(gateway, port: signal) { port in
-            try await body(
+            var iterator = adminPorts.makeAsyncIterator()
+            guard let admin = await iterator.next() else { throw HarnessError("the admin listener did not start") }
+            return try await body(
                 GatewayHarness(
-                    base: "http://127.0.0.1:\(port)", ports: ports, upstreams: upstreams, directory: dir, routesPath: routesPath,
-                    demoSecret: demoSecret, authConfiguration: authConfiguration
+                    base: "http://127.0.0.1:\(port)", admin: "http://127.0.0.1:\(admin)", ports: ports, upstreams: upstreams, directory: dir,
+                    routesPath: routesPath, demoSecret: demoSecret, authConfiguration: authConfiguration
                 )
             )
         }
@@ -148,6 +155,11 @@ struct GatewayHarness: Sendable {
 
     func get(_ path: String, token: String? = nil, headers: [(String, String)] = []) async throws -> TestHTTPResponse {
         try await HTTP.request(.GET, base + path, headers: (token.map { [HTTP.bearer($0)] } ?? []) + headers)
+    }
+
+    /// The Prometheus text from the admin listener.
+    func metrics() async throws -> String {
+        try await HTTP.request(.GET, admin + "/metrics").text
     }
 
     func echo(_ response: TestHTTPResponse) throws -> TestUpstream.Echo {

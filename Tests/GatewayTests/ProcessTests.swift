@@ -21,6 +21,8 @@ import Testing
     struct Running: Sendable {
         let gateway: ChildProcess
         let base: String
+        /// The admin listener (/metrics, health probes).
+        let admin: String
         let upstream: TestUpstream
         let upstreamPort: Int
         let routesPath: String
@@ -34,25 +36,42 @@ import Testing
             try await TemporaryDirectory.with { dir in
                 let path = dir.sub("routes.json")
                 try GatewayHarness.write(routes(upstreamPort, extra: extraRoutes(upstreamPort)), to: path)
-                let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", path] + arguments)
+                let gateway = try ChildProcess(["gateway", "--port", "0", "--admin-port", "0", "--routes", path] + arguments)
                 let port = try await gateway.port(fromLineContaining: "gateway listening")
-                try await body(Running(gateway: gateway, base: "http://127.0.0.1:\(port)", upstream: upstream, upstreamPort: upstreamPort, routesPath: path))
+                let adminPort = try await gateway.port(fromLineContaining: "gateway admin listener ready")
+                try await body(
+                    Running(
+                        gateway: gateway, base: "http://127.0.0.1:\(port)", admin: "http://127.0.0.1:\(adminPort)", upstream: upstream,
+                        upstreamPort: upstreamPort, routesPath: path
+                    )
+                )
             }
         }
+    }
+
+    /// The `portier_gateway_route_reloads_total` counter for `result`, from the admin listener.
+    func reloads(_ run: Running, result: String = "ok") async throws -> Int {
+        let metrics = try await HTTP.request(.GET, run.admin + "/metrics").text
+        let prefix = #"portier_gateway_route_reloads_total{result=""# + result + #""} "#
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }
+        return line.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
     }
 
     @Test func sighupReloadsAtOnce() async throws {
         // Polling once an hour: only SIGHUP can make this reload happen.
         try await withGatewayProcess(arguments: ["--watch-interval-ms", "3600000"]) { run in
+            // Before this line a SIGHUP would still end the process.
+            _ = try await run.gateway.waitForLine(containing: "SIGHUP reloads the routes file")
             #expect(try await HTTP.request(.GET, run.base + "/books").status == 404)
 
             let books: [String: Any] = ["id": "books", "path": "/books", "upstreams": ["http://127.0.0.1:\(run.upstreamPort)"], "public": true]
             try GatewayHarness.write(routes(run.upstreamPort, extra: [books]), to: run.routesPath)
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(try await HTTP.request(.GET, run.base + "/books").status == 404, "no reload without the signal")
+            #expect(try await reloads(run) == 0, "no reload without the signal")
+            #expect(try await HTTP.request(.GET, run.base + "/books").status == 404, "the old table serves until the signal")
             run.gateway.signal(SIGHUP)
-            #expect(try await eventually { try await HTTP.request(.GET, run.base + "/books").status == 200 })
-            #expect(try await eventually { run.gateway.lines.contains { $0.contains("routes reloaded") && $0.contains("SIGHUP") } })
+            #expect(try await eventually { try await reloads(run) == 1 }, "one reload, from the signal")
+            #expect(try await HTTP.request(.GET, run.base + "/books").status == 200)
+            #expect(run.gateway.lines.contains { $0.contains("routes reloaded") && $0.contains("SIGHUP") })
             run.gateway.signal(SIGTERM)
             #expect(try await run.gateway.waitForExit() == 0)
         }
@@ -114,6 +133,41 @@ import Testing
             #expect(try await eventually { run.gateway.lines.contains { $0.contains(#""msg":"request""#) && $0.contains(#""status":408"#) } })
             run.gateway.signal(SIGTERM)
             #expect(try await run.gateway.waitForExit() == 0)
+        }
+    }
+
+    @Test func theHeadLimitIsAFlagAndMetricsAreOnTheAdminPortOnly() async throws {
+        try await withGatewayProcess(arguments: ["--max-header-bytes", "4096"]) { run in
+            let port = try #require(Int(run.base.split(separator: ":").last ?? ""))
+            let pad = { (count: Int) in
+                "GET /rooms HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "p", count: count))\r\nConnection: close\r\n\r\n"
+            }
+            let refused = try await RawSocket.sendAndReadUntilClosed(port: port, pad(5000))
+            #expect(refused.hasPrefix("HTTP/1.1 431"), "\(refused)")
+            #expect(refused.contains(#""error":"request_header_fields_too_large""#), "\(refused)")
+            let fits = try await RawSocket.sendAndReadUntilClosed(port: port, pad(3000))
+            #expect(fits.hasPrefix("HTTP/1.1 200"), "\(fits)")
+            #expect(try await eventually { run.gateway.lines.contains { $0.contains("request head too large") } }, "the refusal is logged")
+            #expect(run.upstream.hits.load(ordering: .relaxed) == 1, "only the request that fits reached the upstream")
+
+            #expect(try await HTTP.request(.GET, run.base + "/metrics").status == 404)
+            let metrics = try await HTTP.request(.GET, run.admin + "/metrics")
+            #expect(metrics.status == 200 && metrics.text.contains(#"portier_gateway_requests_total{route="rooms",method="GET",status="200"} 1"#))
+            #expect(try await HTTP.request(.GET, run.admin + "/health/live").status == 200)
+            run.gateway.signal(SIGTERM)
+            #expect(try await run.gateway.waitForExit() == 0)
+        }
+    }
+
+    @Test func aBusyAdminPortStopsTheStart() async throws {
+        try await withUpstream { _, upstreamPort in
+            try await TemporaryDirectory.with { dir in
+                let path = dir.sub("routes.json")
+                try GatewayHarness.write(routes(upstreamPort), to: path)
+                // The upstream's port is taken: the gateway must not start without its admin listener.
+                let gateway = try ChildProcess(["gateway", "--port", "0", "--admin-port", String(upstreamPort), "--routes", path])
+                #expect(try await gateway.waitForExit() != 0)
+            }
         }
     }
 

@@ -58,7 +58,7 @@ import Testing
             #expect(try await gw.get("/open").status == 200)
             #expect(try await gw.get("/open").status == 200)
             #expect(try await gw.get("/open").status == 429)
-            let metrics = try await gw.get("/metrics").text
+            let metrics = try await gw.metrics()
             #expect(metrics.contains(#"portier_gateway_rate_limited_total{route="open"} 1"#))
         }
     }

@@ -46,7 +46,7 @@ final class HotelStack: @unchecked Sendable {
         }
         let routesPath = directory.sub("routes.json")
         try writeRoutes(to: routesPath)
-        let gatewayProcess = try ChildProcess(["gateway", "--port", "0", "--routes", routesPath])
+        let gatewayProcess = try ChildProcess(["gateway", "--port", "0", "--admin-port", "0", "--routes", routesPath])
         let port = try await gatewayProcess.port(fromLineContaining: "gateway listening")
         register("gateway", gatewayProcess, port: port)
         gateway = "http://127.0.0.1:\(port)"
