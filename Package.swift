@@ -72,10 +72,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HotelEvents", dependencies: ["EventBus"], swiftSettings: swiftSettings),
+        // Request bodies, queries and their validation with only Foundation, so fuzzers can link it alone.
+        .target(name: "HotelAPI", swiftSettings: swiftSettings),
         .target(
             name: "HotelSupport",
             dependencies: [
-                "EventBus", "PortierHTTP",
+                "HotelAPI", "EventBus", "PortierHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -169,7 +171,6 @@ let package = Package(
             dependencies: [
                 "TokenServer", "Tokens", "PortierHTTP", "PortierTestSupport", "CJWT",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
@@ -196,6 +197,11 @@ let package = Package(
         .testTarget(
             name: "MyPagesTests",
             dependencies: ["MyPages", "EventBus", "HotelEvents", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HotelAPITests",
+            dependencies: ["HotelAPI"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -39,12 +39,3 @@ public struct Book: Codable, Sendable, Equatable {
         BookingDetails(bookID: id, roomID: roomId, roomName: roomName, guestID: guestId, hostID: hostId, startDate: startDate, endDate: endDate, price: price)
     }
 }
-
-/// What a guest sends to book. Extra fields (the seed's load test sends price and hostId) are
-/// ignored: the price comes from the room, the host from the room's owner.
-struct NewBook: Decodable {
-    var roomId: Int64
-    var guestId: Int64
-    var startDate: CalendarDate
-    var endDate: CalendarDate
-}

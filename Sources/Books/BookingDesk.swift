@@ -24,18 +24,17 @@ struct BookingDesk: Sendable {
     }
 
     func book(_ request: Request) async throws -> Response {
-        let input = try await RequestDecoding.json(NewBook.self, from: request)
-        try Validate.positive(input.roomId, "roomId")
-        try Validate.positive(input.guestId, "guestId")
-        let start = input.startDate
-        let end = input.endDate
-        guard start < end else { throw APIError.badRequest("endDate must be after startDate") }
+        let input = try await RequestDecoding.body(NewBook.self, from: request)
+        let (start, end, nights) = (input.start, input.end, input.nights)
         guard start >= CalendarDate.today() else { throw APIError.badRequest("startDate \(start) is in the past") }
-        let nights = start.nights(until: end)
-        guard nights <= 365 else { throw APIError.badRequest("a booking can last at most 365 nights") }
 
         let hold = try await placeHold(roomID: input.roomId, start: start, end: end, nights: nights)
-        let price = hold.room.price * Int64(nights)
+        // The room's price came from an event; a price that overflows is refused, not wrapped.
+        let (price, overflow) = hold.room.price.multipliedReportingOverflow(by: Int64(nights))
+        guard !overflow, price > 0 else {
+            try await releaseHold(hold.bookID, voidReason: nil)
+            throw APIError(.unprocessableContent, "invalid_price", "room \(input.roomId) has no valid price for \(nights) nights")
+        }
         let payment = PaymentRequest(
             bookId: hold.bookID, guestId: input.guestId, hostId: hold.room.hostID, roomId: input.roomId, roomName: hold.room.name,
             startDate: start.description, endDate: end.description, amount: price
@@ -127,7 +126,10 @@ struct BookingDesk: Sendable {
                     payment.amount, paymentID, Date().timeIntervalSince1970,
                 ]
             )
-            let book = Book(row: try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM books WHERE id = ?"), arguments: [hold.bookID])!)
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM books WHERE id = ?"), arguments: [hold.bookID]) else {
+                throw PaymentClientError("booking \(hold.bookID) vanished while it was stored")
+            }
+            let book = Book(row: row)
             try store.publish(EventEnvelope(Booked(booking: book.details, paymentID: paymentID), source: store.source), in: db)
             return book
         }
@@ -203,11 +205,12 @@ struct BookingDesk: Sendable {
 
     /// F8: `?guestId=` (or `?hostId=`), newest first.
     func list(_ request: Request) async throws -> Response {
-        let page = try RequestDecoding.page(request)
-        let guestID = try RequestDecoding.int(request, "guestId", in: 1...Int64.max)
-        let hostID = try RequestDecoding.int(request, "hostId", in: 1...Int64.max)
-        guard guestID != nil || hostID != nil else { throw APIError.badRequest("give guestId or hostId") }
-        let (column, value) = guestID.map { ("guest_id", $0) } ?? ("host_id", hostID!)
+        let query = try RequestDecoding.query(BookList.self, from: request)
+        let page = query.page
+        let (column, value) = switch query.party {
+        case .guest(let id): ("guest_id", id)
+        case .host(let id): ("host_id", id)
+        }
         let (books, total) = try await store.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM books WHERE \(column) = ?", arguments: [value]) ?? 0
             let books = try Row.fetchAll(

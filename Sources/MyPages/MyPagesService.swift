@@ -144,11 +144,12 @@ public enum MyPagesService {
 
     /// `?guestId=` or `?hostId=`, newest booking first.
     static func list(_ request: Request, store: ServiceDatabase) async throws -> Response {
-        let page = try RequestDecoding.page(request)
-        let guestID = try RequestDecoding.int(request, "guestId", in: 1...Int64.max)
-        let hostID = try RequestDecoding.int(request, "hostId", in: 1...Int64.max)
-        guard guestID != nil || hostID != nil else { throw APIError.badRequest("give guestId or hostId") }
-        let (column, value) = guestID.map { ("guest_id", $0) } ?? ("host_id", hostID!)
+        let query = try RequestDecoding.query(MyPageList.self, from: request)
+        let page = query.page
+        let (column, value) = switch query.party {
+        case .guest(let id): ("guest_id", id)
+        case .host(let id): ("host_id", id)
+        }
         let (items, total) = try await store.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mypages WHERE \(column) = ?", arguments: [value]) ?? 0
             let items = try Row.fetchAll(

@@ -128,18 +128,11 @@ enum Notifier {
 
     /// `?recipient=guest:10` (or `host:3`), or `?bookId=`; newest first.
     static func list(_ request: Request, store: ServiceDatabase) async throws -> Response {
-        let page = try RequestDecoding.page(request)
-        let filter: (column: String, value: any DatabaseValueConvertible & Sendable)
-        if let recipient = request.uri.queryParameters["recipient"] {
-            let parts = recipient.split(separator: ":")
-            guard parts.count == 2, ["guest", "host"].contains(parts[0]), let id = Int64(parts[1]), id > 0 else {
-                throw APIError.badRequest("recipient must look like guest:10 or host:3")
-            }
-            filter = ("recipient", String(recipient))
-        } else if let bookID = try RequestDecoding.int(request, "bookId", in: 1...Int64.max) {
-            filter = ("book_id", bookID)
-        } else {
-            throw APIError.badRequest("give recipient (guest:N or host:N) or bookId")
+        let query = try RequestDecoding.query(NotificationList.self, from: request)
+        let page = query.page
+        let filter: (column: String, value: any DatabaseValueConvertible & Sendable) = switch query.filter {
+        case .recipient(let recipient): ("recipient", recipient)
+        case .book(let id): ("book_id", id)
         }
         let (items, total) = try await store.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM notifications WHERE \(filter.column) = ?", arguments: [filter.value]) ?? 0
@@ -229,7 +222,7 @@ struct DeliveryWorker: Service {
         for failure in outcomes where failure.error != nil && failure.attempts == 0 {
             logger.warning(
                 "notification delivery failed; will retry",
-                metadata: ["channel": .string(failure.channel), "notification_id": .stringConvertible(failure.id), "error": .string(failure.error!)]
+                metadata: ["channel": .string(failure.channel), "notification_id": .stringConvertible(failure.id), "error": .string(failure.error ?? "")]
             )
         }
         return outcomes.count

@@ -1,3 +1,5 @@
+// PaymentRequest and VoidRequest live in HotelAPI; books sees them through this module.
+@_exported import HotelAPI
 import Foundation
 import GRDB
 import HotelEvents
@@ -35,37 +37,5 @@ public struct Payment: Codable, Sendable, Equatable {
 
     var booking: BookingDetails {
         BookingDetails(bookID: bookId, roomID: roomId, roomName: roomName, guestID: guestId, hostID: hostId, startDate: startDate, endDate: endDate, price: amount)
-    }
-}
-
-/// What books sends to pay for a booking.
-public struct PaymentRequest: Codable, Sendable {
-    public var bookId: Int64
-    public var guestId: Int64
-    public var hostId: Int64
-    public var roomId: Int64
-    public var roomName: String
-    public var startDate: String
-    public var endDate: String
-    public var amount: Int64
-
-    public init(bookId: Int64, guestId: Int64, hostId: Int64, roomId: Int64, roomName: String, startDate: String, endDate: String, amount: Int64) {
-        self.bookId = bookId
-        self.guestId = guestId
-        self.hostId = hostId
-        self.roomId = roomId
-        self.roomName = roomName
-        self.startDate = startDate
-        self.endDate = endDate
-        self.amount = amount
-    }
-}
-
-/// A request to void whatever payment exists for a booking.
-public struct VoidRequest: Codable, Sendable {
-    public var bookId: Int64
-
-    public init(bookId: Int64) {
-        self.bookId = bookId
     }
 }

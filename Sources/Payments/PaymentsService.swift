@@ -62,14 +62,7 @@ struct PaymentLedger: Sendable {
     /// Idempotent on bookId: the same request again answers the existing payment (200); a request
     /// for a voided booking is refused (409), so a late retry cannot charge for a booking that failed.
     func pay(_ request: Request) async throws -> Response {
-        let input = try await RequestDecoding.json(PaymentRequest.self, from: request)
-        for (value, field) in [(input.bookId, "bookId"), (input.guestId, "guestId"), (input.hostId, "hostId"), (input.roomId, "roomId")] {
-            try Validate.positive(value, field)
-        }
-        guard input.amount > 0 else { throw APIError.badRequest("amount must be positive") }
-        guard let start = CalendarDate(input.startDate), let end = CalendarDate(input.endDate), start < end else {
-            throw APIError.badRequest("startDate and endDate must be dates with startDate before endDate")
-        }
+        let input = try await RequestDecoding.body(PaymentRequest.self, from: request)
         let store = self.store
         let (payment, created) = try await store.write { db -> (Payment, Bool) in
             if let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM payments WHERE book_id = ?"), arguments: [input.bookId])
@@ -90,11 +83,14 @@ struct PaymentLedger: Sendable {
                     """
             ).execute(
                 arguments: [
-                    input.bookId, input.guestId, input.hostId, input.roomId, input.roomName, start.description, end.description, input.amount,
+                    input.bookId, input.guestId, input.hostId, input.roomId, input.roomName, input.startDate, input.endDate, input.amount,
                     Date().timeIntervalSince1970,
                 ]
             )
-            let payment = Payment(row: try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM payments WHERE id = ?"), arguments: [db.lastInsertedRowID])!)
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM payments WHERE id = ?"), arguments: [db.lastInsertedRowID]) else {
+                throw APIError(.internalServerError, "server_error", "the payment for booking \(input.bookId) vanished while it was stored")
+            }
+            let payment = Payment(row: row)
             try store.publish(
                 EventEnvelope(PaymentApproved(paymentID: payment.id, booking: payment.booking, amount: payment.amount), source: store.source), in: db
             )
@@ -105,8 +101,7 @@ struct PaymentLedger: Sendable {
 
     /// Books' compensation: cancels the booking's payment, or records that none may be created.
     func void(_ request: Request) async throws -> Response {
-        let input = try await RequestDecoding.json(VoidRequest.self, from: request)
-        try Validate.positive(input.bookId, "bookId")
+        let input = try await RequestDecoding.body(VoidRequest.self, from: request)
         let store = self.store
         let payment = try await store.write { db in try self.cancel(bookID: input.bookId, in: db, createTombstone: true) }
         return JSONResponse.make(payment)
@@ -126,7 +121,7 @@ struct PaymentLedger: Sendable {
                     """,
                 arguments: [bookID, now, now]
             )
-            return Payment(row: try Row.fetchOne(db, sql: "SELECT * FROM payments WHERE book_id = ?", arguments: [bookID])!)
+            return try Row.fetchOne(db, sql: "SELECT * FROM payments WHERE book_id = ?", arguments: [bookID]).map(Payment.init(row:))
         }
         guard payment.status == "Approved" else { return payment }
         try db.cachedStatement(sql: "UPDATE payments SET status = 'Canceled', canceled_at = ? WHERE id = ?").execute(arguments: [now, payment.id])
@@ -150,11 +145,12 @@ struct PaymentLedger: Sendable {
 
     /// `?bookId=` or `?guestId=`, newest first.
     func list(_ request: Request) async throws -> Response {
-        let page = try RequestDecoding.page(request)
-        let bookID = try RequestDecoding.int(request, "bookId", in: 1...Int64.max)
-        let guestID = try RequestDecoding.int(request, "guestId", in: 1...Int64.max)
-        guard bookID != nil || guestID != nil else { throw APIError.badRequest("give bookId or guestId") }
-        let (column, value) = bookID.map { ("book_id", $0) } ?? ("guest_id", guestID!)
+        let query = try RequestDecoding.query(PaymentList.self, from: request)
+        let page = query.page
+        let (column, value) = switch query.filter {
+        case .book(let id): ("book_id", id)
+        case .guest(let id): ("guest_id", id)
+        }
         let (payments, total) = try await store.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM payments WHERE \(column) = ?", arguments: [value]) ?? 0
             let payments = try Row.fetchAll(

@@ -19,11 +19,3 @@ public struct Room: Codable, Sendable, Equatable {
         createdAt = Date(timeIntervalSince1970: row["created_at"])
     }
 }
-
-/// What a host sends to register a room.
-struct NewRoom: Decodable {
-    var name: String
-    var hostId: Int64
-    var price: Int64
-    var capacity: Int?
-}

@@ -86,22 +86,20 @@ struct RoomsController: Sendable {
     let store: ServiceDatabase
 
     func register(_ request: Request) async throws -> Response {
-        let input = try await RequestDecoding.json(NewRoom.self, from: request)
-        let name = try Validate.text(input.name, "name", maxLength: 100)
-        try Validate.positive(input.hostId, "hostId")
-        guard (1...10_000_000).contains(input.price) else { throw APIError.badRequest("price must be between 1 and 10000000") }
-        let capacity = input.capacity ?? 2
-        guard (1...20).contains(capacity) else { throw APIError.badRequest("capacity must be between 1 and 20") }
+        let input = try await RequestDecoding.body(NewRoom.self, from: request)
         let source = store.source
         let store = self.store
         let room = try await store.write { db -> Room in
             try db.execute(
                 sql: "INSERT INTO rooms (name, host_id, price, capacity, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [name, input.hostId, input.price, capacity, Date().timeIntervalSince1970]
+                arguments: [input.name, input.hostId, input.price, input.capacity, Date().timeIntervalSince1970]
             )
             let id = db.lastInsertedRowID
-            try store.publish(EventEnvelope(RoomRegistered(roomID: id, name: name, hostID: input.hostId, price: input.price), source: source), in: db)
-            return Room(row: try Row.fetchOne(db, sql: "SELECT * FROM rooms WHERE id = ?", arguments: [id])!)
+            try store.publish(EventEnvelope(RoomRegistered(roomID: id, name: input.name, hostID: input.hostId, price: input.price), source: source), in: db)
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rooms WHERE id = ?", arguments: [id]) else {
+                throw APIError(.internalServerError, "server_error", "room \(id) vanished while it was registered")
+            }
+            return Room(row: row)
         }
         return JSONResponse.make(status: .created, room, headers: [.location: "/rooms/\(room.id)"])
     }
@@ -117,41 +115,34 @@ struct RoomsController: Sendable {
 
     /// F3: filters combine; `from` and `to` together ask for rooms free on every night in between.
     func search(_ request: Request) async throws -> Response {
-        let page = try RequestDecoding.page(request)
+        let search = try RequestDecoding.query(RoomSearch.self, from: request)
+        let page = search.page
         var conditions = ["deleted_at IS NULL"]
         var arguments: [any DatabaseValueConvertible] = []
-        if let minimum = try RequestDecoding.int(request, "minPrice", in: 0...Int64.max) {
+        if let minimum = search.minPrice {
             conditions.append("price >= ?")
             arguments.append(minimum)
         }
-        if let maximum = try RequestDecoding.int(request, "maxPrice", in: 0...Int64.max) {
+        if let maximum = search.maxPrice {
             conditions.append("price <= ?")
             arguments.append(maximum)
         }
-        if let host = try RequestDecoding.int(request, "hostId", in: 1...Int64.max) {
+        if let host = search.hostId {
             conditions.append("host_id = ?")
             arguments.append(host)
         }
-        if let name = request.uri.queryParameters["name"], !name.isEmpty {
+        if let name = search.name {
             conditions.append("name LIKE ? ESCAPE '\\'")
-            let escaped = String(name).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
             arguments.append("%\(escaped)%")
         }
-        let from = try RequestDecoding.date(request, "from")
-        let to = try RequestDecoding.date(request, "to")
-        switch (from, to) {
-        case (let from?, let to?):
-            guard from < to else { throw APIError.badRequest("from must be before to") }
+        if let stay = search.stay {
             conditions.append(
                 "NOT EXISTS (SELECT 1 FROM room_bookings b WHERE b.room_id = rooms.id AND b.canceled = 0 AND b.start_date < ? AND b.end_date > ?)"
             )
-            arguments.append(to.description)
-            arguments.append(from.description)
-        case (nil, nil):
-            break
-        default:
-            throw APIError.badRequest("from and to must be given together")
+            arguments.append(stay.to.description)
+            arguments.append(stay.from.description)
         }
         let whereClause = conditions.joined(separator: " AND ")
         let filter = StatementArguments(arguments.map { $0.databaseValue })
