@@ -36,6 +36,12 @@ struct AuthCommand: AsyncParsableCommand {
     )
     var trustedProxies: [String] = []
 
+    @Option(
+        name: .customLong("demo-secret-file"),
+        help: "Write a newly created demo client's secret to this file (mode 0600) instead of printing it (portier up uses this)."
+    )
+    var demoSecretFile: String?
+
     func run() async throws {
         JSONLogHandler.bootstrap(service: "auth")
         let logger = Logger(label: "auth")
@@ -46,7 +52,11 @@ struct AuthCommand: AsyncParsableCommand {
             configuration.trustedProxies = try TrustedProxies(trustedProxies)
         }
         let (application, demo) = try await TokenServer.buildApplication(configuration: configuration, logger: logger)
-        if let demo {
+        if let demo, let demoSecretFile {
+            // Not on stdout: under `portier up` that is a log file. `portier up` shows it once on its terminal.
+            try SecretFiles.write(demo.secret, to: demoSecretFile)
+            logger.info("created the demo client; its secret is in the file", metadata: ["client_id": .string(demo.id), "secret_file": .string(demoSecretFile)])
+        } else if let demo {
             let base = "http://\(host):\(port)"
             Console.write(
                 """

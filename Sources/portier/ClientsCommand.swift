@@ -93,6 +93,10 @@ struct ClientsCommand: AsyncParsableCommand {
             let secret = try await location.store().rotateSecret(id: id, secret: self.secret)
             print("client_id:     \(id)")
             print("client_secret: \(secret)")
+            // A kept copy (e.g. data/demo-client.secret, which `portier up` points to) must not go stale.
+            if let file = try SecretFiles.refresh(clientID: id, secret: secret, dataDirectory: location.dataDirectory) {
+                print("updated:       \(file)")
+            }
         }
     }
 }

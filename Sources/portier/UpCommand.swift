@@ -17,79 +17,119 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory of the SQLite files and logs.") var dataDirectory: String = Env.string("PORTIER_DATA_DIR", "./data")
     @Option(name: .customLong("keys-dir"), help: "Directory of the signing keys.") var keysDirectory: String = Env.string("PORTIER_KEYS_DIR", "./keys")
     @Option(help: "The gateway's route table.") var routes: String = Env.string("PORTIER_ROUTES", "./routes.json")
-    @Option(name: .customLong("gateway-port")) var gatewayPort = 8088
+    @Option(name: .customLong("gateway-port"), help: "Port of the gateway; 0 for any free port (likewise for every --*-port).") var gatewayPort = 8088
     @Option(name: .customLong("auth-port")) var authPort = 8090
     @Option(name: .customLong("rooms-port")) var roomsPort = 8081
     @Option(name: .customLong("books-port")) var booksPort = 8082
     @Option(name: .customLong("payments-port")) var paymentsPort = 8083
     @Option(name: .customLong("notifications-port")) var notificationsPort = 8084
     @Option(name: .customLong("mypages-port")) var mypagesPort = 8085
-    @Option(name: .customLong("gateway-admin-port"), help: "Port of the gateway's admin listener (/metrics, health probes).") var gatewayAdminPort = 8089
+    @Option(
+        name: .customLong("issuer"),
+        help: """
+            Issuer (iss) of the tokens. Default: the token server's URL; with --auth-port 0, the gateway's URL \
+            (it routes /oauth and /.well-known to the token server), or http://<host> when that port is 0 too.
+            """
+    )
+    var issuerOption: String?
+    @Option(name: .customLong("stop-grace-seconds"), help: "On Ctrl-C, how long each process may take to stop before it is killed.")
+    var stopGraceSeconds: Int = 15
 
     static let defaultPorts = ["auth": 8090, "gateway": 8088, "rooms": 8081, "books": 8082, "payments": 8083, "notifications": 8084, "mypages": 8085]
 
     func run() async throws {
-        let ports = [
+        let requested = [
             "auth": authPort, "gateway": gatewayPort, "rooms": roomsPort, "books": booksPort, "payments": paymentsPort,
             "notifications": notificationsPort, "mypages": mypagesPort,
         ]
         // Nothing starts unless everything can.
-        let checked = ports.merging(["gateway-admin": gatewayAdminPort]) { current, _ in current }
-        for (name, port) in checked.sorted(by: { $0.value < $1.value }) where !Self.isFree(host: host, port: port) {
+        for (name, port) in requested.sorted(by: { $0.value < $1.value }) where port != 0 && !Self.isFree(host: host, port: port) {
             throw UpError("port \(port) (\(name)) is already in use. Is another `portier up` running? Stop it, or pick another port with --\(name)-port.")
         }
         let logDirectory = dataDirectory + "/logs"
-        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
-        let routesPath = try routesFile(ports: ports)
+        for directory in [dataDirectory, logDirectory, keysDirectory] { try PrivateFiles.secure(directory: directory) }
+        let demoSecretFile = SecretFiles.demoSecretPath(dataDirectory: dataDirectory)
+        let keptSecret = SecretFiles.read(demoSecretFile)
 
-        let common = ["--data-dir", dataDirectory]
-        let specs: [Supervisor.ChildSpec] = [
+        let supervisor = try Supervisor(executable: Self.executablePath, logDirectory: logDirectory)
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        let stopRequest = Task {
+            for await _ in signals {
+                supervisor.beginStopping()
+                return
+            }
+        }
+        defer { stopRequest.cancel() }
+        let report: @Sendable (String) -> Void = { Console.write("portier up: \($0)") }
+
+        let routesPath: String
+        do {
+            routesPath = try await start(supervisor, demoSecretFile: demoSecretFile)
+        } catch {
+            // Asked to stop while starting: whatever failed after that is a consequence, not an error.
+            let interrupted = supervisor.isStopping
+            Console.write(interrupted ? "portier up: stopping..." : "portier up: \(error); stopping what was started...")
+            await supervisor.stop(grace: .seconds(max(1, stopGraceSeconds)), report: report)
+            guard interrupted else { throw error }
+            Console.write("portier up: stopped")
+            return
+        }
+        let secret = SecretFiles.read(demoSecretFile)
+        Console.write(banner(supervisor, logDirectory: logDirectory, routesPath: routesPath, newSecret: secret != keptSecret ? secret : nil, secretFile: demoSecretFile))
+
+        await supervisor.supervise(report: report)
+        Console.write("portier up: stopping...")
+        await supervisor.stop(grace: .seconds(max(1, stopGraceSeconds)), report: report)
+        Console.write("portier up: stopped")
+    }
+
+    /// Starts the children one after another, each learning the ports of those before it: the token
+    /// server, then the services (books after payments), then the gateway. Returns the routes file.
+    func start(_ supervisor: Supervisor, demoSecretFile: String) async throws -> String {
+        let common = ["--host", host, "--data-dir", dataDirectory]
+        let auth = try supervisor.launch(
             .init(
                 name: "auth", port: authPort,
-                arguments: ["auth", "--host", host, "--port", "\(authPort)", "--keys-dir", keysDirectory, "--issuer", issuer] + common
-            ),
-            .init(name: "payments", port: paymentsPort, arguments: ["serve", "payments", "--host", host, "--port", "\(paymentsPort)"] + common),
-            .init(name: "rooms", port: roomsPort, arguments: ["serve", "rooms", "--host", host, "--port", "\(roomsPort)"] + common),
-            .init(
-                name: "books", port: booksPort,
-                arguments: ["serve", "books", "--host", host, "--port", "\(booksPort)", "--payments-url", "http://\(connectHost):\(paymentsPort)"] + common
-            ),
-            .init(name: "notifications", port: notificationsPort, arguments: ["serve", "notifications", "--host", host, "--port", "\(notificationsPort)"] + common),
-            .init(name: "mypages", port: mypagesPort, arguments: ["serve", "mypages", "--host", host, "--port", "\(mypagesPort)"] + common),
-            .init(
-                name: "gateway", port: gatewayPort,
-                arguments: ["gateway", "--host", host, "--port", "\(gatewayPort)", "--admin-port", "\(gatewayAdminPort)", "--routes", routesPath]
-            ),
-        ]
-        let supervisor = Supervisor(executable: Self.executablePath, logDirectory: logDirectory, specs: specs)
-        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-
-        do {
-            for child in supervisor.children {
-                try supervisor.start(child)
-                // The token server first (it writes the gateway's client secret), the gateway last.
-                if child.spec.name == "auth" || child.spec.name == "gateway" { try await supervisor.waitReady(child, host: connectHost) }
-            }
-            for child in supervisor.children { try await supervisor.waitReady(child, host: connectHost) }
-        } catch {
-            await supervisor.stop()
-            throw error
+                arguments: ["auth", "--keys-dir", keysDirectory, "--issuer", issuer, "--demo-secret-file", demoSecretFile] + common
+            )
+        )
+        // The token server first: it writes the gateway's client secret and creates the tables.
+        try await supervisor.waitReady(auth, host: connectHost)
+        var started = [auth]
+        for (name, port) in [("payments", paymentsPort), ("rooms", roomsPort), ("notifications", notificationsPort), ("mypages", mypagesPort)] {
+            let arguments = ["serve", name] + common
+            started.append(try supervisor.launch(.init(name: name, port: port, arguments: arguments)))
         }
-        Console.write(banner(supervisor, logDirectory: logDirectory, routesPath: routesPath))
-
-        let watcher = Task { await supervisor.supervise { Console.write("portier up: \($0)") } }
-        for await _ in signals { break }
-        Console.write("portier up: stopping...")
-        watcher.cancel()
-        await supervisor.stop()
-        Console.write("portier up: stopped")
+        let payments = try await supervisor.discoverPort(started[1])
+        started.append(
+            try supervisor.launch(
+                .init(
+                    name: "books", port: booksPort,
+                    arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common
+                )
+            )
+        )
+        for child in started { try await supervisor.waitReady(child, host: connectHost) }
+        let ports = Dictionary(uniqueKeysWithValues: started.map { child in (child.name, child.port) })
+        let routesPath = try routesFile(ports: ports.merging(["gateway": gatewayPort]) { current, _ in current })
+        let gateway = try supervisor.launch(
+            .init(name: "gateway", port: gatewayPort, arguments: ["gateway", "--host", host, "--routes", routesPath])
+        )
+        try await supervisor.waitReady(gateway, host: connectHost)
+        return routesPath
     }
 
     /// Where the other processes reach a process listening on `host`.
     var connectHost: String { host == "0.0.0.0" ? "127.0.0.1" : host }
 
-    /// The token server's `iss`, which the gateway's routes must expect.
-    var issuer: String { "http://\(connectHost):\(authPort)" }
+    /// The token server's `iss`, which the gateway's routes must expect. It must be known before
+    /// the token server starts, so with --auth-port 0 it cannot be the token server's own URL.
+    var issuer: String {
+        if let issuerOption { return issuerOption }
+        if authPort != 0 { return "http://\(connectHost):\(authPort)" }
+        if gatewayPort != 0 { return "http://\(connectHost):\(gatewayPort)" }
+        return "http://\(connectHost)"
+    }
 
     /// The route table to give the gateway: routes.json itself when the stack runs on its defaults;
     /// otherwise a copy (`<data-dir>/routes.up.json`) whose local URLs, issuer and client secret
@@ -101,7 +141,10 @@ struct UpCommand: AsyncParsableCommand {
         guard var document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: routes))) as? [String: Any] else {
             throw UpError("\(routes) is not a JSON object")
         }
-        let portsByDefault = Dictionary(uniqueKeysWithValues: ports.map { (Self.defaultPorts[$0.key]!, $0.value) })
+        // Ports still 0 (the gateway's, not known yet) are not relocated to.
+        let portsByDefault = Dictionary(
+            ports.compactMap { name, port in Self.defaultPorts[name].flatMap { port == 0 ? nil : ($0, port) } }, uniquingKeysWith: { first, _ in first }
+        )
         // Each local URL is rewritten once, from its default port to this run's (no chained replacements).
         func relocate(_ url: String) -> String {
             guard var components = URLComponents(string: url), components.host == "127.0.0.1", let port = components.port,
@@ -133,16 +176,29 @@ struct UpCommand: AsyncParsableCommand {
         return path
     }
 
-    func banner(_ supervisor: Supervisor, logDirectory: String, routesPath: String) -> String {
+    /// What a user needs once everything is ready. `newSecret` is the demo client's secret when this
+    /// start created it (shown this once); otherwise the banner says where the secret is kept.
+    func banner(_ supervisor: Supervisor, logDirectory: String, routesPath: String, newSecret: String?, secretFile: String) -> String {
         var lines = ["", "  Portier is up.", "", "  SERVICE         PORT   PID      STATUS"]
         for child in supervisor.children {
             lines.append(
-                "  " + child.spec.name.padding(toLength: 16, withPad: " ", startingAt: 0) + String(child.spec.port).padding(toLength: 7, withPad: " ", startingAt: 0)
+                "  " + child.name.padding(toLength: 16, withPad: " ", startingAt: 0) + String(child.port).padding(toLength: 7, withPad: " ", startingAt: 0)
                     + String(child.pid).padding(toLength: 9, withPad: " ", startingAt: 0) + "ready"
             )
         }
-        let secret = Self.demoSecret(inLog: supervisor.logPath("auth"))
+        let gatewayPort = supervisor.children.last { $0.name == "gateway" }?.port ?? gatewayPort
         let base = "http://\(connectHost):\(gatewayPort)"
+        let rotate = "portier clients rotate-secret \(SecretFiles.demoClientID)" + (dataDirectory == "./data" ? "" : " --data-dir \(dataDirectory)")
+        let secretLines: [String]
+        if let newSecret {
+            secretLines = ["    SECRET=\(newSecret)", "    # the demo client's secret, shown only this once; also kept in \(secretFile) (mode 0600)"]
+        } else if FileManager.default.fileExists(atPath: secretFile) {
+            secretLines = [
+                "    SECRET=$(cat \(secretFile))", "    # the demo client's secret is kept in \(secretFile) (mode 0600); a new one: \(rotate)",
+            ]
+        } else {
+            secretLines = ["    SECRET=...   # the demo client's secret is not kept on this machine; a new one: \(rotate)"]
+        }
         let start = CalendarDate.today(now: Date().addingTimeInterval(30 * 86_400))
         let end = CalendarDate.today(now: Date().addingTimeInterval(33 * 86_400))
         lines += [
@@ -150,7 +206,7 @@ struct UpCommand: AsyncParsableCommand {
             "  Logs: \(logDirectory)/<service>.log    Routes: \(routesPath) (edit it; the gateway reloads it)",
             "",
             "  Quick start, through the gateway:",
-            secret.map { "    SECRET=\($0)" } ?? "    SECRET=...   # printed on the first start; a new one: portier clients rotate-secret hotel-client",
+        ] + secretLines + [
             "    TOKEN=$(curl -s -u hotel-client:$SECRET -d grant_type=client_credentials \(base)/oauth/token | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')",
             "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"Ocean view\",\"hostId\":1,\"price\":120}' \(base)/rooms",
             "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{\"roomId\":1,\"guestId\":10,\"startDate\":\"\(start)\",\"endDate\":\"\(end)\"}' \(base)/books",
@@ -161,12 +217,6 @@ struct UpCommand: AsyncParsableCommand {
             "",
         ]
         return lines.joined(separator: "\n")
-    }
-
-    /// The demo client's secret, if this start created it (the token server prints it once).
-    static func demoSecret(inLog path: String) -> String? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return text.split(separator: "\n").last { $0.contains("client_secret:") }.flatMap { $0.split(separator: " ").last.map(String.init) }
     }
 
     static var executablePath: String {
