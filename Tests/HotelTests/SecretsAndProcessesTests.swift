@@ -121,7 +121,46 @@ import Glibc
         }
     }
 
+    @Test func ctrlCWhileStartingStopsWhatWasStartedAndExitsZero() async throws {
+        try await TemporaryDirectory.with("up-ctrlc-start") { dir in
+            let up = try ChildProcess(try UpSession.arguments(in: dir))
+            // The token server is up; the others are starting.
+            #expect(try await eventually(timeout: .seconds(120)) {
+                (try? String(contentsOfFile: dir.sub("data/logs/auth.log"), encoding: .utf8))?.contains("token server listening") == true
+            })
+            up.signal(SIGINT)
+            #expect(try await up.waitForExit() == 0, "\(up.lines.suffix(10))")
+            #expect(up.lines.contains("portier up: auth stopped"), "\(up.lines.suffix(10))")
+            #expect(!up.lines.contains { $0.contains("Portier is up.") })
+            #expect(try await eventually { Self.processes(mentioning: dir.path).isEmpty }, "left running: \(Self.processes(mentioning: dir.path))")
+        }
+    }
+
+    @Test func stoppingWhileARestartIsPendingStartsNothing() async throws {
+        try await TemporaryDirectory.with("up-stop-backoff") { dir in
+            let up = try await UpSession.start(in: dir)
+            kill(up.pids["rooms"] ?? 0, SIGKILL)
+            // The restart is scheduled (1 s backoff); stop now.
+            _ = try await up.process.waitForLine(containing: "rooms exited with status")
+            up.process.signal(SIGTERM)
+            #expect(try await up.process.waitForExit() == 0)
+            let lines = up.process.lines
+            let stopping = try #require(lines.firstIndex(of: "portier up: stopping..."))
+            #expect(!lines[stopping...].contains { $0.contains("restarted") }, "\(lines.suffix(12))")
+            #expect(try await eventually { Self.processes(mentioning: dir.path).isEmpty }, "left running: \(Self.processes(mentioning: dir.path))")
+        }
+    }
+
     // MARK: Helpers
+
+    /// Live processes whose command line mentions `text` (the test's directory: only its `portier`s do).
+    static func processes(mentioning text: String) -> [Int32] {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? []
+        return pids.filter { pid in
+            guard let commandLine = TCPQueues.readProcFile("/proc/\(pid)/cmdline") else { return false }
+            return commandLine.replacingOccurrences(of: "\0", with: " ").contains(text) && isAlive(pid)
+        }
+    }
 
     /// Whether the process runs (a zombie, or a pid that is gone, does not).
     static func isAlive(_ pid: Int32) -> Bool {
