@@ -71,7 +71,7 @@ import Testing
             run.gateway.signal(SIGHUP)
             #expect(try await eventually { try await reloads(run) == 1 }, "one reload, from the signal")
             #expect(try await HTTP.request(.GET, run.base + "/books").status == 200)
-            #expect(run.gateway.lines.contains { $0.contains("routes reloaded") && $0.contains("SIGHUP") })
+            #expect(try await eventually { run.gateway.lines.contains { $0.contains("routes reloaded") && $0.contains("SIGHUP") } })
             run.gateway.signal(SIGTERM)
             #expect(try await run.gateway.waitForExit() == 0)
         }
@@ -156,6 +156,29 @@ import Testing
             #expect(try await HTTP.request(.GET, run.admin + "/health/live").status == 200)
             run.gateway.signal(SIGTERM)
             #expect(try await run.gateway.waitForExit() == 0)
+        }
+    }
+
+    @Test func theHeadLimitAndTheAdminPortFallBackToTheEnvironment() async throws {
+        try await withUpstream { upstream, upstreamPort in
+            try await TemporaryDirectory.with { dir in
+                let path = dir.sub("routes.json")
+                try GatewayHarness.write(routes(upstreamPort), to: path)
+                let gateway = try ChildProcess(
+                    ["gateway", "--port", "0", "--routes", path],
+                    environment: ["PORTIER_GATEWAY_MAX_HEADER_BYTES": "2048", "PORTIER_GATEWAY_ADMIN_PORT": "0"]
+                )
+                let port = try await gateway.port(fromLineContaining: "gateway listening")
+                let adminPort = try await gateway.port(fromLineContaining: "gateway admin listener ready")
+                #expect(adminPort != 8089, "the environment's port 0, not the default")
+                let head = "GET /rooms HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "p", count: 3000))\r\nConnection: close\r\n\r\n"
+                let refused = try await RawSocket.sendAndReadUntilClosed(port: port, head)
+                #expect(refused.hasPrefix("HTTP/1.1 431"), "\(refused)")
+                #expect(upstream.hits.load(ordering: .relaxed) == 0)
+                #expect(try await HTTP.request(.GET, "http://127.0.0.1:\(adminPort)/metrics").status == 200)
+                gateway.signal(SIGTERM)
+                #expect(try await gateway.waitForExit() == 0)
+            }
         }
     }
 
