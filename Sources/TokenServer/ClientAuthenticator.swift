@@ -51,17 +51,31 @@ final class ClientAuthenticator: Sendable {
             if error.code == "invalid_client" { record(failure: true, clientID: nil, address: address) }
             throw error
         }
-        if case .throttle(let retryAfter) = guardState.withLock({ $0.check(clientID: credentials.id, address: address, now: .now) }) {
+        // The decision and the reservation are one step under the lock: concurrent attempts that
+        // are still being checked count against the limits, so they cannot all pass together.
+        let ticket: BruteForceGuard.Ticket
+        switch guardState.withLock({ $0.reserve(clientID: credentials.id, address: address, now: .now) }) {
+        case .throttle(let retryAfter):
             logger.warning("client authentication throttled", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
             throw OAuthError.tooManyAttempts(retryAfter: retryAfter)
+        case .granted(let granted):
+            ticket = granted
         }
-        let challenge = credentials.method == .basic
-        guard let client = try await clients.find(id: credentials.id), await verify(credentials.secret, for: client) else {
-            record(failure: true, clientID: credentials.id, address: address)
+        let client: OAuthClient?
+        do {
+            client = try await clients.find(id: credentials.id)
+        } catch {
+            // Not the caller's fault: free the slot without counting a failure against them.
+            guardState.withLock { $0.release(ticket) }
+            throw error
+        }
+        var ok = false
+        if let client { ok = await verify(credentials.secret, for: client) }
+        guardState.withLock { $0.settle(ticket, success: ok, now: .now) }
+        guard ok, let client else {
             logger.notice("client authentication failed", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
-            throw OAuthError.invalidClient("client authentication failed", challenge: challenge)
+            throw OAuthError.invalidClient("client authentication failed", challenge: credentials.method == .basic)
         }
-        record(failure: false, clientID: client.id, address: address)
         return client
     }
 

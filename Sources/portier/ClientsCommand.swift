@@ -71,7 +71,9 @@ struct ClientsCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a client; its tokens stop being issued at once.")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a client: no new tokens, and its live tokens are refused by introspection at once and by gateways within seconds."
+        )
         @OptionGroup var location: Location
         @Argument var id: String
 
@@ -83,7 +85,8 @@ struct ClientsCommand: AsyncParsableCommand {
 
     struct RotateSecret: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "rotate-secret", abstract: "Replace a client's secret and print the new one once."
+            commandName: "rotate-secret",
+            abstract: "Replace a client's secret and print the new one once; tokens issued with the old secret stop working too."
         )
         @OptionGroup var location: Location
         @Argument var id: String
