@@ -44,9 +44,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GatewayConfig",
+            dependencies: ["Resilience", .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GatewayHeaders",
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Gateway",
             dependencies: [
-                "Tokens", "PortierHTTP", "Resilience",
+                "Tokens", "PortierHTTP", "Resilience", "GatewayConfig", "GatewayHeaders",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -62,16 +72,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "EventBusModel", swiftSettings: swiftSettings),
         .target(
             name: "EventBus",
             dependencies: [
+                "EventBusModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "HotelEvents", dependencies: ["EventBus"], swiftSettings: swiftSettings),
+        .target(name: "HotelEvents", dependencies: ["EventBusModel"], swiftSettings: swiftSettings),
         // Request bodies, queries and their validation with only Foundation, so fuzzers can link it alone.
         .target(name: "HotelAPI", swiftSettings: swiftSettings),
         .target(
@@ -118,10 +130,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "OAuthForms", swiftSettings: swiftSettings),
         .target(
             name: "TokenServer",
             dependencies: [
-                "Tokens", "PortierHTTP",
+                "Tokens", "PortierHTTP", "OAuthForms",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

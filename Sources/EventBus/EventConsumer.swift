@@ -3,12 +3,6 @@ import GRDB
 import Logging
 import ServiceLifecycle
 
-/// Why an event could not be handled; it is set aside in `dead_letters` instead of blocking the group.
-public struct UnprocessableEvent: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Consumes the log as one member of a consumer group.
 ///
 /// Delivery is at least once: the group's position is committed after the batch's effects. Each

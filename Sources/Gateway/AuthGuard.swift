@@ -1,3 +1,4 @@
+import GatewayHeaders
 import HTTPTypes
 import Hummingbird
 import PortierHTTP
@@ -41,15 +42,16 @@ final class AuthGuard: Sendable {
     /// Checks the request's bearer token synchronously: a cache hit costs a dictionary lookup and
     /// the time checks; a miss costs one RS256 verification with keys already parsed.
     func check(_ headers: HTTPFields, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now()) -> Outcome {
-        guard let header = headers[.authorization] else {
+        let token: String
+        switch BearerToken.extract(headers[.authorization]) {
+        case .missing:
             return .refused(Self.challenge(nil, "a Bearer access token is required"))
-        }
-        guard header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        case .notBearer:
             return .refused(Self.challenge(nil, "a Bearer access token is required (Authorization: Bearer <token>)"))
-        }
-        let token = String(header.dropFirst(7).drop { $0 == " " })
-        guard !token.isEmpty, !token.utf8.contains(UInt8(ascii: " ")) else {
+        case .malformed:
             return .refused(Self.challenge(.invalidToken, "the bearer token is malformed"))
+        case .token(let value):
+            token = value
         }
 
         let claims: TokenClaims

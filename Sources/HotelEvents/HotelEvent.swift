@@ -1,4 +1,4 @@
-import EventBus
+import EventBusModel
 import Foundation
 
 /// The event contract shared by the hotel services. Dates are ISO calendar dates ("2026-05-05").

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOPosix
+import OAuthForms
 import PortierHTTP
 import Synchronization
 import Tokens
@@ -110,18 +111,14 @@ final class ClientAuthenticator: Sendable {
     /// Reads the credentials from the Authorization header or the form, never both.
     static func credentials(_ request: Request, form: [String: String]) throws(APIError) -> Credentials {
         if let authorization = request.headers[.authorization] {
-            guard authorization.count > 6, authorization.prefix(6).lowercased() == "basic " else {
+            let basic = BasicCredentials.parse(authorization)
+            guard basic != .notBasic else {
                 throw OAuthError.invalidClient("use HTTP Basic or client_secret_post to authenticate the client", challenge: true)
             }
             guard form["client_secret"] == nil else {
                 throw OAuthError.invalidRequest("use only one client authentication method")
             }
-            let encoded = authorization.dropFirst(6).trimmingCharacters(in: .whitespaces)
-            guard let data = Data(base64Encoded: encoded), let decoded = String(data: data, encoding: .utf8),
-                let colon = decoded.firstIndex(of: ":"),
-                let id = FormBody.decode(decoded[..<colon]), let secret = FormBody.decode(decoded[decoded.index(after: colon)...]),
-                !id.isEmpty
-            else {
+            guard case .credentials(let id, let secret) = basic else {
                 throw OAuthError.invalidClient("malformed HTTP Basic credentials", challenge: true)
             }
             if let formID = form["client_id"], formID != id {

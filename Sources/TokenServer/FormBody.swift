@@ -1,9 +1,11 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import OAuthForms
 import PortierHTTP
 
-/// `application/x-www-form-urlencoded` request bodies, read the strict way RFC 6749 asks for.
+/// `application/x-www-form-urlencoded` request bodies: the size and content-type checks here, the
+/// decoding in ``FormDecoding`` (OAuthForms, fuzzed on its own).
 enum FormBody {
     /// Token endpoint bodies are tiny; anything bigger is refused before parsing.
     static let maxBytes = 64 * 1024
@@ -31,44 +33,10 @@ enum FormBody {
     }
 
     static func parse(_ body: String) throws(APIError) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = decode(parts[0]), let value = decode(parts.count > 1 ? parts[1] : "") else {
-                throw OAuthError.invalidRequest("request body is not valid form encoding")
-            }
-            if name.isEmpty { continue }
-            guard fields[name] == nil else { throw OAuthError.invalidRequest("parameter '\(name)' is repeated") }
-            fields[name] = value
-        }
-        return fields.filter { !$0.value.isEmpty }
-    }
-
-    /// Percent-decoding with `+` as space; nil for broken escapes or invalid UTF-8.
-    static func decode(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            switch byte {
-            case UInt8(ascii: "+"):
-                bytes.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
-                bytes.append(high << 4 | low)
-            default:
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
+        do {
+            return try FormDecoding.parse(body)
+        } catch {
+            throw OAuthError.invalidRequest(error.message)
         }
     }
 }

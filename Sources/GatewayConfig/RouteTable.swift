@@ -8,8 +8,10 @@ public final class Route: Sendable {
     public let balancer: UpstreamBalancer
     public let limiter: KeyedRateLimiter?
     public let breaker: SharedCircuitBreaker?
-    let allowedMethods: Set<HTTPRequest.Method>?
-    let allowedMethodList: [HTTPRequest.Method]
+    /// Allowed methods; nil allows all.
+    public let allowedMethods: Set<HTTPRequest.Method>?
+    /// The same, in routes.json order, for the `Allow` header.
+    public let allowedMethodList: [HTTPRequest.Method]
     let requiredScopes: [HTTPRequest.Method: [String]]
 
     init(settings: GatewayConfiguration.RouteSettings, reusing previous: Route?) {
@@ -43,16 +45,17 @@ public final class Route: Sendable {
     public var id: String { settings.id }
 
     /// Scopes a method needs; HEAD falls back to GET's.
-    func scopes(for method: HTTPRequest.Method) -> [String] {
+    public func scopes(for method: HTTPRequest.Method) -> [String] {
         if let scopes = requiredScopes[method] { return scopes }
         if method == .head { return requiredScopes[.get] ?? [] }
         return []
     }
 
     /// The path sent upstream: the route prefix replaced by `rewrite` when one is set.
-    func upstreamPath(for path: Substring) -> Substring {
+    public func upstreamPath(for path: Substring) -> Substring {
         guard let rewrite = settings.rewrite else { return path }
-        let rest = settings.path == "/" ? path : path.dropFirst(settings.path.utf8.count)
+        // Byte offsets, as in `match`: dropping utf8.count Characters would cut a non-ASCII prefix wrong.
+        let rest = settings.path == "/" ? path : Substring(path.utf8.dropFirst(settings.path.utf8.count))
         if rewrite.isEmpty { return rest.isEmpty || !rest.hasPrefix("/") ? "/" + rest : rest }
         return Substring(rewrite + rest)
     }
@@ -77,7 +80,8 @@ public final class RouteTable: Sendable {
         for route in routes {
             let prefix = route.settings.path
             if prefix == "/" { return route }
-            guard path.hasPrefix(prefix) else { continue }
+            // Bytes, not Characters: "/cafe\u{301}" must not match a route "/caf\u{E9}" by canonical equivalence.
+            guard path.utf8.starts(with: prefix.utf8) else { continue }
             let rest = path.utf8.dropFirst(prefix.utf8.count)
             if rest.isEmpty || rest.first == UInt8(ascii: "/") { return route }
         }

@@ -10,7 +10,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
 /// Reads one JSON object of routes.json with typed accessors whose errors name the place
 /// ("route 'books': rateLimit.burst must be >= 1") and refuses unknown fields, so a typo such as
 /// `ratelimit` is an error instead of a silently missing rate limit.
-struct JSONObjectReader {
+public struct JSONObjectReader {
     let object: [String: JSONValue]
     /// "route 'books'", "auth", "routes.json".
     let place: String
@@ -89,7 +89,8 @@ struct JSONObjectReader {
         return try JSONObjectReader(object[key], place: place, prefix: prefix + key + ".", field: key)
     }
 
-    static func format(_ value: Double) -> String {
+    /// A number as routes.json would spell it ("200", not "200.0"), for messages.
+    public static func format(_ value: Double) -> String {
         value.rounded() == value ? String(Int(value)) : String(value)
     }
 }

@@ -30,4 +30,9 @@ public struct StoredEvent: Sendable, Equatable {
     /// Monotonic position in the log; consumer groups remember the last one they finished.
     public var position: Int64
     public var envelope: EventEnvelope
+
+    public init(position: Int64, envelope: EventEnvelope) {
+        self.position = position
+        self.envelope = envelope
+    }
 }

@@ -19,6 +19,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var jwksURL: String
         public var leewaySeconds: Int
         public var revocations: RevocationSettings?
+
+        public init(issuer: String, audience: String, jwksURL: String, leewaySeconds: Int, revocations: RevocationSettings? = nil) {
+            self.issuer = issuer
+            self.audience = audience
+            self.jwksURL = jwksURL
+            self.leewaySeconds = leewaySeconds
+            self.revocations = revocations
+        }
     }
 
     public struct RevocationSettings: Sendable, Equatable {

@@ -1,0 +1,63 @@
+public import HTTPTypes
+
+/// Which headers a proxy must not pass along (RFC 9110 7.6.1) and which the gateway owns, as pure
+/// functions over header names and values: the gateway's data path calls them, and the fuzz
+/// target drives them without a server.
+public enum HeaderRules {
+    /// Connection-specific headers, never forwarded in either direction.
+    public static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+        "transfer-encoding", "upgrade",
+    ]
+
+    /// Headers the gateway sets itself; whatever a client sent under these names is dropped, so
+    /// an upstream can trust them.
+    public static let gatewayOwned: Set<String> = [
+        "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "forwarded", "x-real-ip", "x-request-id",
+        "x-client-id", "x-client-scopes", "x-client-authorities",
+    ]
+
+    /// The lowercased names a `Connection` header value lists (comma-separated, optional whitespace):
+    /// they are hop-by-hop for this message too.
+    @inlinable
+    public static func connectionTokens(_ value: some StringProtocol, into tokens: inout Set<String>) {
+        for var token in value.split(separator: ",") {
+            while token.first == " " || token.first == "\t" { token.removeFirst() }
+            while token.last == " " || token.last == "\t" { token.removeLast() }
+            if !token.isEmpty { tokens.insert(String(token).lowercased()) }
+        }
+    }
+
+    /// Calls `body` with each request header that goes upstream: not hop-by-hop, not gateway-owned,
+    /// not listed in `Connection`, not Host (set from the upstream URL), Content-Length (set from the
+    /// body) or Expect. `dropAuthorization`: a verified bearer token is not passed on (as Envoy's
+    /// jwt_authn does by default); the upstream gets the verified identity in X-Client-* instead.
+    @inlinable
+    public static func forEachUpstreamField(in fields: HTTPFields, dropAuthorization: Bool, _ body: (HTTPField) -> Void) {
+        var listed = Set<String>()
+        for value in fields[values: .connection] { connectionTokens(value, into: &listed) }
+        for field in fields {
+            let name = field.name.canonicalName
+            if hopByHop.contains(name) || gatewayOwned.contains(name) || listed.contains(name) { continue }
+            if name == "host" || name == "content-length" || name == "expect" { continue }
+            if dropAuthorization && name == "authorization" { continue }
+            body(field)
+        }
+    }
+
+    /// Calls `body` with each upstream response header to pass back (any spelling of the name):
+    /// everything but hop-by-hop headers and those listed in `Connection`. The body is relayed
+    /// unchanged, so its Content-Length stays. `headers` is read twice.
+    @inlinable
+    public static func forEachDownstreamHeader<Headers: Sequence<(name: String, value: String)>>(
+        in headers: Headers, _ body: (_ name: String, _ value: String) -> Void
+    ) {
+        var listed = Set<String>()
+        for (name, value) in headers where name.lowercased() == "connection" { connectionTokens(value, into: &listed) }
+        for (name, value) in headers {
+            let lower = name.lowercased()
+            if hopByHop.contains(lower) || listed.contains(lower) { continue }
+            body(name, value)
+        }
+    }
+}
