@@ -24,6 +24,8 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("payments-port")) var paymentsPort = 8083
     @Option(name: .customLong("notifications-port")) var notificationsPort = 8084
     @Option(name: .customLong("mypages-port")) var mypagesPort = 8085
+    @Option(name: .customLong("gateway-admin-port"), help: "Port of the gateway's admin listener (/metrics, health probes); 0 for any free port.")
+    var gatewayAdminPort = 8089
     @Option(
         name: .customLong("issuer"),
         help: """
@@ -43,7 +45,8 @@ struct UpCommand: AsyncParsableCommand {
             "notifications": notificationsPort, "mypages": mypagesPort,
         ]
         // Nothing starts unless everything can.
-        for (name, port) in requested.sorted(by: { $0.value < $1.value }) where port != 0 && !Self.isFree(host: host, port: port) {
+        let checked = requested.merging(["gateway-admin": gatewayAdminPort]) { current, _ in current }
+        for (name, port) in checked.sorted(by: { $0.value < $1.value }) where port != 0 && !Self.isFree(host: host, port: port) {
             throw UpError("port \(port) (\(name)) is already in use. Is another `portier up` running? Stop it, or pick another port with --\(name)-port.")
         }
         let logDirectory = dataDirectory + "/logs"
@@ -113,7 +116,10 @@ struct UpCommand: AsyncParsableCommand {
         let ports = Dictionary(uniqueKeysWithValues: started.map { child in (child.name, child.port) })
         let routesPath = try routesFile(ports: ports.merging(["gateway": gatewayPort]) { current, _ in current })
         let gateway = try supervisor.launch(
-            .init(name: "gateway", port: gatewayPort, arguments: ["gateway", "--host", host, "--routes", routesPath])
+            .init(
+                name: "gateway", port: gatewayPort,
+                arguments: ["gateway", "--host", host, "--admin-port", String(gatewayAdminPort), "--routes", routesPath]
+            )
         )
         try await supervisor.waitReady(gateway, host: connectHost)
         return routesPath
