@@ -109,7 +109,7 @@ public struct EventConsumer: Service {
                 continue
             }
             try await apply(events)
-            position = events.last!.position
+            position = events.last?.position ?? position
             guard try await log.commit(group: group, owner: owner, position: position, renewFor: leaseDuration) else {
                 logger.warning("lost the consumer group lease", metadata: ["group": .string(group)])
                 return

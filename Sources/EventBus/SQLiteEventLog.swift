@@ -50,12 +50,13 @@ public struct SQLiteEventLog: EventLog {
             let statement = try db.cachedStatement(
                 sql: "SELECT position, id, type, book_id, occurred_at, source, payload FROM events WHERE position > ? ORDER BY position LIMIT ?"
             )
+            // Another process wrote these rows: a value of the wrong type is an error, not a trap.
             return try Row.fetchAll(statement, arguments: [position, limit]).map { row in
                 StoredEvent(
-                    position: row["position"],
+                    position: try row.decode(forColumn: "position"),
                     envelope: EventEnvelope(
-                        id: row["id"], type: row["type"], occurredAt: row["occurred_at"], bookID: row["book_id"], source: row["source"],
-                        payload: row["payload"]
+                        id: try row.decode(forColumn: "id"), type: try row.decode(forColumn: "type"), occurredAt: try row.decode(forColumn: "occurred_at"),
+                        bookID: try row.decode(forColumn: "book_id"), source: try row.decode(forColumn: "source"), payload: try row.decode(forColumn: "payload")
                     )
                 )
             }

@@ -48,11 +48,11 @@ public struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         if let error = event.error { merged["error"] = .string("\(error)") }
-        for key in merged.keys.sorted() {
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             line += ","
             Self.appendString(key, to: &line)
             line += ":"
-            Self.appendValue(merged[key]!, to: &line)
+            Self.appendValue(value, to: &line)
         }
         line += "}\n"
         sink.append(line, urgent: event.level >= .warning)
@@ -64,7 +64,8 @@ public struct JSONLogHandler: LogHandler {
             appendString(text, to: &line)
         case .stringConvertible(let convertible):
             // Numbers and booleans stay JSON numbers and booleans.
-            if convertible is any BinaryInteger || convertible is Double || convertible is Bool {
+            // A non-finite Double ("nan", "inf") is not a JSON number, so it goes out as a string.
+            if convertible is any BinaryInteger || (convertible as? Double)?.isFinite == true || convertible is Bool {
                 line += convertible.description
             } else {
                 appendString(convertible.description, to: &line)
@@ -78,11 +79,11 @@ public struct JSONLogHandler: LogHandler {
             line += "]"
         case .dictionary(let dictionary):
             line += "{"
-            for (index, key) in dictionary.keys.sorted().enumerated() {
+            for (index, entry) in dictionary.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { line += "," }
-                appendString(key, to: &line)
+                appendString(entry.key, to: &line)
                 line += ":"
-                appendValue(dictionary[key]!, to: &line)
+                appendValue(entry.value, to: &line)
             }
             line += "}"
         }
