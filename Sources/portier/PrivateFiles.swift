@@ -8,29 +8,25 @@ import Glibc
 /// The umask set in `Portier.main` covers what is created from now on; this fixes what an earlier
 /// version created with wider modes.
 enum PrivateFiles {
-    /// Creates `directory` (0700) if missing, then narrows it and everything under it that this user
-    /// owns: directories to 0700, files to 0600. Symbolic links are not followed.
-    static func secure(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        narrow(directory, isDirectory: true)
-        guard let walker = FileManager.default.enumerator(atPath: directory) else { return }
-        while let relative = walker.nextObject() as? String {
-            let path = directory + "/" + relative
-            var info = stat()
-            guard lstat(path, &info) == 0, info.st_uid == geteuid() else { continue }
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR: narrow(path, isDirectory: true)
-            case S_IFREG: narrow(path, isDirectory: false)
-            default: continue
-            }
-        }
+    /// Names of the files portier keeps in its data, log and keys directories.
+    static func isPortierFile(_ name: String) -> Bool {
+        [".sqlite", ".sqlite-wal", ".sqlite-shm", ".sqlite-journal", ".secret", ".log", ".pem"].contains { name.hasSuffix($0) }
+            || name == "routes.up.json"
     }
 
-    private static func narrow(_ path: String, isDirectory: Bool) {
+    /// Creates `directory` (0700) if missing, then narrows it to 0700 and portier's own files in it
+    /// (not subdirectories, not other programs' files: `--data-dir /tmp` must not close /tmp) to 0600.
+    /// Only what this user owns is touched; a shared sticky directory such as /tmp is left as it is.
+    static func secure(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var info = stat()
-        guard stat(path, &info) == 0 else { return }
-        let wanted: mode_t = isDirectory ? 0o700 : 0o600
-        if info.st_mode & 0o7777 != wanted { chmod(path, wanted) }
+        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == geteuid(), info.st_mode & S_ISVTX == 0 else { return }
+        if info.st_mode & 0o7777 != 0o700 { chmod(directory, 0o700) }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where isPortierFile(name) {
+            let path = directory + "/" + name
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else { continue }
+            if info.st_mode & 0o7777 != 0o600 { chmod(path, 0o600) }
+        }
     }
 }
 

@@ -59,6 +59,21 @@ import Glibc
         }
     }
 
+    @Test func anEarlierVersionsOpenModesAreNarrowedOnStart() async throws {
+        try await TemporaryDirectory.with("up-modes") { dir in
+            for path in [dir.sub("data"), dir.sub("data/logs"), dir.sub("keys")] {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            }
+            for path in [dir.sub("data/logs/auth.log"), dir.sub("data/rooms.sqlite-wal")] {
+                #expect(FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o644]))
+            }
+            let up = try await UpSession.start(in: dir)
+            Self.expectPrivate(dir)
+            up.process.signal(SIGTERM)
+            #expect(try await up.process.waitForExit() == 0)
+        }
+    }
+
     @Test func sigkillOfUpTakesItsChildrenWithIt() async throws {
         try await TemporaryDirectory.with("up-sigkill") { dir in
             let up = try await UpSession.start(in: dir)
