@@ -45,3 +45,13 @@ done = function(summary, latency, requests)
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors, summary.errors.status, summary.requests))
 end
 '
+
+# cpu_us PID: user+sys CPU time the process has used so far, in microseconds (from /proc).
+cpu_us() {
+  awk -v tck="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f", ($12 + $13) * 1e6 / tck }' "/proc/$1/stat"
+}
+
+# rsa_sign_rate: RSA-2048 signatures per second on one core, as `openssl speed` measures them now.
+rsa_sign_rate() {
+  openssl speed -seconds "${RSA_SECONDS:-3}" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.0f", $6 }'
+}

@@ -89,4 +89,28 @@ static inline int portier_rs256_sign_digest(EVP_PKEY *pkey, const EVP_MD *md, co
     return ok;
 }
 
+/// An RS256 signing context for a private key, set up once (PKCS#1 v1.5 padding, SHA-256).
+/// EVP_PKEY_sign may be called on it again and again with the same parameters, so a token costs
+/// the RSA operation and not OpenSSL 3's algorithm fetch and setup. Not thread-safe: one per thread at a time.
+static inline EVP_PKEY_CTX *portier_rs256_sign_context(EVP_PKEY *pkey, const EVP_MD *md) {
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL) return NULL;
+    if (EVP_PKEY_sign_init(ctx) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0) {
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        return NULL;
+    }
+    return ctx;
+}
+
+/// Signs a SHA-256 digest with a context from portier_rs256_sign_context.
+static inline int portier_rs256_sign_with(EVP_PKEY_CTX *ctx, const unsigned char *digest, size_t digestlen,
+                                          unsigned char *sig, size_t *siglen) {
+    int ok = EVP_PKEY_sign(ctx, sig, siglen, digest, digestlen) == 1;
+    if (!ok) ERR_clear_error();
+    return ok;
+}
+
 #endif

@@ -91,8 +91,8 @@ public final class RSAKey: @unchecked Sendable {
         return try Self.writePEM { PEM_write_bio_PrivateKey($0, pkey, nil, nil, 0, nil, nil) }
     }
 
-    /// The private key as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"). OpenSSL 3 decodes this form a
-    /// little faster than PKCS#8, which matters because libjwt decodes the key for every token.
+    /// The private key as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), the form libjwt signs with (the
+    /// micro-benchmark compares it with ``TokenSigner``).
     public func traditionalPrivateKeyPEM() throws(KeyError) -> String {
         guard isPrivate else { throw KeyError("this is a public key") }
         return try Self.writePEM { PEM_write_bio_PrivateKey_traditional($0, pkey, nil, nil, 0, nil, nil) }
@@ -112,7 +112,8 @@ public final class RSAKey: @unchecked Sendable {
         }
     }
 
-    /// Signs a SHA-256 digest with RS256. The token server signs with libjwt; tests and tools use this.
+    /// Signs a SHA-256 digest with RS256, setting the operation up for this one call. Tests and tools
+    /// use this; the token server signs through ``TokenSigner``, which sets it up once per thread.
     public func sign(digest: [UInt8]) throws(KeyError) -> [UInt8] {
         guard isPrivate else { throw KeyError("cannot sign with a public key") }
         var signature = [UInt8](repeating: 0, count: Int(EVP_PKEY_get_size(pkey)))

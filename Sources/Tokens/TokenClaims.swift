@@ -76,9 +76,14 @@ public struct TokenClaims: Codable, Sendable, Equatable {
         scope?.split(separator: " ").map(String.init) ?? []
     }
 
-    /// NumericDate may carry a fraction (RFC 7519 2); Portier works in whole seconds.
+    /// NumericDate may carry a fraction (RFC 7519 2); Portier works in whole seconds. A number no
+    /// Int64 can hold (1e300, NaN) is a decoding error, not a trap.
     private static func numericDate(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int64? {
         if let value = try? container.decodeIfPresent(Int64.self, forKey: key) { return value }
-        return try container.decodeIfPresent(Double.self, forKey: key).map { Int64($0.rounded(.down)) }
+        guard let number = try container.decodeIfPresent(Double.self, forKey: key) else { return nil }
+        guard let seconds = Int64(exactly: number.rounded(.down)) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "\(key.stringValue) is not a time in seconds")
+        }
+        return seconds
     }
 }

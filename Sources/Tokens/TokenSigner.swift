@@ -1,39 +1,44 @@
-import CJWT
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
 
-/// Signs access tokens as RS256 JWTs with libjwt, adding the key's `kid` to the header.
+/// Signs access tokens as RS256 JWTs with OpenSSL EVP, adding the key's `kid` to the header.
 ///
-/// libjwt parses the PEM on every call; that bounds signing at roughly a thousand tokens per
-/// second per core, which is fine for a token endpoint. Verification never goes through libjwt.
+/// The key is decoded once, when the signer is made, and the signature operation is set up once
+/// per signing thread (``SigningContextPool``), so a token costs one RSA private-key operation and
+/// little else. libjwt decoded the PEM on every token, which under OpenSSL 3 cost more than the
+/// signature itself; it stays as the independent check of what this signer writes (the tests
+/// decode every issued token with `jwt_decode`) and behind `portier tokens inspect`.
 public struct TokenSigner: Sendable {
     /// The `kid` written into every token header.
     public let kid: String
-    private let privateKeyPEM: [UInt8]
+    private let contexts: SigningContextPool
+    /// `base64url({"alg":"RS256","kid":"…","typ":"JWT"}) + "."`, the same for every token of the key.
+    private let headerPrefix: [UInt8]
 
     public init(key: RSAKey) throws(KeyError) {
         self.kid = key.thumbprint
-        self.privateKeyPEM = Array(try key.traditionalPrivateKeyPEM().utf8)
+        self.contexts = try SigningContextPool(key: key)
+        // The kid is a base64url thumbprint: nothing in it needs JSON escaping. `typ: JWT` as libjwt,
+        // Spring and Keycloak write it.
+        self.headerPrefix = Array((Base64URL.encode("{\"alg\":\"RS256\",\"kid\":\"\(kid)\",\"typ\":\"JWT\"}") + ".").utf8)
     }
 
     /// Returns the compact JWS of the claims.
     public func sign(_ claims: TokenClaims) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        let json = String(decoding: try encoder.encode(claims), as: UTF8.self)
-
-        var jwt: OpaquePointer?
-        guard jwt_new(&jwt) == 0, let jwt else { throw KeyError("libjwt could not allocate a token") }
-        defer { jwt_free(jwt) }
-        let keyResult = privateKeyPEM.withUnsafeBufferPointer { jwt_set_alg(jwt, JWT_ALG_RS256, $0.baseAddress, Int32($0.count)) }
-        guard keyResult == 0 else { throw KeyError("libjwt rejected the signing key (error \(keyResult))") }
-        guard jwt_add_header(jwt, "kid", kid) == 0 else { throw KeyError("libjwt could not set the kid header") }
-        guard jwt_add_grants_json(jwt, json) == 0 else { throw KeyError("libjwt could not add the claims") }
-        guard let encoded = jwt_encode_str(jwt) else { throw KeyError("libjwt could not sign the token") }
-        defer { portier_jwt_free_string(encoded) }
-        return String(cString: encoded)
+        var token = headerPrefix
+        token += Base64URL.encode(Array(try encoder.encode(claims))).utf8
+        let digest = token.withUnsafeBytes { Crypto.sha256(buffer: $0) }
+        var signature = [UInt8](repeating: 0, count: contexts.signatureSize)
+        let length = try signature.withUnsafeMutableBufferPointer { out in
+            try digest.withUnsafeBytes { digest in try contexts.sign(digest: digest, into: out) }
+        }
+        token.append(UInt8(ascii: "."))
+        token += Base64URL.encode(Array(signature.prefix(length))).utf8
+        return String(decoding: token, as: UTF8.self)
     }
 }

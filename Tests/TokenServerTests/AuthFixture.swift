@@ -41,6 +41,11 @@ struct AuthFixture: Sendable {
         guard response.status == 200, let token = response.json["access_token"] as? String else {
             throw FixtureError("token request failed: \(response.status) \(response.text)")
         }
+        // Every token a test gets here is also read by libjwt, the implementation independent of the EVP signer.
+        let inspection = TokenInspection.inspect(token, keys: try await verifierKeys(), issuer: "http://auth.test", audience: "hotel-api")
+        guard inspection.verdict == .valid, inspection.signatureVerified, inspection.claims?.clientID == client else {
+            throw FixtureError("libjwt does not accept the issued token: \(inspection.verdict)")
+        }
         return token
     }
 
