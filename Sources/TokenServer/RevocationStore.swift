@@ -61,19 +61,18 @@ public struct RevocationStore: Sendable {
     }
 
     public func isRevoked(jti: String) async throws -> Bool {
-        try await database.pool.read { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM revocation_changes WHERE kind = 'token' AND subject = ?"), arguments: [jti])
-                ?? false
-        }
+        try await database.pool.read { db in try Self.isRevoked(db, jti: jti) }
+    }
+
+    private static func isRevoked(_ db: Database, jti: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM revocation_changes WHERE kind = 'token' AND subject = ?"), arguments: [jti]) ?? false
     }
 
     /// Whether a token is dead: its jti is revoked, or its client was cut off at or after its `iat`
     /// (a token without `iat` is dead once its client has any cut-off).
     public func isDead(jti: String?, clientID: String, iat: Int64?) async throws -> Bool {
         try await database.pool.read { db in
-            if let jti, try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM revocation_changes WHERE kind = 'token' AND subject = ?"), arguments: [jti]) == true {
-                return true
-            }
+            if let jti, try Self.isRevoked(db, jti: jti) { return true }
             guard let notBefore = try Self.notBefore(db, clientID: clientID) else { return false }
             guard let iat else { return true }
             return iat <= notBefore
@@ -116,7 +115,11 @@ public struct RevocationStore: Sendable {
             var revocations: [Revocation] = []
             var clients: [ClientCutoff] = []
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT kind, subject, not_before, expires_at FROM revocation_changes WHERE seq > ? AND seq <= ? AND expires_at >= ? ORDER BY seq",
+                db,
+                sql: """
+                    SELECT kind, subject, not_before, expires_at FROM revocation_changes
+                    WHERE seq > ? AND seq <= ? AND expires_at >= ? ORDER BY seq
+                    """,
                 arguments: [from, last, horizon]
             )
             while let row = try rows.next() {

@@ -40,7 +40,9 @@ import Testing
             }
             tickets.append(ticket)
         }
-        #expect(state.reserve(clientID: "svc", address: "10.0.0.67", now: start) == .throttle(retryAfter: 1), "three guesses are already being checked")
+        #expect(
+            state.reserve(clientID: "svc", address: "10.0.0.67", now: start) == .throttle(retryAfter: 1), "three guesses are already being checked"
+        )
         for ticket in tickets { state.settle(ticket, success: false, now: start + .seconds(1)) }
         #expect(state.reserve(clientID: "svc", address: "10.0.0.67", now: start + .seconds(1)) == .throttle(retryAfter: 30), "they failed: locked")
 

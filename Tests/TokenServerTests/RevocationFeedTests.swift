@@ -14,7 +14,8 @@ import Tokens
     }
 
     func feed(_ auth: AuthFixture, _ credentials: (String, String), since: Int64? = nil) async throws -> TestHTTPResponse {
-        try await HTTP.request(.GET, auth.base + "/oauth/revocations" + (since.map { "?since=\($0)" } ?? ""), headers: [HTTP.basic(credentials.0, credentials.1)])
+        let query = since.map { "?since=\($0)" } ?? ""
+        return try await HTTP.request(.GET, auth.base + "/oauth/revocations" + query, headers: [HTTP.basic(credentials.0, credentials.1)])
     }
 
     func introspect(_ auth: AuthFixture, _ token: String, as credentials: (String, String)) async throws -> TestHTTPResponse {
