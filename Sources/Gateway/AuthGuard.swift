@@ -14,7 +14,8 @@ struct Identity: Sendable {
 /// Checks bearer tokens for protected routes and answers per RFC 6750.
 ///
 /// Tokens come from the Authorization header only (never the query string). A verified token is
-/// cached; every hit re-checks exp/nbf/iss/aud, and the revocation list is consulted first.
+/// cached; every hit re-checks exp/nbf/iss/aud and that its signing key is still in the JWKS, and
+/// the revocation list (revoked jtis, client cut-offs) is consulted on every request.
 final class AuthGuard: Sendable {
     let settings: GatewayConfiguration.AuthSettings
     let jwks: JWKSCache
@@ -29,6 +30,7 @@ final class AuthGuard: Sendable {
         self.verifier = TokenVerifier(
             configuration: .init(issuer: settings.issuer, audience: settings.audience, leewaySeconds: Int64(settings.leewaySeconds))
         )
+        jwks.refreshInterval = settings.jwksRefreshInterval
     }
 
     /// What the guard decided about a request, without waiting for anything.
@@ -55,28 +57,42 @@ final class AuthGuard: Sendable {
         }
 
         let claims: TokenClaims
-        if let cached = cache.lookup(token) {
+        // A hit counts only while the key that verified it is still published: after `keys prune`
+        // and the next JWKS refresh, the normal path below refuses the token (unknown kid).
+        if let cached = cache.lookup(token), jwks.contains(cached.kid) {
             do {
-                try verifier.check(cached, now: now)
+                try verifier.check(cached.claims, now: now)
             } catch {
                 cache.remove(token)
                 return .refused(Self.challenge(.invalidToken, error.description))
             }
-            claims = cached
+            claims = cached.claims
         } else {
             let keys = jwks.keys
             if keys.isEmpty { return .needsKeys(kid: nil) }
+            let verified: VerifiedToken
             do {
-                claims = try verifier.verify(token, keys: keys, now: now).claims
+                verified = try verifier.verify(token, keys: keys, now: now)
             } catch .unknownKeyID(let kid) {
+                cache.remove(token)
                 return .needsKeys(kid: kid)
             } catch {
                 return .refused(Self.challenge(.invalidToken, error.description))
             }
-            cache.insert(token, claims, now: now)
+            claims = verified.claims
+            cache.insert(token, claims, kid: verified.kid, now: now)
         }
 
-        if let jti = claims.jti, revocations.contains(jti) {
+        if let feed = settings.revocations, feed.failClosed, !revocations.isFresh(within: RevocationList.stalenessBound(feed)) {
+            let retryAfter = max(1, Int(feed.interval.components.seconds) + 1)
+            return .refused(
+                APIError.serviceUnavailable(
+                    "the gateway cannot confirm that the token is not revoked (the revocation feed is stale); try again shortly",
+                    retryAfter: retryAfter
+                )
+            )
+        }
+        if revocations.refuses(jti: claims.jti, clientID: claims.clientID ?? claims.sub, iat: claims.iat) {
             return .refused(Self.challenge(.invalidToken, "the token has been revoked"))
         }
         let granted = claims.scopes

@@ -32,6 +32,7 @@ final class GatewayCore: Sendable {
         let table = RouteTable(configuration: configuration)
         state = Mutex((table, nil, try TrustedProxies(configuration.trustedProxies)))
         state.withLock { $0.auth = makeGuard(configuration.auth, previous: nil) }
+        metrics.trackRevocationFeed(revocations)
     }
 
     /// The upstream client whose connections live on `loop`.
@@ -262,8 +263,10 @@ final class GatewayCore: Sendable {
     func builtIn(path: Substring, method: HTTPRequest.Method) -> LocalResponse? {
         guard method == .get || method == .head else { return nil }
         switch path {
-        case "/health/live", "/health/ready":
+        case "/health/live":
             return LocalResponse(status: .ok, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{\"status\":\"up\"}"))
+        case "/health/ready":
+            return readiness()
         default:
             return nil
         }

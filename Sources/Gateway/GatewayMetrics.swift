@@ -17,6 +17,9 @@ final class GatewayMetrics: Sendable {
     private let upstreamErrors: CounterTable
     private let reloadsOK: Counter
     private let reloadsFailed: Counter
+    /// The revocation list whose age is published at scrape time (set once by the core).
+    private let revocationFeed = Mutex<RevocationList?>(nil)
+    private let revocationFeedAge: Gauge
     static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
@@ -32,6 +35,16 @@ final class GatewayMetrics: Sendable {
         reloadsFailed = registry.makeCounter(descriptor: reloads, labels: [("result", "failed")])
         limited = CounterTable(registry: registry, name: "rate_limited", help: "Requests refused by the rate limiter")
         upstreamErrors = CounterTable(registry: registry, name: "upstream_errors", help: "Upstream calls that failed without a response")
+        revocationFeedAge = registry.makeGauge(
+            descriptor: Self.descriptor(
+                "revocation_feed_age", unit: "seconds", help: "Seconds since the revocation feed was last fetched successfully (since start if never)"
+            )
+        )
+    }
+
+    /// Publishes `portier_gateway_revocation_feed_age_seconds` for this list, computed at each scrape.
+    func trackRevocationFeed(_ list: RevocationList) {
+        revocationFeed.withLock { $0 = list }
     }
 
     func request(route: String, method: String, status: Int, duration: Duration) {
@@ -73,6 +86,10 @@ final class GatewayMetrics: Sendable {
 
     /// Prometheus text, with breaker states read at scrape time (0 closed, 1 half-open, 2 open).
     func render(routes: [Route]) -> [UInt8] {
+        if let feed = revocationFeed.withLock({ $0 }), feed.isPolled {
+            let (seconds, attoseconds) = feed.age().components
+            revocationFeedAge.set(Double(seconds) + Double(attoseconds) / 1e18)
+        }
         for route in routes {
             guard let breaker = route.breaker else { continue }
             let value: Double

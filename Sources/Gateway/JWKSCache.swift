@@ -20,6 +20,8 @@ public final class JWKSCache: Sendable {
         var lastFetch: ContinuousClock.Instant?
         var inflight: Task<Void, Never>?
         var lastError: String?
+        /// How often ``maintain()`` refetches once keys are loaded (routes.json `auth.jwksRefreshSeconds`).
+        var refreshInterval: Duration = .seconds(300)
     }
     private let state = Mutex(State())
 
@@ -41,6 +43,17 @@ public final class JWKSCache: Sendable {
     }
 
     public var hasKeys: Bool { state.withLock { !$0.keys.isEmpty } }
+
+    /// Whether the last fetched JWKS still has `kid` (a cached token is only good while it does).
+    func contains(_ kid: String) -> Bool {
+        state.withLock { $0.keys[kid] != nil }
+    }
+
+    /// The periodic refetch interval; a key pruned at the token server is dropped here within it.
+    var refreshInterval: Duration {
+        get { state.withLock { $0.refreshInterval } }
+        set { state.withLock { $0.refreshInterval = newValue } }
+    }
 
     /// Keys including `kid` if the token server has it: refetches (coalesced, rate-limited) when missing.
     public func keys(including kid: String) async -> VerificationKeys {
@@ -111,11 +124,12 @@ public final class JWKSCache: Sendable {
         }
     }
 
-    /// Background upkeep: retry every second until keys arrive, then refresh every five minutes.
+    /// Background upkeep: retry every second until keys arrive, then refresh every `refreshInterval`
+    /// (five minutes by default), so keys pruned at the token server stop verifying tokens here.
     func maintain() async {
         while !Task.isCancelled {
             await refresh()
-            try? await Task.sleep(for: hasKeys ? .seconds(300) : .seconds(1))
+            try? await Task.sleep(for: hasKeys ? refreshInterval : .seconds(1))
         }
     }
 }

@@ -2,27 +2,34 @@ import Synchronization
 import Tokens
 
 /// Verified tokens by their exact text, so a repeat request skips the RSA check. Bounded in size;
-/// an entry is never used past its `exp` (the claims are re-checked on every hit) and a revoked
-/// `jti` is refused before the cache is consulted.
+/// an entry is never used past its `exp` (the claims are re-checked on every hit), a revoked
+/// `jti` is refused before the cache is consulted, and each entry remembers the kid that verified
+/// it, so a key pruned from the JWKS takes its cached tokens with it.
 final class TokenCache: Sendable {
-    private let entries = Mutex<[String: TokenClaims]>([:])
+    struct Entry: Sendable {
+        var claims: TokenClaims
+        /// The signing key that verified the token; the entry is only good while the JWKS has it.
+        var kid: String
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
     private let capacity: Int
 
     init(capacity: Int = 10_000) {
         self.capacity = capacity
     }
 
-    func lookup(_ token: String) -> TokenClaims? {
+    func lookup(_ token: String) -> Entry? {
         entries.withLock { $0[token] }
     }
 
-    func insert(_ token: String, _ claims: TokenClaims, now: Int64) {
+    func insert(_ token: String, _ claims: TokenClaims, kid: String, now: Int64) {
         entries.withLock { entries in
             if entries.count >= capacity {
-                entries = entries.filter { ($0.value.exp ?? 0) > now }
+                entries = entries.filter { ($0.value.claims.exp ?? 0) > now }
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = claims
+            entries[token] = Entry(claims: claims, kid: kid)
         }
     }
 

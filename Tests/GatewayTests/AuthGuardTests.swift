@@ -55,6 +55,28 @@ import Tokens
         }
     }
 
+    @Test func aCachedTokenIsDroppedWhenItsKeyLeavesTheJWKS() throws {
+        let authGuard = makeGuard()
+        let now = TokenVerifier.now()
+        let claims = TokenClaims(
+            iss: "http://auth.test", sub: "c", aud: ["hotel-api"], clientID: "c", scope: "read", iat: now, nbf: now, exp: now + 100, jti: "j3"
+        )
+        let headers: HTTPFields = [.authorization: "Bearer " + (try TokenSigner(key: Self.key).sign(claims))]
+        let route = try route()
+        guard case .allowed = authGuard.check(headers, method: .get, route: route, now: now) else {
+            Issue.record("a fresh token must pass (and is cached now)")
+            return
+        }
+        // `keys prune` at the token server, then the gateway's JWKS refresh: the key is gone.
+        let other = try RSAKey.generate()
+        authGuard.jwks.install(VerificationKeys([other.thumbprint: other]))
+        guard case .needsKeys(let kid) = authGuard.check(headers, method: .get, route: route, now: now) else {
+            Issue.record("the cached entry must not outlive its signing key")
+            return
+        }
+        #expect(kid == Self.key.thumbprint)
+    }
+
     @Test func anUnknownKidAsksForKeysInsteadOfFailing() throws {
         let authGuard = makeGuard()
         let stranger = try RSAKey.generate()
