@@ -25,7 +25,12 @@ public struct TrustedProxies: Sendable, Equatable {
     }
 
     /// Loopback only: the local gateway may speak for its clients.
-    public static let loopback = try! TrustedProxies(["127.0.0.0/8", "::1"])
+    public static let loopback = TrustedProxies(exact: ["::1"], ipv4Networks: [(network: 0x7F00_0000, mask: 0xFF00_0000)])
+
+    private init(exact: Set<String>, ipv4Networks: [(network: UInt32, mask: UInt32)]) {
+        self.exact = exact
+        self.ipv4Networks = ipv4Networks
+    }
 
     public func contains(_ address: String) -> Bool {
         if exact.contains(address) { return true }

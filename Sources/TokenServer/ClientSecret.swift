@@ -23,8 +23,9 @@ public enum ClientSecret {
     /// Recomputes the hash and compares in constant time.
     public static func verify(_ secret: String, against stored: String) -> Bool {
         let parts = stored.split(separator: "$")
-        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iterations = Int(parts[1]), iterations > 0,
-            let salt = Base64URL.decode(parts[2]), let expected = Base64URL.decode(parts[3])
+        // The stored hash comes from a file: bounds keep a damaged row from trapping (Int32) or hanging the server.
+        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iterations = Int(parts[1]), (1...10_000_000).contains(iterations),
+            let salt = Base64URL.decode(parts[2]), salt.count <= 1024, let expected = Base64URL.decode(parts[3]), (16...64).contains(expected.count)
         else { return false }
         let derived = Crypto.pbkdf2SHA256(password: Array(secret.utf8), salt: salt, iterations: iterations, length: expected.count)
         return Crypto.constantTimeEquals(derived, expected)

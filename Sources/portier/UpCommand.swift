@@ -231,6 +231,7 @@ struct UpCommand: AsyncParsableCommand {
 
     /// Whether nothing listens on the port (bind succeeds).
     static func isFree(host: String, port: Int) -> Bool {
+        guard let port = UInt16(exactly: port) else { return false }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
