@@ -36,8 +36,8 @@ public enum TokenServer {
             logger.info("created demo client", metadata: ["client_id": .string(client.id)])
         }
 
-        if configuration.provisionGatewayClient {
-            try await provisionGatewayClient(clients, configuration: configuration, logger: logger)
+        for client in configuration.internalClients {
+            try await InternalClients.provision(client, in: clients, logger: logger)
         }
 
         let controller = OAuthController(
@@ -67,23 +67,5 @@ public enum TokenServer {
             logger: logger
         )
         return (application, demo)
-    }
-
-    /// Makes sure `portier-gateway` exists and its secret file matches it: created on first start,
-    /// re-keyed if the file went missing (the old secret cannot be recovered from its hash).
-    static func provisionGatewayClient(_ clients: ClientStore, configuration: TokenServerConfiguration, logger: Logger) async throws {
-        let id = TokenServerConfiguration.gatewayClientID
-        let path = configuration.gatewaySecretFile
-        let fileExists = FileManager.default.fileExists(atPath: path)
-        let secret: String
-        if try await clients.find(id: id) == nil {
-            secret = try await clients.add(id: id, scopes: ["gateway"]).secret
-        } else if !fileExists {
-            secret = try await clients.rotateSecret(id: id)
-        } else {
-            return
-        }
-        try AtomicFile.write(Array(secret.utf8), to: path, mode: 0o600)
-        logger.info("gateway client ready", metadata: ["client_id": .string(id), "secret_file": .string(path)])
     }
 }

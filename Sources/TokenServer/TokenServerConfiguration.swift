@@ -15,15 +15,18 @@ public struct TokenServerConfiguration: Sendable {
     public var keyPollInterval: Duration
     /// Create `hotel-client` when no client exists yet.
     public var createDemoClient: Bool
-    /// Keep a `portier-gateway` client whose secret sits in `<data-dir>/gateway-client.secret`
+    /// Keep a `portier-gateway` client (scope `introspect`) whose secret sits in `<data-dir>/gateway-client.secret`
     /// (mode 0600), so a gateway on this machine can read the revocation list.
     public var provisionGatewayClient: Bool
+    /// Keep a `portier-books` client (scope `payments:write`) whose secret sits in `<data-dir>/books-client.secret`
+    /// (mode 0600), so books can create and void payments.
+    public var provisionServiceClients: Bool
 
     public init(
         host: String = "127.0.0.1", port: Int = 8090, dataDirectory: String = "./data", keysDirectory: String = "./keys",
         issuer: String? = nil, audience: String = "hotel-api", trustedProxies: TrustedProxies = .loopback,
         bruteForce: BruteForceGuard.Policy = .init(), keyPollInterval: Duration = .seconds(1), createDemoClient: Bool = true,
-        provisionGatewayClient: Bool = true
+        provisionGatewayClient: Bool = true, provisionServiceClients: Bool = true
     ) {
         self.host = host
         self.port = port
@@ -36,6 +39,7 @@ public struct TokenServerConfiguration: Sendable {
         self.keyPollInterval = keyPollInterval
         self.createDemoClient = createDemoClient
         self.provisionGatewayClient = provisionGatewayClient
+        self.provisionServiceClients = provisionServiceClients
     }
 
     /// Where the gateway client's secret is written.
@@ -43,6 +47,24 @@ public struct TokenServerConfiguration: Sendable {
 
     /// The id of the client the local gateway authenticates as.
     public static let gatewayClientID = "portier-gateway"
+
+    /// Where books' client secret is written.
+    public var booksSecretFile: String { dataDirectory + "/books-client.secret" }
+
+    /// The id of the client books authenticates as for its calls to payments.
+    public static let booksClientID = "portier-books"
+
+    /// The clients the token server keeps for the other Portier processes, per the provision switches.
+    public var internalClients: [InternalClient] {
+        var clients: [InternalClient] = []
+        if provisionGatewayClient {
+            clients.append(InternalClient(id: Self.gatewayClientID, scopes: ["introspect"], secretFile: gatewaySecretFile))
+        }
+        if provisionServiceClients {
+            clients.append(InternalClient(id: Self.booksClientID, scopes: ["payments:write"], secretFile: booksSecretFile))
+        }
+        return clients
+    }
 
     public var resolvedIssuer: String {
         issuer ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"

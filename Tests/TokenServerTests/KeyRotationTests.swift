@@ -41,7 +41,10 @@ import Tokens
             #expect(metadata["revocation_endpoint"] as? String == "http://auth.test/oauth/revoke")
             #expect(metadata["grant_types_supported"] as? [String] == ["client_credentials"])
             #expect(metadata["token_endpoint_auth_methods_supported"] as? [String] == ["client_secret_basic", "client_secret_post"])
-            #expect(metadata["scopes_supported"] as? [String] == ["gateway", "read", "write"], "the local gateway client has scope gateway")
+            #expect(
+                metadata["scopes_supported"] as? [String] == ["introspect", "payments:write", "read", "write"],
+                "the local gateway client has scope introspect, books' client payments:write"
+            )
         }
     }
 
