@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "HotelTests",
             dependencies: [
-                "PortierTestSupport",
+                "PortierTestSupport", "Tokens",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -21,18 +21,28 @@ public struct BooksSettings: Sendable {
     public var paymentBreaker: CircuitBreaker.Configuration
     /// How long a booking's hold on the dates lasts if its request never finishes (a crash).
     public var holdSeconds: Double
+    /// How books gets its own token for payments (client credentials as `portier-books`).
+    public var serviceToken: ServiceTokenProvider.Configuration
+
+    /// The client books authenticates as at the token server.
+    public static let clientID = "portier-books"
 
     public init(
         paymentsURL: String = "http://127.0.0.1:8083", paymentTimeout: Duration = .seconds(2), holdSeconds: Double = 30,
         paymentBreaker: CircuitBreaker.Configuration = .init(
             failureRatePercent: 50, slowCallRatePercent: 100, slowCallDuration: .seconds(2), minimumCalls: 10, window: .seconds(10),
             openDuration: .seconds(5), halfOpenCalls: 3
+        ),
+        serviceToken: ServiceTokenProvider.Configuration = .init(
+            tokenURL: ServiceAuthSettings().tokenURL, clientID: BooksSettings.clientID, secretFile: "./data/books-client.secret",
+            scope: PaymentsService.writeScope
         )
     ) {
         self.paymentsURL = paymentsURL
         self.paymentTimeout = paymentTimeout
         self.paymentBreaker = paymentBreaker
         self.holdSeconds = holdSeconds
+        self.serviceToken = serviceToken
     }
 }
 
@@ -111,7 +121,8 @@ public enum BooksService {
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: clientConfiguration)
         let payments = PaymentClient(
-            baseURL: books.paymentsURL, client: client, breaker: books.paymentBreaker, timeout: books.paymentTimeout, logger: logger
+            baseURL: books.paymentsURL, client: client, breaker: books.paymentBreaker, timeout: books.paymentTimeout,
+            tokens: ServiceTokenProvider(configuration: books.serviceToken, client: client, logger: logger), logger: logger
         )
         let desk = BookingDesk(store: store, payments: payments, holdSeconds: books.holdSeconds, logger: logger)
         let replica = EventConsumer(

@@ -10,11 +10,18 @@ import ServiceLifecycle
 
 /// The payments service (F5 pay, F10 cancel on BookCanceled). Every payment change publishes
 /// its event in the same transaction.
+///
+/// Creating and voiding payments are internal operations: they need a service token with
+/// ``writeScope``, which only books' own client has. Reading payments stays open (the gateway
+/// requires `read` for it).
 public enum PaymentsService {
     public static let name = "payments"
+    /// The scope books' service token carries; no ordinary client is given it.
+    public static let writeScope = "payments:write"
 
     public static func build(
-        settings: HotelServiceSettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        settings: HotelServiceSettings, auth: ServiceAuthSettings = .init(), logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let store = try ServiceDatabase(path: settings.databasePath(name), source: name) { migrator in
             migrator.registerMigration("payments-v1") { db in
@@ -43,15 +50,33 @@ public enum PaymentsService {
         let cancellations = EventConsumer(group: name, log: log, store: store, types: [BookCanceled.type], logger: logger) { event, db in
             try ledger.cancel(bookID: try event.decode(BookCanceled.self).booking.bookID, in: db, createTombstone: false)
         }
+        let internalCalls = ServiceTokenGuard(settings: auth, logger: logger)
         return HotelService.application(
             name: name, settings: settings, store: store, logger: logger,
-            services: [OutboxRelay(store: store, log: log, logger: logger), cancellations], onServerRunning: onServerRunning
+            services: [OutboxRelay(store: store, log: log, logger: logger), cancellations, GuardShutdown(guard: internalCalls)],
+            onServerRunning: onServerRunning
         ) { router in
-            router.post("/payments") { request, _ in try await ledger.pay(request) }
-            router.post("/payments/void") { request, _ in try await ledger.void(request) }
+            router.post("/payments") { request, _ in
+                _ = try await internalCalls.authorize(request, scope: writeScope)
+                return try await ledger.pay(request)
+            }
+            router.post("/payments/void") { request, _ in
+                _ = try await internalCalls.authorize(request, scope: writeScope)
+                return try await ledger.void(request)
+            }
             router.get("/payments/:id") { _, context in try await ledger.find(RequestDecoding.id(context)) }
             router.get("/payments") { request, _ in try await ledger.list(request) }
         }
+    }
+}
+
+/// Closes the token guard's JWKS client after the server drained.
+struct GuardShutdown: Service {
+    let `guard`: ServiceTokenGuard
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await `guard`.shutdown()
     }
 }
 

@@ -52,20 +52,54 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("webhook-url"), help: "notifications: also POST every notification to this URL (env PORTIER_WEBHOOK_URL).")
     var webhookURL: String?
 
+    @Option(name: .customLong("auth-url"), help: "books, payments: base URL of the token server (env PORTIER_AUTH_URL).")
+    var authURL: String = Env.string("PORTIER_AUTH_URL", ServiceAuthSettings.defaultAuthURL)
+
+    @Option(
+        name: .customLong("jwks-url"), help: "payments: the token server's JWKS; default <auth-url>/.well-known/jwks.json (env PORTIER_JWKS_URL)."
+    )
+    var jwksURL: String?
+
+    @Option(help: "payments: required issuer (iss) of service tokens; default the auth URL (env PORTIER_ISSUER).")
+    var issuer: String?
+
+    @Option(help: "payments: required audience (aud) of service tokens (env PORTIER_AUDIENCE).")
+    var audience: String = Env.string("PORTIER_AUDIENCE", "hotel-api")
+
+    @Option(name: .customLong("client-id"), help: "books: its client at the token server (env PORTIER_CLIENT_ID).")
+    var clientID: String = Env.string("PORTIER_CLIENT_ID", BooksSettings.clientID)
+
+    @Option(
+        name: .customLong("client-secret-file"),
+        help: """
+            books: file with its client secret; default <data-dir>/books-client.secret, which the token server writes \
+            (env PORTIER_CLIENT_SECRET_FILE).
+            """
+    )
+    var clientSecretFile: String?
+
     func run() async throws {
         let name = service.rawValue
         JSONLogHandler.bootstrap(service: name)
         let logger = Logger(label: name)
         let port = self.port ?? Env.int("PORTIER_\(name.uppercased())_PORT", service.defaultPort)
         let settings = HotelServiceSettings(host: host, port: port, dataDirectory: dataDirectory)
+        let auth = ServiceAuthSettings(
+            authURL: authURL, jwksURL: jwksURL ?? Env.optional("PORTIER_JWKS_URL"), issuer: issuer ?? Env.optional("PORTIER_ISSUER"),
+            audience: audience
+        )
         switch service {
         case .rooms:
             try await ServiceRunner.run(try RoomsService.build(settings: settings, logger: logger), logger: logger)
         case .books:
-            let books = BooksSettings(paymentsURL: paymentsURL, holdSeconds: max(1, holdSeconds))
+            let secretFile = clientSecretFile ?? Env.optional("PORTIER_CLIENT_SECRET_FILE") ?? dataDirectory + "/books-client.secret"
+            let books = BooksSettings(
+                paymentsURL: paymentsURL, holdSeconds: max(1, holdSeconds),
+                serviceToken: .init(tokenURL: auth.tokenURL, clientID: clientID, secretFile: secretFile, scope: PaymentsService.writeScope)
+            )
             try await ServiceRunner.run(try BooksService.build(settings: settings, books: books, logger: logger), logger: logger)
         case .payments:
-            try await ServiceRunner.run(try PaymentsService.build(settings: settings, logger: logger), logger: logger)
+            try await ServiceRunner.run(try PaymentsService.build(settings: settings, auth: auth, logger: logger), logger: logger)
         case .notifications:
             let webhook = webhookURL ?? Env.optional("PORTIER_WEBHOOK_URL")
             try await ServiceRunner.run(try NotificationsService.build(settings: settings, webhookURL: webhook, logger: logger), logger: logger)

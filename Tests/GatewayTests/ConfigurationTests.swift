@@ -23,6 +23,12 @@ import Testing
         #expect(rooms.upstreams == ["http://127.0.0.1:8081"])
         #expect(rooms.scopes["GET"] == ["read"] && rooms.scopes["POST"] == ["write"] && rooms.scopes["DELETE"] == ["write"])
         #expect(configuration.routes.first { $0.id == "oauth" }?.isPublic == true)
+        // Creating and voiding payments is books' business (with its own service token), never a caller's from outside:
+        // the gateway lets only reads of /payments through, and answers 405 to anything else.
+        let payments = try #require(configuration.routes.first { $0.id == "payments" })
+        #expect(payments.methods == ["GET", "HEAD"])
+        #expect(payments.scopes["GET"] == ["read"] && payments.scopes["POST"] == nil && payments.scopes["DELETE"] == nil)
+        #expect(!payments.isPublic && !payments.forwardToken)
     }
 
     @Test func defaultsAreFilledIn() throws {

@@ -23,6 +23,13 @@ final class HotelStack: @unchecked Sendable {
     }
 
     var dataDirectory: String { directory.sub("data") }
+    var keysDirectory: String { directory.sub("keys") }
+
+    /// The `iss` of the stack's tokens.
+    static let issuer = "http://auth.test"
+
+    /// The token server, directly (not through the gateway).
+    var authURL: String { "http://127.0.0.1:\(ports["auth"] ?? 0)" }
 
     static func run<T: Sendable>(_ body: @Sendable (HotelStack) async throws -> T) async throws -> T {
         try await TemporaryDirectory.with("hotel") { dir in
@@ -35,7 +42,7 @@ final class HotelStack: @unchecked Sendable {
 
     private func startAll() async throws {
         let auth = try ChildProcess([
-            "auth", "--port", "0", "--data-dir", dataDirectory, "--keys-dir", directory.sub("keys"), "--issuer", "http://auth.test",
+            "auth", "--port", "0", "--data-dir", dataDirectory, "--keys-dir", keysDirectory, "--issuer", Self.issuer,
         ])
         register("auth", auth, port: try await auth.port(fromLineContaining: "token server listening"))
         let secretLine = try await auth.waitForLine(containing: "client_secret:")
@@ -65,6 +72,8 @@ final class HotelStack: @unchecked Sendable {
         let name = name ?? service.rawValue
         var arguments = ["serve", service.rawValue, "--port", String(port ?? ports[name] ?? 0), "--data-dir", dataDirectory] + extraArguments
         if service == .books { arguments += ["--payments-url", "http://127.0.0.1:\(ports["payments"]!)"] }
+        // books gets its service token from the token server, payments checks it against its JWKS.
+        if service == .books || service == .payments { arguments += ["--auth-url", authURL, "--issuer", Self.issuer] }
         let process = try ChildProcess(arguments)
         let bound = try await process.port(fromLineContaining: "\(service.rawValue) listening")
         register(name, process, port: bound)
@@ -89,14 +98,20 @@ final class HotelStack: @unchecked Sendable {
             ["id": "oauth", "path": "/oauth", "upstreams": ["http://127.0.0.1:\(ports["auth"]!)"], "public": true]
         ]
         for service in Service.allCases {
-            routes.append([
+            var route: [String: Any] = [
                 "id": service.rawValue, "path": "/\(service.rawValue)", "upstreams": ["http://127.0.0.1:\(ports[service.rawValue]!)"],
                 "scopes": scopes, "timeoutMillis": 5000,
-            ])
+            ]
+            // As in the shipped routes.json: payments is read-only from outside.
+            if service == .payments {
+                route["methods"] = ["GET", "HEAD"]
+                route["scopes"] = ["GET": ["read"], "HEAD": ["read"]]
+            }
+            routes.append(route)
         }
         let document: [String: Any] = [
             "auth": [
-                "issuer": "http://auth.test", "audience": "hotel-api", "jwks": "http://127.0.0.1:\(ports["auth"]!)/.well-known/jwks.json",
+                "issuer": Self.issuer, "audience": "hotel-api", "jwks": "http://127.0.0.1:\(ports["auth"]!)/.well-known/jwks.json",
             ],
             "routes": routes,
         ]
