@@ -73,12 +73,24 @@ enum RequestPath {
 
     /// A segment that is `.` or `..`, alone or before `;` parameters (Tomcat reads `/..;/` as `/../`).
     static func hasDotSegment(_ path: Substring) -> Bool {
-        guard path.utf8.contains(UInt8(ascii: ".")) else { return false }
-        for segment in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-            let name = segment.split(separator: UInt8(ascii: ";"), maxSplits: 1, omittingEmptySubsequences: false).first ?? segment
-            if name.elementsEqual(".".utf8) || name.elementsEqual("..".utf8) { return true }
+        // One pass, no allocation: count the dots of each segment's name (the part before any ';').
+        var dots = 0
+        var inName = true
+        var onlyDots = true
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "/"):
+                if onlyDots && (dots == 1 || dots == 2) { return true }
+                (dots, inName, onlyDots) = (0, true, true)
+            case UInt8(ascii: ";") where inName:
+                inName = false
+            case UInt8(ascii: ".") where inName:
+                dots += 1
+            default:
+                if inName { onlyDots = false }
+            }
         }
-        return false
+        return onlyDots && (dots == 1 || dots == 2)
     }
 
     /// ALPHA / DIGIT / "-" / "." / "_" / "~" (RFC 3986 2.3); "." is refused before this is asked.
