@@ -55,7 +55,9 @@ struct AuthCommand: AsyncParsableCommand {
         if let demo, let demoSecretFile {
             // Not on stdout: under `portier up` that is a log file. `portier up` shows it once on its terminal.
             try SecretFiles.write(demo.secret, to: demoSecretFile)
-            logger.info("created the demo client; its secret is in the file", metadata: ["client_id": .string(demo.id), "secret_file": .string(demoSecretFile)])
+            logger.info(
+                "created the demo client; its secret is in the file", metadata: ["client_id": .string(demo.id), "secret_file": .string(demoSecretFile)]
+            )
         } else if let demo {
             let base = "http://\(host):\(port)"
             Console.write(

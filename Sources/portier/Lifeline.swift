@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Ties a child of `portier up` to its parent's life, even when the parent is killed with SIGKILL.

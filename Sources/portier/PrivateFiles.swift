@@ -1,7 +1,8 @@
 import Foundation
 import Tokens
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Portier's data, keys and logs are private to the user running it: directories 0700, files 0600.

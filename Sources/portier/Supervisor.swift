@@ -1,8 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs `portier` subcommands as child processes, restarts the ones that crash (with backoff), and

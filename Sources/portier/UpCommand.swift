@@ -78,7 +78,8 @@ struct UpCommand: AsyncParsableCommand {
             return
         }
         let secret = SecretFiles.read(demoSecretFile)
-        Console.write(banner(supervisor, logDirectory: logDirectory, routesPath: routesPath, newSecret: secret != keptSecret ? secret : nil, secretFile: demoSecretFile))
+        let newSecret = secret != keptSecret ? secret : nil
+        Console.write(banner(supervisor, logDirectory: logDirectory, routesPath: routesPath, newSecret: newSecret, secretFile: demoSecretFile))
 
         await supervisor.supervise(report: report)
         Console.write("portier up: stopping...")
@@ -98,11 +99,9 @@ struct UpCommand: AsyncParsableCommand {
         )
         // The token server first: it writes the gateway's client secret and creates the tables.
         try await supervisor.waitReady(auth, host: connectHost)
-        // payments checks books' service tokens against this token server; books gets them from it.
-        let serviceAuth = ["--auth-url", "http://\(connectHost):\(auth.port)", "--issuer", issuer]
         var started = [auth]
         for (name, port) in [("payments", paymentsPort), ("rooms", roomsPort), ("notifications", notificationsPort), ("mypages", mypagesPort)] {
-            let arguments = ["serve", name] + common + (name == "payments" ? serviceAuth : [])
+            let arguments = ["serve", name] + common
             started.append(try supervisor.launch(.init(name: name, port: port, arguments: arguments)))
         }
         let payments = try await supervisor.discoverPort(started[1])
@@ -110,7 +109,7 @@ struct UpCommand: AsyncParsableCommand {
             try supervisor.launch(
                 .init(
                     name: "books", port: booksPort,
-                    arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common + serviceAuth
+                    arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common
                 )
             )
         )
@@ -151,7 +150,8 @@ struct UpCommand: AsyncParsableCommand {
         }
         // Ports still 0 (the gateway's, not known yet) are not relocated to.
         let portsByDefault = Dictionary(
-            ports.compactMap { name, port in Self.defaultPorts[name].flatMap { port == 0 ? nil : ($0, port) } }, uniquingKeysWith: { first, _ in first }
+            ports.compactMap { name, port in Self.defaultPorts[name].flatMap { port == 0 ? nil : ($0, port) } },
+            uniquingKeysWith: { first, _ in first }
         )
         // Each local URL is rewritten once, from its default port to this run's (no chained replacements).
         func relocate(_ url: String) -> String {
@@ -190,7 +190,8 @@ struct UpCommand: AsyncParsableCommand {
         var lines = ["", "  Portier is up.", "", "  SERVICE         PORT   PID      STATUS"]
         for child in supervisor.children {
             lines.append(
-                "  " + child.name.padding(toLength: 16, withPad: " ", startingAt: 0) + String(child.port).padding(toLength: 7, withPad: " ", startingAt: 0)
+                "  " + child.name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + String(child.port).padding(toLength: 7, withPad: " ", startingAt: 0)
                     + String(child.pid).padding(toLength: 9, withPad: " ", startingAt: 0) + "ready"
             )
         }

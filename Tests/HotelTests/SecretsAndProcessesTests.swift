@@ -1,8 +1,9 @@
 import Foundation
 import PortierTestSupport
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The trust boundary of `portier up` on one machine: secrets only in private files, never in logs
@@ -47,7 +48,8 @@ import Glibc
                 secrets.append(try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
             }
             #expect(secrets.count >= 4, "demo (old, new), its file, the gateway's: \(files)")
-            #expect(files.contains { $0.hasSuffix("/logs/auth.log") } && files.contains { $0.hasSuffix(".sqlite") || $0.hasSuffix(".db") }, "\(files)")
+            #expect(
+                files.contains { $0.hasSuffix("/logs/auth.log") } && files.contains { $0.hasSuffix(".sqlite") || $0.hasSuffix(".db") }, "\(files)")
             for file in files {
                 let content = try Data(contentsOf: URL(fileURLWithPath: file))
                 for secret in secrets where !secret.isEmpty {
@@ -80,8 +82,9 @@ import Glibc
             #expect(up.pids.count == UpSession.names.count)
             up.process.signal(SIGKILL)
             _ = try await up.process.waitForExit()
-            #expect(try await eventually(timeout: .seconds(60)) { up.pids.values.allSatisfy { !Self.isAlive($0) } },
-                    "still running: \(up.pids.filter { Self.isAlive($0.value) })")
+            #expect(
+                try await eventually(timeout: .seconds(60)) { up.pids.values.allSatisfy { !Self.isAlive($0) } },
+                "still running: \(up.pids.filter { Self.isAlive($0.value) })")
         }
     }
 
@@ -140,9 +143,10 @@ import Glibc
         try await TemporaryDirectory.with("up-ctrlc-start") { dir in
             let up = try ChildProcess(try UpSession.arguments(in: dir))
             // The token server is up; the others are starting.
-            #expect(try await eventually(timeout: .seconds(120)) {
-                (try? String(contentsOfFile: dir.sub("data/logs/auth.log"), encoding: .utf8))?.contains("token server listening") == true
-            })
+            #expect(
+                try await eventually(timeout: .seconds(120)) {
+                    (try? String(contentsOfFile: dir.sub("data/logs/auth.log"), encoding: .utf8))?.contains("token server listening") == true
+                })
             up.signal(SIGINT)
             #expect(try await up.waitForExit() == 0, "\(up.lines.suffix(10))")
             #expect(up.lines.contains("portier up: auth stopped"), "\(up.lines.suffix(10))")
@@ -209,8 +213,11 @@ import Glibc
     }
 
     static func token(_ gateway: String, secret: String) async throws -> String {
-        let response = try await HTTP.form(gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", secret)])
-        guard response.status == 200, let token = response.json["access_token"] as? String else { throw ChildProcessError("no token: \(response.text)") }
+        let response = try await HTTP.form(
+            gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", secret)])
+        guard response.status == 200, let token = response.json["access_token"] as? String else {
+            throw ChildProcessError("no token: \(response.text)")
+        }
         return token
     }
 
@@ -218,7 +225,9 @@ import Glibc
     static func book(_ gateway: String, token: String) async throws -> TestHTTPResponse {
         let room = try await HTTP.json(.POST, gateway + "/rooms", ["name": "Ocean view", "hostId": 1, "price": 120], headers: [HTTP.bearer(token)])
         guard room.status == 201, let id = room.json["id"] as? Int else { throw ChildProcessError("room: \(room.text)") }
-        let body: [String: Any] = ["roomId": id, "guestId": 10, "startDate": HotelStack.date(daysFromNow: 30), "endDate": HotelStack.date(daysFromNow: 32)]
+        let body: [String: Any] = [
+            "roomId": id, "guestId": 10, "startDate": HotelStack.date(daysFromNow: 30), "endDate": HotelStack.date(daysFromNow: 32),
+        ]
         var response = try await HTTP.json(.POST, gateway + "/books", body, headers: [HTTP.bearer(token)])
         let deadline = ContinuousClock.now + .seconds(30)
         while response.status == 404 && ContinuousClock.now < deadline {

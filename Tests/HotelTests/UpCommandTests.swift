@@ -1,8 +1,9 @@
 import Foundation
 import PortierTestSupport
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `portier up` as a user runs it, every process on port 0 (the kernel picks; `portier up` reads the
@@ -15,7 +16,8 @@ import Glibc
                 #expect(try await HTTP.request(.GET, "http://127.0.0.1:\(up.ports[name] ?? 0)/health/ready").status == 200, "\(name)")
             }
             let secret = try #require(up.printedSecret, "the first start shows the demo secret: \(up.process.lines)")
-            let token = try await HTTP.form(up.gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", secret)])
+            let token = try await HTTP.form(
+                up.gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", secret)])
             #expect(token.status == 200, "the printed secret works through the gateway")
 
             // On these ports and this data directory the gateway's copy of routes.json still finds
@@ -24,9 +26,10 @@ import Glibc
             #expect(try await HTTP.request(.GET, up.gateway + "/mypages?guestId=1", headers: [HTTP.bearer(access)]).status == 200)
             let revoked = try await HTTP.form(up.gateway + "/oauth/revoke", [("token", access)], headers: [HTTP.basic("hotel-client", secret)])
             #expect(revoked.status == 200)
-            #expect(try await eventually {
-                try await HTTP.request(.GET, up.gateway + "/mypages?guestId=1", headers: [HTTP.bearer(access)]).status == 401
-            }, "the revocation reaches the gateway")
+            #expect(
+                try await eventually {
+                    try await HTTP.request(.GET, up.gateway + "/mypages?guestId=1", headers: [HTTP.bearer(access)]).status == 401
+                }, "the revocation reaches the gateway")
 
             // A crashed service comes back by itself, on the port it had (the others know only that one).
             kill(up.pids["mypages"] ?? 0, SIGKILL)
@@ -74,7 +77,7 @@ struct UpSession {
             try FileManager.default.copyItem(atPath: RepositoryFile.path("routes.json"), toPath: dir.sub("routes.json"))
         }
         return ["up", "--data-dir", dir.sub("data"), "--keys-dir", dir.sub("keys"), "--routes", dir.sub("routes.json")]
-            + names.flatMap { ["--\($0)-port", String(ports[$0] ?? 0)] } + extra
+            + names.flatMap { ["--\($0)-port", String(ports[$0] ?? 0)] } + ["--gateway-admin-port", "0"] + extra
     }
 
     /// Starts `portier up` and waits for its banner.
@@ -119,7 +122,9 @@ final class Listener {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard bound == 0, listen(fd, 1) == 0 else { throw ChildProcessError("cannot hold port \(port)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
