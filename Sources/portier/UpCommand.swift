@@ -99,9 +99,11 @@ struct UpCommand: AsyncParsableCommand {
         )
         // The token server first: it writes the gateway's client secret and creates the tables.
         try await supervisor.waitReady(auth, host: connectHost)
+        // payments checks books' service tokens against this token server; books gets them from it.
+        let serviceAuth = ["--auth-url", "http://\(connectHost):\(auth.port)", "--issuer", issuer]
         var started = [auth]
         for (name, port) in [("payments", paymentsPort), ("rooms", roomsPort), ("notifications", notificationsPort), ("mypages", mypagesPort)] {
-            let arguments = ["serve", name] + common
+            let arguments = ["serve", name] + common + (name == "payments" ? serviceAuth : [])
             started.append(try supervisor.launch(.init(name: name, port: port, arguments: arguments)))
         }
         let payments = try await supervisor.discoverPort(started[1])
@@ -109,7 +111,7 @@ struct UpCommand: AsyncParsableCommand {
             try supervisor.launch(
                 .init(
                     name: "books", port: booksPort,
-                    arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common
+                    arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common + serviceAuth
                 )
             )
         )
