@@ -21,7 +21,8 @@ extension GatewayCore {
                 let bound = RevocationList.stalenessBound(feed)
                 if !revocations.isFresh(within: bound, now: now) {
                     let age = revocations.age(now: now).components.seconds
-                    reasons.append("the revocation feed has not been fetched for \(age) s (allowed: \(bound.components.seconds) s)")
+                    let why = revocations.lastFailure.map { ": \($0)" } ?? ""
+                    reasons.append("the revocation feed has not been fetched for \(age) s (allowed: \(bound.components.seconds) s)\(why)")
                 }
             }
         }

@@ -75,6 +75,9 @@ public final class RevocationList: Sendable {
     /// Whether a feed is being polled at all (the age metric is only published then).
     var isPolled: Bool { state.withLock { $0.everPolled } }
 
+    /// Why the last poll failed, while polls keep failing.
+    var lastFailure: String? { state.withLock { $0.lastError } }
+
     struct Document: Decodable {
         struct Entry: Decodable {
             var jti: String
