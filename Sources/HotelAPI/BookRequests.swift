@@ -27,7 +27,8 @@ public struct NewBook: HotelRequestBody, Equatable {
 
     public init(json: JSONObject) throws(RequestError) {
         self.init(
-            roomId: try json.int64("roomId"), guestId: try json.int64("guestId"), startDate: try json.date("startDate"), endDate: try json.date("endDate")
+            roomId: try json.int64("roomId"), guestId: try json.int64("guestId"), startDate: try json.date("startDate"),
+            endDate: try json.date("endDate")
         )
     }
 

@@ -62,7 +62,7 @@ public enum HotelAPI {
 public enum TextField {
     /// Trimmed, not empty, at most `maxLength` characters, no control characters (NUL, newlines, ...).
     public static func check(_ value: String, _ field: String, maxLength: Int = 200) throws(RequestError) -> String {
-        guard value.utf8.count <= maxLength * 4 else { throw RequestError(field: field, "\(field) must be at most \(maxLength) characters") }
+        guard value.utf8.count <= maxLength * 32 else { throw RequestError(field: field, "\(field) must be at most \(maxLength) characters") }
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw RequestError(field: field, "\(field) must not be empty") }
         guard trimmed.count <= maxLength else { throw RequestError(field: field, "\(field) must be at most \(maxLength) characters") }

@@ -24,7 +24,9 @@ public struct NewRoom: HotelRequestBody, Equatable {
     }
 
     public init(json: JSONObject) throws(RequestError) {
-        self.init(name: try json.string("name"), hostId: try json.int64("hostId"), price: try json.int64("price"), capacity: try json.optionalInt64("capacity"))
+        self.init(
+            name: try json.string("name"), hostId: try json.int64("hostId"), price: try json.int64("price"),
+            capacity: try json.optionalInt64("capacity"))
     }
 
     public func validate() throws(RequestError) -> Valid {

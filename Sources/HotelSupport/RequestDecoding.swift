@@ -1,5 +1,5 @@
-@_exported import HotelAPI
 import Foundation
+@_exported import HotelAPI
 import Hummingbird
 import NIOCore
 import PortierHTTP

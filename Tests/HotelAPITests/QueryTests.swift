@@ -1,5 +1,5 @@
-import Testing
 import HotelAPI
+import Testing
 
 /// Query parameters of the list endpoints: ASCII integers in range, real dates, known shapes.
 @Suite struct QueryTests {
@@ -13,8 +13,10 @@ import HotelAPI
     }
 
     @Test func pagesStayInBounds() throws {
-        for raw in ["page=-1", "page=0", "size=1e9", "size=101", "size=0", "page=1000001", "page=+1", "page= 1", "page=٣", "size=1.0", "page=%00", "page=%ff",
-                    "page=99999999999999999999999999"] {
+        for raw in [
+            "page=-1", "page=0", "size=1e9", "size=101", "size=0", "page=1000001", "page=+1", "page= 1", "page=٣", "size=1.0", "page=%00", "page=%ff",
+            "page=99999999999999999999999999",
+        ] {
             let text = message(MyPageList.self, "guestId=1&" + raw) ?? "accepted"
             #expect(text.contains("must be an integer between"), "\(raw): \(text)")
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import HotelAPI
+import Testing
 
 /// The request bodies: strict JSON, typed fields, checks that name the field.
 @Suite struct RequestBodyTests {
@@ -37,7 +37,10 @@ import HotelAPI
     }
 
     @Test func refusesFloatsHugeNumbersAndWrongTypesForIntegers() {
-        for value in ["1.0", "1.5", "1e2", "1e400", "-1e400", "9223372036854775808", "-9223372036854775809", "1" + String(repeating: "0", count: 5000), #""7""#, "null", "[1]", "{}"] {
+        for value in [
+            "1.0", "1.5", "1e2", "1e400", "-1e400", "9223372036854775808", "-9223372036854775809", "1" + String(repeating: "0", count: 5000), #""7""#,
+            "null", "[1]", "{}",
+        ] {
             let text = message(NewRoom.self, #"{"name":"A","hostId":"# + value + #","price":10}"#) ?? "accepted"
             #expect(text.contains("hostId"), "\(value.prefix(30)): \(text)")
         }
@@ -77,7 +80,9 @@ import HotelAPI
 
     @Test func checksTextFields() throws {
         #expect(message(NewRoom.self, #"{"name":"   ","hostId":1,"price":1}"#) == "name must not be empty")
-        #expect(message(NewRoom.self, #"{"name":""# + String(repeating: "é", count: 101) + #"","hostId":1,"price":1}"#) == "name must be at most 100 characters")
+        #expect(
+            message(NewRoom.self, #"{"name":""# + String(repeating: "é", count: 101) + #"","hostId":1,"price":1}"#)
+                == "name must be at most 100 characters")
         #expect(message(NewRoom.self, #"{"name":"a\u0000b","hostId":1,"price":1}"#) == "name must not contain control characters")
         let room = try NewRoom.decodeAndValidate(Data(#"{"name":"  Café \u00e9  ","hostId":1,"price":1}"#.utf8))
         #expect(room.name == "Café é")
@@ -90,7 +95,9 @@ import HotelAPI
         #expect(payment.startDate == "2027-01-05" && payment.amount == 240)
         let encoded = try JSONEncoder().encode(payment)
         #expect(try PaymentRequest.decodeAndValidate(encoded) == payment, "what books sends, payments accepts")
-        #expect(message(PaymentRequest.self, good.replacingOccurrences(of: "\"2027-01-07\"", with: "\"2027-01-01\""))?.contains("startDate before endDate") == true)
+        #expect(
+            message(PaymentRequest.self, good.replacingOccurrences(of: "\"2027-01-07\"", with: "\"2027-01-01\""))?.contains(
+                "startDate before endDate") == true)
         #expect(message(PaymentRequest.self, good.replacingOccurrences(of: "240", with: "0")) == "amount must be positive")
         #expect(message(PaymentRequest.self, good.replacingOccurrences(of: "\"Sea\"", with: "\"\"")) == "roomName must not be empty")
         #expect(message(VoidRequest.self, #"{"bookId":0}"#) == "bookId must be a positive integer")
@@ -103,13 +110,17 @@ import HotelAPI
         #expect(message(NewBook.self, body("2027-01-05", "2027-01-05")) == "endDate must be after startDate")
         #expect(message(NewBook.self, body("2027-01-05", "2028-01-06")) == "a booking can last at most 365 nights")
         #expect(message(NewBook.self, body("1900-01-01", "9999-12-31")) == "a booking can last at most 365 nights")
-        #expect(message(NewBook.self, #"{"roomId":0,"guestId":2,"startDate":"2027-01-05","endDate":"2027-01-07"}"#) == "roomId must be a positive integer")
+        #expect(
+            message(NewBook.self, #"{"roomId":0,"guestId":2,"startDate":"2027-01-05","endDate":"2027-01-07"}"#) == "roomId must be a positive integer"
+        )
     }
 
     @Test func exerciseAllNeverTraps() {
         let inputs = [
-            #"{"roomId":1,"guestId":2,"startDate":"٢٠٢٧-٠١-٠٥","endDate":1e400}"#, "page=-1&size=1e9&from=٢٠٢٧-٠١-٠٥&to=%ff", "[[[[[[[[[[", "\u{0}\u{FFFF}",
-            "recipient=guest:99999999999999999999&bookId=18446744073709551616", "from=2026-02-30&to=2026-03-01&name=" + String(repeating: "x", count: 5000),
+            #"{"roomId":1,"guestId":2,"startDate":"٢٠٢٧-٠١-٠٥","endDate":1e400}"#, "page=-1&size=1e9&from=٢٠٢٧-٠١-٠٥&to=%ff", "[[[[[[[[[[",
+            "\u{0}\u{FFFF}",
+            "recipient=guest:99999999999999999999&bookId=18446744073709551616",
+            "from=2026-02-30&to=2026-03-01&name=" + String(repeating: "x", count: 5000),
         ]
         for input in inputs {
             HotelAPI.exerciseAll(Data(input.utf8))

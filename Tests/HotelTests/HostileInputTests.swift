@@ -109,7 +109,9 @@ import Testing
             lock.lock()
             defer { lock.unlock() }
             checked += 1
-            if !(400..<500).contains(response.status) || !(response.header("Content-Type") ?? "").hasPrefix("application/json") || json?["error"] == nil {
+            if !(400..<500).contains(response.status) || !(response.header("Content-Type") ?? "").hasPrefix("application/json")
+                || json?["error"] == nil
+            {
                 problems.append("\(what) -> \(response.status) \(response.text.prefix(200))")
             }
         }
@@ -151,7 +153,8 @@ import Testing
                     for value in Self.hostileValues where !(Self.textFields.contains(field.0) && Self.fineAsText.contains(value.name)) {
                         var members = endpoint.fields.map { Array("\"\($0.0)\":\($0.1)".utf8) }
                         members[index] = Array("\"\(field.0)\":".utf8) + value.json
-                        bodies.append(("\(field.0) = \(value.name)", Array("{".utf8) + Array(members.joined(separator: Array(",".utf8))) + Array("}".utf8)))
+                        bodies.append(
+                            ("\(field.0) = \(value.name)", Array("{".utf8) + Array(members.joined(separator: Array(",".utf8))) + Array("}".utf8)))
                     }
                 }
                 for target in base(for: endpoint.path) {
@@ -161,7 +164,8 @@ import Testing
                         }
                     }
                     await findings.send("POST \(endpoint.path) via \(target.name): text/plain") {
-                        try await HTTP.request(.POST, target.base + endpoint.path, headers: target.headers + [("Content-Type", "text/plain")], body: [1, 2])
+                        try await HTTP.request(
+                            .POST, target.base + endpoint.path, headers: target.headers + [("Content-Type", "text/plain")], body: [1, 2])
                     }
                 }
             }
@@ -172,10 +176,15 @@ import Testing
                     Self.hostileQueryValues.filter { !(parameter.hasSuffix("Price") && $0 == "0") }.map { "\(parameter)=\($0)" }
                 }
                 if endpoint.path == "/rooms" {
-                    queries += ["name=" + String(repeating: "x", count: 5000), "name=%00", "name=a%0Ab", "from=2027-01-05", "from=2027-01-07&to=2027-01-05"]
+                    queries += [
+                        "name=" + String(repeating: "x", count: 5000), "name=%00", "name=a%0Ab", "from=2027-01-05", "from=2027-01-07&to=2027-01-05",
+                    ]
                 }
                 if endpoint.path == "/notifications" {
-                    queries += ["recipient=guest:%D9%A3", "recipient=guest:-1", "recipient=admin:1", "recipient=guest:1:2", "recipient=guest:99999999999999999999"]
+                    queries += [
+                        "recipient=guest:%D9%A3", "recipient=guest:-1", "recipient=admin:1", "recipient=guest:1:2",
+                        "recipient=guest:99999999999999999999",
+                    ]
                 }
                 for target in base(for: endpoint.path) {
                     for query in queries {
@@ -204,7 +213,9 @@ import Testing
                 }
             }
 
-            #expect(findings.all.isEmpty, "\(findings.all.count) of \(findings.checked) answers were not a 4xx JSON error:\n\(findings.all.prefix(40).joined(separator: "\n"))")
+            #expect(
+                findings.all.isEmpty,
+                "\(findings.all.count) of \(findings.checked) answers were not a 4xx JSON error:\n\(findings.all.prefix(40).joined(separator: "\n"))")
             #expect(findings.checked > 1000)
             for (name, process) in hotel.processes {
                 #expect(process.process.isRunning, "\(name) is gone (exit \(process.process.isRunning ? 0 : process.process.terminationStatus))")
@@ -216,7 +227,8 @@ import Testing
     }
 
     static func token(_ hotel: HotelStack) async throws -> String {
-        let response = try await HTTP.form(hotel.gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", hotel.demoSecret)])
+        let response = try await HTTP.form(
+            hotel.gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", hotel.demoSecret)])
         guard let token = response.json["access_token"] as? String else { throw ChildProcessError("no token: \(response.text)") }
         return token
     }
