@@ -6,7 +6,7 @@ CONFIG       ?= release
 APT_PACKAGES := libjwt-dev libssl-dev libsqlite3-dev pkg-config
 BIN          := .build/$(CONFIG)/portier
 
-.PHONY: all deps build run test bench format clean
+.PHONY: all deps build run test fuzz bench format clean
 
 all: build
 
@@ -30,10 +30,20 @@ build: deps
 run: build
 	$(BIN) up
 
-## test: build and run every test (unit tests and end-to-end tests over real sockets)
+## test: build and run every test (unit tests and end-to-end tests over real sockets), then each
+## fuzz target for FUZZ_TEST_SECONDS (default 5) so a parser regression fails CI
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh
+
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS ?= 5
+
+## fuzz: build the libFuzzer targets (.build-fuzz) and run each for FUZZ_SECONDS (default 60) on a
+## scratch copy of Fuzz/corpus; a crash fails and prints the input's path. FUZZ_TARGETS=Tokens picks some.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh $(FUZZ_TARGETS)
 
 ## bench: the load benchmarks (wrk, nginx and haproxy from Debian) and the micro-benchmarks
 bench: deps

@@ -232,5 +232,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fuzz targets (Fuzz/README.md): `make fuzz` links them with libFuzzer in .build-fuzz; in this
+        // build they are replay tools for a corpus or a crash input. They must not pull in NIO,
+        // Hummingbird or GRDB, so the sanitizer build stays short.
+        .target(name: "FuzzSupport", path: "Fuzz/Support", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzRoutes", dependencies: ["FuzzSupport", "GatewayConfig"], path: "Fuzz/Routes", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzRouteMatch", dependencies: ["FuzzSupport", "GatewayConfig"], path: "Fuzz/RouteMatch", swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzGatewayHeaders", dependencies: ["FuzzSupport", "GatewayHeaders"], path: "Fuzz/GatewayHeaders", swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "FuzzForms", dependencies: ["FuzzSupport", "OAuthForms"], path: "Fuzz/Forms", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzTokens", dependencies: ["FuzzSupport", "Tokens"], path: "Fuzz/Tokens", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzEvents", dependencies: ["FuzzSupport", "EventBusModel", "HotelEvents"], path: "Fuzz/Events", swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "FuzzHotelAPI", dependencies: ["FuzzSupport", "HotelAPI"], path: "Fuzz/HotelAPI", swiftSettings: swiftSettings),
     ]
 )

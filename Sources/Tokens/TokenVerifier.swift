@@ -94,7 +94,8 @@ public struct TokenVerifier: Sendable {
     public func check(_ claims: TokenClaims, now: Int64) throws(TokenError) {
         let leeway = configuration.leewaySeconds
         guard let exp = claims.exp else { throw .missingClaim("exp") }
-        guard now <= exp + leeway else { throw .expired(at: exp) }
+        // exp comes from the token (Int64.max is valid JSON); `exp + leeway` would trap, `now - leeway` cannot.
+        guard now - leeway <= exp else { throw .expired(at: exp) }
         if let nbf = claims.nbf, now + leeway < nbf { throw .notYetValid(until: nbf) }
         if let issuer = configuration.issuer, claims.iss != issuer { throw .invalidIssuer(claims.iss) }
         if let audience = configuration.audience, !claims.aud.contains(audience) { throw .invalidAudience(expected: audience) }
