@@ -22,6 +22,9 @@ enum Lifeline {
     static func watchParentIfSupervised() {
         guard let value = getenv(environmentKey), let fd = Int32(String(cString: value)), fd >= 0 else { return }
         unsetenv(environmentKey)
+        // Only a pipe is a lifeline: anything else (a stray variable) would read as "parent gone".
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let watcher = Thread {
             var byte: UInt8 = 0
