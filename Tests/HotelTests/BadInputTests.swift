@@ -51,12 +51,17 @@ import Testing
             expectError(try await hotel.delete("/books/999"), 404, "booking 999 does not exist")
             expectError(try await hotel.get("/books"), 400, "give guestId or hostId")
 
-            // payments
-            expectError(try await hotel.post("/payments", ["bookId": 1]), 400, "is required")
+            // payments: creating one is internal (books, with its service token), so the gateway refuses the method,
+            // and payments checks the input of the one caller that may send it.
+            expectError(try await hotel.post("/payments", ["bookId": 1]), 405, "allowed methods: GET, HEAD")
+            let payments = "http://127.0.0.1:\(hotel.ports["payments"] ?? 0)/payments"
+            let books = [HTTP.bearer(try await serviceToken(hotel))]
+            expectError(try await HTTP.json(.POST, payments, ["bookId": 1], headers: books), 400, "is required")
             expectError(
-                try await hotel.post(
-                    "/payments",
-                    ["bookId": 77, "guestId": 1, "hostId": 1, "roomId": 1, "roomName": "x", "startDate": day(3), "endDate": day(1), "amount": 10]
+                try await HTTP.json(
+                    .POST, payments,
+                    ["bookId": 77, "guestId": 1, "hostId": 1, "roomId": 1, "roomName": "x", "startDate": day(3), "endDate": day(1), "amount": 10],
+                    headers: books
                 ), 400, "startDate before endDate"
             )
             expectError(try await hotel.get("/payments/999"), 404, "payment 999 does not exist")
@@ -69,6 +74,16 @@ import Testing
             expectError(try await hotel.get("/mypages/999"), 404, "no mypage entry for booking 999")
             expectError(try await hotel.get("/mypages?guestId=x"), 400, "guestId must be an integer")
         }
+    }
+
+    /// books' own token (scope payments:write), from the secret file the token server wrote.
+    func serviceToken(_ hotel: HotelStack) async throws -> String {
+        let secret = try String(contentsOfFile: hotel.dataDirectory + "/books-client.secret", encoding: .utf8)
+        let response = try await HTTP.form(
+            hotel.authURL + "/oauth/token", [("grant_type", "client_credentials")],
+            headers: [HTTP.basic("portier-books", secret.trimmingCharacters(in: .whitespacesAndNewlines))]
+        )
+        return try #require(response.json["access_token"] as? String, "\(response.text)")
     }
 
     func token(_ hotel: HotelStack) async throws -> String {
