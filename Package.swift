@@ -249,5 +249,6 @@ let package = Package(
             name: "FuzzEvents", dependencies: ["FuzzSupport", "EventBusModel", "HotelEvents"], path: "Fuzz/Events", swiftSettings: swiftSettings
         ),
         .executableTarget(name: "FuzzHotelAPI", dependencies: ["FuzzSupport", "HotelAPI"], path: "Fuzz/HotelAPI", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzRequestPath", dependencies: ["FuzzSupport"], path: "Fuzz/RequestPath", swiftSettings: swiftSettings),
     ]
 )
