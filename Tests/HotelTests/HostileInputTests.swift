@@ -138,8 +138,11 @@ import Testing
             let room = try await hotel.registerRoom()
             let token = try await Self.token(hotel)
             var targets = [Target(name: "gateway", base: hotel.gateway, headers: [HTTP.bearer(token)])]
+            // Payments only parses a body after books' service token passed, so it gets that token where books has one.
+            let paymentsHeaders = try await Self.booksToken(hotel).map { [HTTP.bearer($0)] } ?? []
             for service in HotelStack.Service.allCases {
-                targets.append(Target(name: service.rawValue, base: "http://127.0.0.1:\(hotel.ports[service.rawValue] ?? 0)", headers: []))
+                let base = "http://127.0.0.1:\(hotel.ports[service.rawValue] ?? 0)"
+                targets.append(Target(name: service.rawValue, base: base, headers: service == .payments ? paymentsHeaders : []))
             }
             func base(for path: String) -> [Target] {
                 targets.filter { $0.name == "gateway" || path.hasPrefix("/\($0.name)") }
@@ -221,9 +224,27 @@ import Testing
                 #expect(process.process.isRunning, "\(name) is gone (exit \(process.process.isRunning ? 0 : process.process.terminationStatus))")
                 #expect(process.pid == pids[name], "\(name) has a new pid")
             }
+            if !paymentsHeaders.isEmpty {
+                // With books' token the bodies reach payments' own checks: a 400 that names the field, not a 401.
+                let payments = "http://127.0.0.1:\(hotel.ports["payments"] ?? 0)"
+                let response = try await HTTP.request(
+                    .POST, payments + "/payments/void", headers: paymentsHeaders + [json], body: Array(#"{"bookId":1e400}"#.utf8)
+                )
+                #expect(response.status == 400 && response.text.contains("bookId"), "\(response.text)")
+            }
             // Still serving, not just alive.
             #expect(try await hotel.get("/rooms/\(room)").status == 200)
         }
+    }
+
+    /// A token as books' own client, if this stack gives books one (its secret file in the data directory).
+    static func booksToken(_ hotel: HotelStack) async throws -> String? {
+        let file = hotel.dataDirectory + "/books-client.secret"
+        guard let secret = try? String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+        let response = try await HTTP.form(
+            hotel.gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("portier-books", secret)]
+        )
+        return response.json["access_token"] as? String
     }
 
     static func token(_ hotel: HotelStack) async throws -> String {
