@@ -71,11 +71,11 @@ public struct SQLiteEventLog: EventLog {
                 try db.execute(sql: "INSERT INTO consumer_groups (name, position, owner, lease_until) VALUES (?, 0, ?, ?)", arguments: [group, owner, until])
                 return .granted(position: 0)
             }
-            let holder: String? = row["owner"]
-            let leaseUntil: Double = row["lease_until"]
+            let holder: String? = try row.decode(forColumn: "owner")
+            let leaseUntil: Double = try row.decode(forColumn: "lease_until")
             if holder == owner || holder == nil || leaseUntil < now {
                 try db.execute(sql: "UPDATE consumer_groups SET owner = ?, lease_until = ? WHERE name = ?", arguments: [owner, until, group])
-                return .granted(position: row["position"])
+                return .granted(position: try row.decode(forColumn: "position"))
             }
             return .heldByOther(owner: holder ?? "?", seconds: leaseUntil - now)
         }
