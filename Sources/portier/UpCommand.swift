@@ -102,20 +102,23 @@ struct UpCommand: AsyncParsableCommand {
         // payments checks books' service tokens against this token server; books gets them from it.
         let serviceAuth = ["--auth-url", "http://\(connectHost):\(auth.port)", "--issuer", issuer]
         var started = [auth]
+        // One at a time, each ready before the next: the services share events.sqlite, and two
+        // processes migrating it at once fail ("table events already exists").
         for (name, port) in [("payments", paymentsPort), ("rooms", roomsPort), ("notifications", notificationsPort), ("mypages", mypagesPort)] {
             let arguments = ["serve", name] + common + (name == "payments" ? serviceAuth : [])
-            started.append(try supervisor.launch(.init(name: name, port: port, arguments: arguments)))
+            let child = try supervisor.launch(.init(name: name, port: port, arguments: arguments))
+            try await supervisor.waitReady(child, host: connectHost)
+            started.append(child)
         }
-        let payments = try await supervisor.discoverPort(started[1])
-        started.append(
-            try supervisor.launch(
-                .init(
-                    name: "books", port: booksPort,
-                    arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common + serviceAuth
-                )
+        let payments = started[1].port
+        let books = try supervisor.launch(
+            .init(
+                name: "books", port: booksPort,
+                arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common + serviceAuth
             )
         )
-        for child in started { try await supervisor.waitReady(child, host: connectHost) }
+        try await supervisor.waitReady(books, host: connectHost)
+        started.append(books)
         let ports = Dictionary(uniqueKeysWithValues: started.map { child in (child.name, child.port) })
         let routesPath = try routesFile(ports: ports.merging(["gateway": gatewayPort]) { current, _ in current })
         let gateway = try supervisor.launch(
