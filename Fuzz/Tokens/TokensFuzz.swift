@@ -4,7 +4,8 @@ import Tokens
 
 /// The JWT compact parser and RS256 verifier, run to the end: the first input byte picks what
 /// the rest is. 0: a whole token. 1: the claims JSON, 2: the header JSON, each signed here with
-/// the fixed test key so the verifier gets past the signature. 3: base64url text.
+/// the fixed test key so the verifier gets past the signature. 3: a JWKS document, as the gateway
+/// fetches it. 4: any text, for the unverified kid lookup. Every input is also base64url text.
 /// A token that verifies must satisfy every claim check; one with a changed signature must not.
 enum TokensFuzz {
     static let key: RSAKey = {
@@ -24,7 +25,7 @@ enum TokensFuzz {
         guard let mode = bytes.first else { return }
         let body = Array(bytes.dropFirst())
         checkBase64URL(body)
-        switch mode % 4 {
+        switch mode % 5 {
         case 0:
             checkToken(String(decoding: body, as: UTF8.self))
         case 1:
@@ -32,8 +33,27 @@ enum TokensFuzz {
             checkToken(sign(header: Array(header.utf8), payload: body))
         case 2:
             checkToken(sign(header: body, payload: Array(goodClaims.utf8)))
+        case 3:
+            checkJWKS(Data(body))
         default:
             _ = TokenVerifier.unverifiedKeyID(of: String(decoding: body, as: UTF8.self))
+        }
+    }
+
+    /// A fixed token signed by the fuzz key: only the fuzz key may verify it.
+    static let signedByFuzzKey = sign(header: Array(#"{"alg":"RS256","kid":"k","typ":"JWT"}"#.utf8), payload: Array(goodClaims.utf8))
+
+    /// Keys read from a JWKS are public RSA keys of at least 2048 bits that print back to
+    /// themselves, and none but the fuzz key verifies the fuzz key's signature.
+    static func checkJWKS(_ data: Data) {
+        guard let jwks = try? JSONDecoder().decode(JWKSet.self, from: data) else { return }
+        let loaded = VerificationKeys(jwks: jwks)
+        for (kid, key) in loaded.byID {
+            Fuzz.check(!key.isPrivate, "JWKS key \(kid) is private")
+            Fuzz.check(key.modulus.count * 8 >= RSAKey.minimumBits - 7, "JWKS key \(kid) has a \(key.modulus.count)-byte modulus")
+            Fuzz.check((try? RSAKey(jwk: key.jwk))?.thumbprint == key.thumbprint, "JWKS key \(kid) does not print back")
+            let verifies = (try? verifier.verify(signedByFuzzKey, keys: VerificationKeys(["k": key]), now: now)) != nil
+            Fuzz.check(verifies == (key.thumbprint == Self.key.thumbprint), "JWKS key \(kid) verifies the fuzz key's signature")
         }
     }
 
