@@ -19,20 +19,21 @@ public struct Book: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var canceledAt: Date?
 
-    init(row: Row) {
-        id = row["id"]
-        roomId = row["room_id"]
-        roomName = row["room_name"]
-        guestId = row["guest_id"]
-        hostId = row["host_id"]
-        startDate = row["start_date"]
-        endDate = row["end_date"]
-        nights = row["nights"]
-        price = row["price"]
-        status = row["status"]
-        paymentId = row["payment_id"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
-        canceledAt = (row["canceled_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+    /// Throws on a value of the wrong type: a damaged file is an error response, not a trap.
+    init(row: Row) throws {
+        id = try row.decode(forColumn: "id")
+        roomId = try row.decode(forColumn: "room_id")
+        roomName = try row.decode(forColumn: "room_name")
+        guestId = try row.decode(forColumn: "guest_id")
+        hostId = try row.decode(forColumn: "host_id")
+        startDate = try row.decode(forColumn: "start_date")
+        endDate = try row.decode(forColumn: "end_date")
+        nights = try row.decode(forColumn: "nights")
+        price = try row.decode(forColumn: "price")
+        status = try row.decode(forColumn: "status")
+        paymentId = try row.decode(forColumn: "payment_id")
+        createdAt = Date(timeIntervalSince1970: try row.decode(forColumn: "created_at"))
+        canceledAt = (try row.decode(Double?.self, forColumn: "canceled_at")).map(Date.init(timeIntervalSince1970:))
     }
 
     var details: BookingDetails {

@@ -129,7 +129,7 @@ struct BookingDesk: Sendable {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM books WHERE id = ?"), arguments: [hold.bookID]) else {
                 throw PaymentClientError("booking \(hold.bookID) vanished while it was stored")
             }
-            let book = Book(row: row)
+            let book = try Book(row: row)
             try store.publish(EventEnvelope(Booked(booking: book.details, paymentID: paymentID), source: store.source), in: db)
             return book
         }

@@ -24,19 +24,20 @@ public struct MyPage: Codable, Sendable, Equatable {
     public var paymentId: Int64?
     public var updatedAt: Date
 
-    init(row: Row) {
-        bookId = row["book_id"]
-        roomId = row["room_id"]
-        roomName = row["room_name"]
-        guestId = row["guest_id"]
-        hostId = row["host_id"]
-        startDate = row["start_date"]
-        endDate = row["end_date"]
-        price = row["price"]
-        bookingStatus = row["booking_status"]
-        paymentStatus = row["payment_status"]
-        paymentId = row["payment_id"]
-        updatedAt = Date(timeIntervalSince1970: row["updated_at"])
+    /// Throws on a value of the wrong type: a damaged file is an error response, not a trap.
+    init(row: Row) throws {
+        bookId = try row.decode(forColumn: "book_id")
+        roomId = try row.decode(forColumn: "room_id")
+        roomName = try row.decode(forColumn: "room_name")
+        guestId = try row.decode(forColumn: "guest_id")
+        hostId = try row.decode(forColumn: "host_id")
+        startDate = try row.decode(forColumn: "start_date")
+        endDate = try row.decode(forColumn: "end_date")
+        price = try row.decode(forColumn: "price")
+        bookingStatus = try row.decode(forColumn: "booking_status")
+        paymentStatus = try row.decode(forColumn: "payment_status")
+        paymentId = try row.decode(forColumn: "payment_id")
+        updatedAt = Date(timeIntervalSince1970: try row.decode(forColumn: "updated_at"))
     }
 }
 

@@ -14,13 +14,14 @@ public struct Notification: Codable, Sendable, Equatable {
     /// Where it went and whether that worked, by channel: "delivered", "pending" or "failed".
     public var deliveries: [String: String]
 
-    init(row: Row, deliveries: [String: String]) {
-        id = row["id"]
-        recipient = row["recipient"]
-        bookId = row["book_id"]
-        kind = row["kind"]
-        message = row["message"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
+    /// Throws on a value of the wrong type: a damaged file is an error response, not a trap.
+    init(row: Row, deliveries: [String: String]) throws {
+        id = try row.decode(forColumn: "id")
+        recipient = try row.decode(forColumn: "recipient")
+        bookId = try row.decode(forColumn: "book_id")
+        kind = try row.decode(forColumn: "kind")
+        message = try row.decode(forColumn: "message")
+        createdAt = Date(timeIntervalSince1970: try row.decode(forColumn: "created_at"))
         self.deliveries = deliveries
     }
 }

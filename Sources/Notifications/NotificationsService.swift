@@ -147,7 +147,7 @@ enum Notifier {
                     let state = delivery["delivered_at"] != nil ? "delivered" : ((delivery["failed"] as Int) == 1 ? "failed" : "pending")
                     deliveries[delivery["channel"]] = state
                 }
-                return Notification(row: row, deliveries: deliveries)
+                return try Notification(row: row, deliveries: deliveries)
             }
             return (items, total)
         }
@@ -188,7 +188,12 @@ struct DeliveryWorker: Service {
                     WHERE d.delivered_at IS NULL AND d.failed = 0 AND d.next_attempt_at <= ? ORDER BY d.notification_id LIMIT 200
                     """,
                 arguments: [now]
-            ).map { (notification: Notification(row: $0, deliveries: [:]), channel: $0["channel"] as String, attempts: $0["attempts"] as Int) }
+            ).map { row in
+                (
+                    notification: try Notification(row: row, deliveries: [:]), channel: try row.decode(String.self, forColumn: "channel"),
+                    attempts: try row.decode(Int.self, forColumn: "attempts")
+                )
+            }
             let claim = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ? WHERE notification_id = ? AND channel = ?")
             for item in due { try claim.execute(arguments: [claimUntil, item.notification.id, item.channel]) }
             return due

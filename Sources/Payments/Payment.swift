@@ -20,19 +20,20 @@ public struct Payment: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var canceledAt: Date?
 
-    init(row: Row) {
-        id = row["id"]
-        bookId = row["book_id"]
-        guestId = row["guest_id"]
-        hostId = row["host_id"]
-        roomId = row["room_id"]
-        roomName = row["room_name"]
-        startDate = row["start_date"]
-        endDate = row["end_date"]
-        amount = row["amount"]
-        status = row["status"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
-        canceledAt = (row["canceled_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+    /// Throws on a value of the wrong type: a damaged file is an error response, not a trap.
+    init(row: Row) throws {
+        id = try row.decode(forColumn: "id")
+        bookId = try row.decode(forColumn: "book_id")
+        guestId = try row.decode(forColumn: "guest_id")
+        hostId = try row.decode(forColumn: "host_id")
+        roomId = try row.decode(forColumn: "room_id")
+        roomName = try row.decode(forColumn: "room_name")
+        startDate = try row.decode(forColumn: "start_date")
+        endDate = try row.decode(forColumn: "end_date")
+        amount = try row.decode(forColumn: "amount")
+        status = try row.decode(forColumn: "status")
+        createdAt = Date(timeIntervalSince1970: try row.decode(forColumn: "created_at"))
+        canceledAt = (try row.decode(Double?.self, forColumn: "canceled_at")).map(Date.init(timeIntervalSince1970:))
     }
 
     var booking: BookingDetails {

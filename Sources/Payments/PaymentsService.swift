@@ -115,7 +115,7 @@ struct PaymentLedger: Sendable {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM payments WHERE id = ?"), arguments: [db.lastInsertedRowID]) else {
                 throw APIError(.internalServerError, "server_error", "the payment for booking \(input.bookId) vanished while it was stored")
             }
-            let payment = Payment(row: row)
+            let payment = try Payment(row: row)
             try store.publish(
                 EventEnvelope(PaymentApproved(paymentID: payment.id, booking: payment.booking, amount: payment.amount), source: store.source), in: db
             )

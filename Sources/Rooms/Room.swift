@@ -10,12 +10,13 @@ public struct Room: Codable, Sendable, Equatable {
     public var capacity: Int
     public var createdAt: Date
 
-    init(row: Row) {
-        id = row["id"]
-        name = row["name"]
-        hostId = row["host_id"]
-        price = row["price"]
-        capacity = row["capacity"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
+    /// Throws on a value of the wrong type: a damaged file is an error response, not a trap.
+    init(row: Row) throws {
+        id = try row.decode(forColumn: "id")
+        name = try row.decode(forColumn: "name")
+        hostId = try row.decode(forColumn: "host_id")
+        price = try row.decode(forColumn: "price")
+        capacity = try row.decode(forColumn: "capacity")
+        createdAt = Date(timeIntervalSince1970: try row.decode(forColumn: "created_at"))
     }
 }

@@ -99,7 +99,7 @@ struct RoomsController: Sendable {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rooms WHERE id = ?", arguments: [id]) else {
                 throw APIError(.internalServerError, "server_error", "room \(id) vanished while it was registered")
             }
-            return Room(row: row)
+            return try Room(row: row)
         }
         return JSONResponse.make(status: .created, room, headers: [.location: "/rooms/\(room.id)"])
     }

@@ -41,7 +41,7 @@ import Testing
             return try Row.fetchOne(db, sql: "SELECT * FROM mypages WHERE book_id = 42")
         }
         guard let row else { throw ProjectionError("no mypages row for booking 42 after \(events.map(\.type))") }
-        return MyPage(row: row)
+        return try MyPage(row: row)
     }
 
     struct ProjectionError: Error, CustomStringConvertible {
