@@ -15,7 +15,8 @@ enum EventsFuzz {
             checkEnvelope(body)
         } else {
             let types = ["RoomRegistered", "RoomDeleted", "Booked", "BookCanceled", "PaymentApproved", "PaymentCanceled"]
-            let envelope = EventEnvelope(id: "fuzz", type: types[Int(mode / 2) % types.count], occurredAt: 0, bookID: nil, source: "fuzz", payload: body)
+            let envelope = EventEnvelope(
+                id: "fuzz", type: types[Int(mode / 2) % types.count], occurredAt: 0, bookID: nil, source: "fuzz", payload: body)
             checkPayloads(envelope)
         }
     }

@@ -32,7 +32,8 @@ enum RouteMatchFuzz {
         let matching = table.routes.filter { segmentPrefix($0.settings.path, of: path) }
         let expected = matching.max { $0.settings.path.utf8.count < $1.settings.path.utf8.count }
         let matched = table.match(path)
-        Fuzz.check(matched?.id == expected?.id, "\(path) matched \(matched?.settings.path ?? "nothing"), expected \(expected?.settings.path ?? "nothing")")
+        Fuzz.check(
+            matched?.id == expected?.id, "\(path) matched \(matched?.settings.path ?? "nothing"), expected \(expected?.settings.path ?? "nothing")")
         guard let route = matched else { return }
 
         let upstream = route.upstreamPath(for: path)

@@ -25,10 +25,11 @@ public enum Fuzz {
     /// (SwiftPM links executables with their own `main`, so libFuzzer's is not used; its driver is
     /// looked up at run time so the ordinary build links without libFuzzer.)
     public static func main(_ test: ([UInt8]) -> Void, entry: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> Never {
-        typealias Driver = @convention(c) (
-            UnsafeMutablePointer<CInt>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-            @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-        ) -> CInt
+        typealias Driver =
+            @convention(c) (
+                UnsafeMutablePointer<CInt>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+                @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+            ) -> CInt
         if let symbol = dlsym(dlopen(nil, RTLD_NOW), "LLVMFuzzerRunDriver") {
             let driver = unsafeBitCast(symbol, to: Driver.self)
             var argc = CommandLine.argc
