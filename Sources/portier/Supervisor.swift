@@ -280,6 +280,12 @@ final class Supervisor: Sendable {
         }
     }
 
+    /// Stops starting anything and sends SIGKILL to every running child (a second Ctrl-C).
+    func killAll() {
+        beginStopping()
+        for child in children where child.isRunning { kill(child.pid, SIGKILL) }
+    }
+
     /// Begins stopping, then stops the children one at a time, last started first (the gateway
     /// before the services, the token server last): SIGTERM, wait for the exit, SIGKILL after `grace`.
     func stop(grace: Duration = .seconds(15), report: @Sendable (String) -> Void = { _ in }) async {

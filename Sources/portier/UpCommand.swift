@@ -56,10 +56,17 @@ struct UpCommand: AsyncParsableCommand {
 
         let supervisor = try Supervisor(executable: Self.executablePath, logDirectory: logDirectory)
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        // The first Ctrl-C (or SIGTERM) stops everything gracefully; a second one kills what is left.
         let stopRequest = Task {
+            var received = 0
             for await _ in signals {
-                supervisor.beginStopping()
-                return
+                received += 1
+                if received == 1 {
+                    supervisor.beginStopping()
+                } else {
+                    Console.write("portier up: asked again; killing what is still running")
+                    supervisor.killAll()
+                }
             }
         }
         defer { stopRequest.cancel() }

@@ -139,6 +139,21 @@ import Testing
         }
     }
 
+    @Test func aSecondCtrlCKillsWhatDoesNotStop() async throws {
+        try await TemporaryDirectory.with("up-twice") { dir in
+            let up = try await UpSession.start(in: dir)
+            // A gateway that does not react would hold the stop for the 15 s grace period.
+            kill(up.pids["gateway"] ?? 0, SIGSTOP)
+            up.process.signal(SIGINT)
+            _ = try await up.process.waitForLine(containing: "portier up: stopping...")
+            up.process.signal(SIGINT)
+            #expect(try await up.process.waitForExit() == 0)
+            #expect(up.process.lines.contains { $0.contains("killing what is still running") }, "\(up.process.lines.suffix(10))")
+            #expect(!up.process.lines.contains { $0.contains("did not stop within") }, "not waited out: \(up.process.lines.suffix(10))")
+            #expect(up.pids.values.allSatisfy { !Self.isAlive($0) }, "\(up.pids.filter { Self.isAlive($0.value) })")
+        }
+    }
+
     @Test func ctrlCWhileStartingStopsWhatWasStartedAndExitsZero() async throws {
         try await TemporaryDirectory.with("up-ctrlc-start") { dir in
             let up = try ChildProcess(try UpSession.arguments(in: dir))
