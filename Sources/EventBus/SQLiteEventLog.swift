@@ -7,7 +7,7 @@ public struct SQLiteEventLog: EventLog {
     let pool: DatabasePool
 
     public init(path: String) throws {
-        pool = try DatabasePool(path: path, configuration: .shared)
+        pool = try DatabasePool.openShared(path: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-log") { db in
             try db.execute(
@@ -30,7 +30,7 @@ public struct SQLiteEventLog: EventLog {
                     """
             )
         }
-        try migrator.migrate(pool)
+        try migrator.migrateShared(pool)
     }
 
     public func append(_ events: [EventEnvelope]) async throws {
@@ -122,5 +122,38 @@ extension Configuration {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         return configuration
+    }
+}
+
+extension DatabasePool {
+    /// Opens a file that other processes may be opening at the same moment. Turning a new file to
+    /// WAL takes a lock that the busy timeout does not wait for, so a busy open is tried again.
+    static func openShared(path: String, attempts: Int = 20) throws -> DatabasePool {
+        var attempt = 1
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: .shared)
+            } catch let error as DatabaseError where attempt < attempts && [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
+                Thread.sleep(forTimeInterval: 0.005 * Double(attempt))
+                attempt += 1
+            }
+        }
+    }
+}
+
+extension DatabaseMigrator {
+    /// Migrates a file that other processes may be migrating at the same moment (the services
+    /// share events.sqlite; replicas share their service's file). The loser of that race fails on
+    /// a table the winner just created; its next attempt sees the winner's migrations as applied.
+    func migrateShared(_ pool: DatabasePool, attempts: Int = 5) throws {
+        var attempt = 1
+        while true {
+            do {
+                try migrate(pool)
+                return
+            } catch let error as DatabaseError where attempt < attempts && [.SQLITE_ERROR, .SQLITE_BUSY].contains(error.resultCode) {
+                attempt += 1
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ public final class ServiceDatabase: Sendable {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: nil
         )
-        pool = try DatabasePool(path: path, configuration: .shared)
+        pool = try DatabasePool.openShared(path: path)
         self.source = source
         var migrator = DatabaseMigrator()
         migrator.registerMigration("bus-v1") { db in
@@ -46,7 +46,7 @@ public final class ServiceDatabase: Sendable {
             )
         }
         migrations(&migrator)
-        try migrator.migrate(pool)
+        try migrator.migrateShared(pool)
     }
 
     /// Runs a write transaction; events published inside it reach the relay right after commit.
