@@ -19,13 +19,20 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var jwksURL: String
         public var leewaySeconds: Int
         public var revocations: RevocationSettings?
+        /// How often the JWKS is refetched (`jwksRefreshSeconds`, default 300): a key pruned at the
+        /// token server stops verifying tokens here, cached ones included, within this time.
+        public var jwksRefreshInterval: Duration
 
-        public init(issuer: String, audience: String, jwksURL: String, leewaySeconds: Int, revocations: RevocationSettings? = nil) {
+        public init(
+            issuer: String, audience: String, jwksURL: String, leewaySeconds: Int, revocations: RevocationSettings? = nil,
+            jwksRefreshInterval: Duration = .seconds(300)
+        ) {
             self.issuer = issuer
             self.audience = audience
             self.jwksURL = jwksURL
             self.leewaySeconds = leewaySeconds
             self.revocations = revocations
+            self.jwksRefreshInterval = jwksRefreshInterval
         }
     }
 
@@ -36,6 +43,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public var clientSecretFile: String?
         public var clientSecret: String?
         public var interval: Duration
+        /// `failClosed: true` refuses protected requests (503) while the feed is stale; the default
+        /// (fail-open) serves with the last known revocations.
+        public var failClosed: Bool
+        /// The auth section's `leewaySeconds`: entries are kept until their tokens' exp plus this.
+        public var leewaySeconds: Int
     }
 
     public struct RouteSettings: Sendable, Equatable {
@@ -109,12 +121,13 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
     static func parseAuth(_ reader: JSONObjectReader) throws -> AuthSettings {
         let auth = try JSONObjectReader(.object(reader.object), place: "auth")
-        try auth.allowOnly(["issuer", "audience", "jwks", "leewaySeconds", "revocations"])
+        try auth.allowOnly(["issuer", "audience", "jwks", "leewaySeconds", "revocations", "jwksRefreshSeconds"])
         let jwks = try auth.requiredString("jwks")
         guard Upstream(jwks) != nil else { throw auth.fail("jwks", "must be an http:// or https:// URL") }
+        let leeway = try auth.int("leewaySeconds", min: 0, max: 600) ?? 60
         var revocations: RevocationSettings?
         if let section = try auth.child("revocations") {
-            try section.allowOnly(["url", "clientId", "clientSecretFile", "clientSecret", "intervalMillis"])
+            try section.allowOnly(["url", "clientId", "clientSecretFile", "clientSecret", "intervalMillis", "failClosed"])
             let url = try section.requiredString("url")
             guard Upstream(url) != nil else { throw section.fail("url", "must be an http:// or https:// URL") }
             let file = try section.string("clientSecretFile")
@@ -122,12 +135,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
             guard file != nil || secret != nil else { throw section.fail("clientSecretFile", "(or clientSecret) is required") }
             revocations = RevocationSettings(
                 url: url, clientID: try section.requiredString("clientId"), clientSecretFile: file, clientSecret: secret,
-                interval: .milliseconds(try section.int("intervalMillis", min: 200, max: 60_000) ?? 2000)
+                interval: .milliseconds(try section.int("intervalMillis", min: 200, max: 60_000) ?? 2000),
+                failClosed: try section.bool("failClosed") ?? false, leewaySeconds: leeway
             )
         }
         return AuthSettings(
             issuer: try auth.requiredString("issuer"), audience: try auth.requiredString("audience"), jwksURL: jwks,
-            leewaySeconds: try auth.int("leewaySeconds", min: 0, max: 600) ?? 60, revocations: revocations
+            leewaySeconds: leeway, revocations: revocations,
+            jwksRefreshInterval: .seconds(try auth.int("jwksRefreshSeconds", min: 1, max: 86_400) ?? 300)
         )
     }
 
