@@ -50,6 +50,9 @@ enum TokensFuzz {
         let loaded = VerificationKeys(jwks: jwks)
         for (kid, key) in loaded.byID {
             Fuzz.check(!key.isPrivate, "JWKS key \(kid) is private")
+            let exponent = key.exponent.drop { $0 == 0 }
+            Fuzz.check(exponent.count > 1 || (exponent.last ?? 0) >= 3, "JWKS key \(kid) has exponent \(key.exponent)")
+            Fuzz.check((exponent.last ?? 0) & 1 == 1 && (key.modulus.last ?? 0) & 1 == 1, "JWKS key \(kid) has an even exponent or modulus")
             Fuzz.check(key.modulus.count * 8 >= RSAKey.minimumBits - 7, "JWKS key \(kid) has a \(key.modulus.count)-byte modulus")
             Fuzz.check((try? RSAKey(jwk: key.jwk))?.thumbprint == key.thumbprint, "JWKS key \(kid) does not print back")
             let verifies = (try? verifier.verify(signedByFuzzKey, keys: VerificationKeys(["k": key]), now: now)) != nil

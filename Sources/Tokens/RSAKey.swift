@@ -76,6 +76,12 @@ public final class RSAKey: @unchecked Sendable {
     /// Builds a public key from its modulus and exponent (a JWK's `n` and `e`).
     public convenience init(modulus: [UInt8], exponent: [UInt8]) throws(KeyError) {
         guard !modulus.isEmpty, !exponent.isEmpty else { throw KeyError("RSA modulus and exponent must not be empty") }
+        // OpenSSL builds a key from any numbers; e = 0 or 1 (anyone can "sign" for e = 1), an even e or
+        // an even n is no RSA key. Found by FuzzTokens (Fuzz/corpus/Tokens/jwks-exponent-zero).
+        let e = exponent.drop { $0 == 0 }
+        guard let low = e.last, low & 1 == 1, e.count > 1 || low >= 3, let nLow = modulus.last, nLow & 1 == 1 else {
+            throw KeyError("RSA exponent must be odd and at least 3, and the modulus odd")
+        }
         let pkey = modulus.withUnsafeBufferPointer { n in
             exponent.withUnsafeBufferPointer { e in
                 portier_rsa_public_from_components(n.baseAddress, Int32(n.count), e.baseAddress, Int32(e.count))
