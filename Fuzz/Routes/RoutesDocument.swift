@@ -34,12 +34,12 @@ enum RoutesDocument {
         if let auth = configuration.auth {
             var section: [String: JSON] = [
                 "issuer": .string(auth.issuer), "audience": .string(auth.audience), "jwks": .string(auth.jwksURL),
-                "leewaySeconds": .number(Double(auth.leewaySeconds)),
+                "leewaySeconds": .number(Double(auth.leewaySeconds)), "jwksRefreshSeconds": .number(milliseconds(auth.jwksRefreshInterval) / 1000),
             ]
             if let revocations = auth.revocations {
                 var fields: [String: JSON] = [
                     "url": .string(revocations.url), "clientId": .string(revocations.clientID),
-                    "intervalMillis": .number(milliseconds(revocations.interval)),
+                    "intervalMillis": .number(milliseconds(revocations.interval)), "failClosed": .bool(revocations.failClosed),
                 ]
                 if let file = revocations.clientSecretFile { fields["clientSecretFile"] = .string(file) }
                 if let secret = revocations.clientSecret { fields["clientSecret"] = .string(secret) }
