@@ -34,6 +34,8 @@ public final class ServiceTokenProvider: Sendable {
     private let logger: Logger
     /// After a failed fetch, callers get the same error for this long instead of each asking again.
     private let failureBackoff: Duration
+    /// How long one token request may take.
+    private let requestTimeout: TimeAmount
 
     private struct Cached {
         var token: String
@@ -47,11 +49,15 @@ public final class ServiceTokenProvider: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(configuration: Configuration, client: HTTPClient, logger: Logger, failureBackoff: Duration = .milliseconds(500)) {
+    public init(
+        configuration: Configuration, client: HTTPClient, logger: Logger, failureBackoff: Duration = .milliseconds(500),
+        requestTimeout: TimeAmount = .seconds(5)
+    ) {
         self.configuration = configuration
         self.client = client
         self.logger = logger
         self.failureBackoff = failureBackoff
+        self.requestTimeout = requestTimeout
     }
 
     /// A token valid for a while yet: the cached one, or a new one from the token server.
@@ -120,7 +126,7 @@ public final class ServiceTokenProvider: Sendable {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await client.execute(request, timeout: .seconds(3))
+            response = try await client.execute(request, timeout: requestTimeout)
             body = try await response.body.collect(upTo: 64 << 10)
         } catch {
             throw ServiceTokenError("the token server at \(configuration.tokenURL) did not answer: \(error)")

@@ -16,7 +16,9 @@ import Tokens
                 configuration: .init(
                     tokenURL: auth.tokenURL, clientID: "portier-books", secretFile: auth.configuration.booksSecretFile, scope: "payments:write"
                 ),
-                client: HTTP.client, logger: testLogger("books")
+                // A loaded test machine (every suite in parallel, PBKDF2 on a shared thread pool) may take
+                // seconds for a first token; the test is about caching, not about speed.
+                client: HTTP.client, logger: testLogger("books"), requestTimeout: .seconds(60)
             )
             let first = try await provider.token()
             let claims = try auth.verifier.verify(first, keys: try await auth.verifierKeys()).claims
