@@ -166,12 +166,13 @@ struct DeliveryWorker: Service {
     let channels: [any NotificationChannel]
     let logger: Logger
 
+    /// Not cancelled on graceful shutdown: a delivery under way is finished and recorded, because one
+    /// cut off after the receiver got it would be sent again by whoever claims it next. Only the
+    /// pause between batches ends early.
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let delivered = await deliverDue()
-                if delivered == 0 { try? await Task.sleep(for: .milliseconds(100)) }
-            }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let delivered = await deliverDue()
+            if delivered == 0 { await cancelWhenGracefulShutdown { try? await Task.sleep(for: .milliseconds(100)) } }
         }
     }
 
@@ -199,7 +200,13 @@ struct DeliveryWorker: Service {
             return due
         }), !due.isEmpty else { return 0 }
         var results: [(id: Int64, channel: String, attempts: Int, error: String?)] = []
+        var unsent: [(id: Int64, channel: String)] = []
         for item in due {
+            // Once stopping has begun, the rest of the batch is handed back at once instead of waiting out the claim.
+            guard !Task.isShuttingDownGracefully else {
+                unsent.append((item.notification.id, item.channel))
+                continue
+            }
             guard let channel = channels.first(where: { $0.name == item.channel }) else { continue }
             do {
                 try await channel.deliver(item.notification)
@@ -210,7 +217,12 @@ struct DeliveryWorker: Service {
         }
         let finished = Date().timeIntervalSince1970
         let outcomes = results
+        let released = unsent
         _ = try? await store.pool.write { db in
+            for item in released {
+                try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ? WHERE notification_id = ? AND channel = ?")
+                    .execute(arguments: [finished, item.id, item.channel])
+            }
             for outcome in outcomes {
                 if outcome.error == nil {
                     try db.cachedStatement(sql: "UPDATE deliveries SET delivered_at = ?, attempts = attempts + 1 WHERE notification_id = ? AND channel = ?")
