@@ -225,7 +225,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "TokenServer", "Tokens", "PortierTestSupport", "Resilience",
+                "Gateway", "TokenServer", "Tokens", "PortierHTTP", "PortierTestSupport", "Resilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -18,12 +18,12 @@ struct Identity: Sendable {
 /// the revocation list (revoked jtis, client cut-offs) is consulted on every request.
 final class AuthGuard: Sendable {
     let settings: GatewayConfiguration.AuthSettings
-    let jwks: JWKSCache
+    let jwks: JWKSFetcher
     let revocations: RevocationList
     private let cache = TokenCache()
     private let verifier: TokenVerifier
 
-    init(settings: GatewayConfiguration.AuthSettings, jwks: JWKSCache, revocations: RevocationList) {
+    init(settings: GatewayConfiguration.AuthSettings, jwks: JWKSFetcher, revocations: RevocationList) {
         self.settings = settings
         self.jwks = jwks
         self.revocations = revocations

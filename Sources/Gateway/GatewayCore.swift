@@ -57,7 +57,7 @@ final class GatewayCore: Sendable {
     private func makeGuard(_ settings: GatewayConfiguration.AuthSettings?, previous: AuthGuard?) -> AuthGuard? {
         guard let settings else { return nil }
         if let previous, previous.settings == settings { return previous }
-        let jwks = previous?.jwks.url == settings.jwksURL ? previous!.jwks : JWKSCache(url: settings.jwksURL, client: client, logger: logger)
+        let jwks = previous?.jwks.url == settings.jwksURL ? previous!.jwks : JWKSFetcher(url: settings.jwksURL, client: client, logger: logger)
         return AuthGuard(settings: settings, jwks: jwks, revocations: revocations)
     }
 

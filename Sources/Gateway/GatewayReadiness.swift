@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import NIOCore
+import PortierHTTP
 
 /// `/health/ready`: the gateway can do its job only with routes, with signing keys when a route
 /// needs tokens, and with a recently fetched revocation feed when one is configured. Kubernetes (and

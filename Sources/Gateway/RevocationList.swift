@@ -117,7 +117,7 @@ public final class RevocationList: Sendable {
             let response = try await client.execute(request, timeout: .seconds(2))
             let body = try await response.body.collect(upTo: 16 << 20)
             guard response.status == .ok else {
-                throw JWKSError("revocation feed answered \(response.status.code): \(String(buffer: body).prefix(200))")
+                throw FetchError("revocation feed answered \(response.status.code): \(String(buffer: body).prefix(200))")
             }
             let document = try JSONDecoder().decode(Document.self, from: Data(buffer: body))
             let now = TokenVerifier.now()
@@ -190,11 +190,11 @@ public final class RevocationList: Sendable {
 
     static func secret(_ settings: GatewayConfiguration.RevocationSettings) throws -> String {
         if let secret = settings.clientSecret { return secret }
-        guard let path = settings.clientSecretFile else { throw JWKSError("no client secret configured") }
+        guard let path = settings.clientSecretFile else { throw FetchError("no client secret configured") }
         do {
             return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch {
-            throw JWKSError("cannot read clientSecretFile \(path)")
+            throw FetchError("cannot read clientSecretFile \(path)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import PortierHTTP
 import Tokens
 import UnixSignals
 
@@ -102,7 +103,7 @@ struct AuthMaintenance: Service {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    var maintained: JWKSCache?
+                    var maintained: JWKSFetcher?
                     var task: Task<Void, Never>?
                     while !Task.isCancelled {
                         // Follow the current JWKS cache across reloads that change the URL.

@@ -6,50 +6,89 @@ import NIOPosix
 import Synchronization
 public import Tokens
 
-/// The token server's public keys for a hotel service, fetched from its JWKS over HTTP and parsed once per kid.
+/// The token server's public keys, fetched from its JWKS and parsed once per kid; the gateway and the
+/// hotel services that check service tokens share it.
 ///
-/// Hotel services must not depend on the gateway, so this is the services' counterpart of the gateway's
-/// `JWKSCache`: keys are fetched on first use, a token with an unknown kid triggers one refetch (coalesced,
-/// at most one per `refetchInterval`), and keys older than `maxAge` are refreshed so a key removed from the
-/// JWKS stops being trusted.
+/// A token whose kid is unknown makes it refetch (coalesced, at most once per `refetchInterval`);
+/// requests that arrive meanwhile wait for that one fetch instead of failing, so a key rotation at the
+/// token server is honoured at the first token signed with the new key. Keys are refreshed every
+/// ``refreshInterval`` (five minutes by default), so a key pruned from the JWKS stops being trusted.
 public final class JWKSFetcher: Sendable {
     public let url: String
     private let client: HTTPClient
+    /// Whether ``shutdown()`` closes `client` (this fetcher made it).
+    private let ownsClient: Bool
     private let logger: Logger
     private let refetchInterval: Duration
-    private let maxAge: Duration
     private struct State {
         var keys = VerificationKeys()
         var lastFetch: ContinuousClock.Instant?
         var lastSuccess: ContinuousClock.Instant?
         var inflight: Task<Void, Never>?
         var lastError: String?
+        var refreshInterval: Duration
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    /// Fetches with the caller's HTTP client (the gateway's), which the caller shuts down.
+    public init(url: String, client: HTTPClient, logger: Logger, refetchInterval: Duration = .seconds(2), refreshInterval: Duration = .seconds(300)) {
+        self.url = url
+        self.client = client
+        self.ownsClient = false
+        self.logger = logger
+        self.refetchInterval = refetchInterval
+        self.state = Mutex(State(refreshInterval: refreshInterval))
+    }
 
     /// Creates its own HTTP client (1 s connect timeout, no redirects); call ``shutdown()`` when done.
-    public init(url: String, logger: Logger, refetchInterval: Duration = .seconds(2), maxAge: Duration = .seconds(300)) {
+    public init(url: String, logger: Logger, refetchInterval: Duration = .seconds(2), refreshInterval: Duration = .seconds(300)) {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(1), read: .seconds(2))
         configuration.redirectConfiguration = .disallow
         configuration.tracing.tracer = nil
         configuration.connectionPool.retryConnectionEstablishment = false
         self.client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
+        self.ownsClient = true
         self.url = url
         self.logger = logger
         self.refetchInterval = refetchInterval
-        self.maxAge = maxAge
+        self.state = Mutex(State(refreshInterval: refreshInterval))
     }
 
     public func shutdown() async throws {
-        try await client.shutdown()
+        if ownsClient { try await client.shutdown() }
+    }
+
+    /// The keys loaded so far (possibly none), without waiting.
+    public var keys: VerificationKeys { state.withLock { $0.keys } }
+
+    public var hasKeys: Bool { state.withLock { !$0.keys.isEmpty } }
+
+    /// Whether the last fetched JWKS still has `kid` (a cached verification is only good while it does).
+    public func contains(_ kid: String) -> Bool {
+        state.withLock { $0.keys[kid] != nil }
+    }
+
+    /// Installs keys without fetching (tests of what uses the keys).
+    public func install(_ keys: VerificationKeys) {
+        state.withLock {
+            $0.keys = keys
+            $0.lastFetch = .now
+            $0.lastSuccess = .now
+        }
+    }
+
+    /// How often loaded keys are fetched again (routes.json `auth.jwksRefreshSeconds` for the gateway).
+    public var refreshInterval: Duration {
+        get { state.withLock { $0.refreshInterval } }
+        set { state.withLock { $0.refreshInterval = newValue } }
     }
 
     /// Keys including `kid` if the token server has it. Fetches (and waits) when the kid is unknown or no keys
-    /// are loaded; keys older than `maxAge` are still used while a refresh runs in the background.
+    /// are loaded; keys older than ``refreshInterval`` are still used while a refresh runs in the background.
     public func keys(including kid: String) async -> VerificationKeys {
         let (current, stale) = state.withLock { state in
-            (state.keys, state.lastSuccess.map { ContinuousClock.now - $0 >= maxAge } ?? true)
+            (state.keys, state.lastSuccess.map { ContinuousClock.now - $0 >= state.refreshInterval } ?? true)
         }
         if current[kid] != nil {
             if stale { _ = startRefresh() }
@@ -123,6 +162,16 @@ public final class JWKSFetcher: Sendable {
             } else {
                 logger.error("\(message)", metadata: ["url": .string(url)])
             }
+        }
+    }
+}
+
+extension JWKSFetcher {
+    /// Background upkeep: retry every second until keys arrive, then refresh every ``refreshInterval``.
+    public func maintain() async {
+        while !Task.isCancelled {
+            await refresh()
+            try? await Task.sleep(for: hasKeys ? refreshInterval : .seconds(1))
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import Testing
+import PortierHTTP
 import Tokens
 @testable import Gateway
 
@@ -11,7 +12,7 @@ import Tokens
     static let key = try! RSAKey.generate()
 
     func makeGuard() -> AuthGuard {
-        let jwks = JWKSCache(url: "http://127.0.0.1:1/jwks", client: HTTPClient.shared, logger: Logger(label: "test"))
+        let jwks = JWKSFetcher(url: "http://127.0.0.1:1/jwks", client: HTTPClient.shared, logger: Logger(label: "test"))
         jwks.install(VerificationKeys([Self.key.thumbprint: Self.key]))
         let settings = GatewayConfiguration.AuthSettings(
             issuer: "http://auth.test", audience: "hotel-api", jwksURL: "http://127.0.0.1:1/jwks", leewaySeconds: 60, revocations: nil
