@@ -30,6 +30,7 @@ done
 echo "fuzz: built $(echo $TARGETS | wc -w) targets in $(( $(date +%s) - build_start )) s"
 
 failed=""
+ran=0
 run_id=$(date -u +%Y%m%dT%H%M%S)
 for target in $TARGETS; do
   # The working corpus grows across runs (libFuzzer adds what finds new coverage); crash inputs
@@ -39,6 +40,7 @@ for target in $TARGETS; do
   mkdir -p "$work" "$crashes"
   cp -n Fuzz/corpus/"$target"/* "$work"/ 2>/dev/null
   echo "fuzz: Fuzz$target for ${SECONDS_PER_TARGET} s"
+  ran=$((ran + 1))
   log="$SCRATCH/Fuzz$target.log"
   # Swift's own crash backtracer trips ASan with false reports; libFuzzer's stack trace is enough.
   if SWIFT_BACKTRACE=enable=no nice -n 10 "$SCRATCH/debug/Fuzz$target" "$work" \
@@ -53,9 +55,12 @@ for target in $TARGETS; do
   fi
 done
 
+failures=$(echo $failed | wc -w)
 if [ -n "$failed" ]; then
+  echo "fuzz: $((ran - failures)) passed, $failures failed"
   echo "fuzz: crashes in:$failed. Inputs (replay with .build/debug/Fuzz<Name> <file>):" >&2
   for target in $failed; do ls -1 "$SCRATCH/crashes/$run_id/$target"/* >&2 2>/dev/null; done
   exit 1
 fi
 echo "fuzz: no crash"
+echo "fuzz: $ran passed, 0 failed"
