@@ -57,7 +57,10 @@ final class GatewayCore: Sendable {
     private func makeGuard(_ settings: GatewayConfiguration.AuthSettings?, previous: AuthGuard?) -> AuthGuard? {
         guard let settings else { return nil }
         if let previous, previous.settings == settings { return previous }
-        let jwks = previous?.jwks.url == settings.jwksURL ? previous!.jwks : JWKSFetcher(url: settings.jwksURL, client: client, logger: logger)
+        // The same JWKS URL keeps its fetcher, so a reload does not drop the loaded keys.
+        let jwks =
+            previous.flatMap { $0.jwks.url == settings.jwksURL ? $0.jwks : nil }
+            ?? JWKSFetcher(url: settings.jwksURL, client: client, logger: logger)
         return AuthGuard(settings: settings, jwks: jwks, revocations: revocations)
     }
 

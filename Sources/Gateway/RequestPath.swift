@@ -6,8 +6,10 @@
 /// - runs of slashes are merged (`//payments` is `/payments`, Envoy's `merge_slashes`);
 /// - refused with 400: encoded `/`, `\` and `.` (`%2F`, `%5C`, `%2E`: an upstream may decode them
 ///   into separators or dot segments after the gateway matched), a raw `\`, malformed escapes,
-///   dot segments (`.`, `..`, also with `;` parameters as in `/..;/`), and targets that are not an
-///   absolute path.
+///   dot segments (`.`, `..`, also with `;` parameters as in `/..;/`), targets that are not an
+///   absolute path, and `;` raw or encoded: servlet containers (Tomcat, Spring) drop `;params` from
+///   a segment, so `/secure;x` would reach `/secure` behind a catch-all route that matched
+///   `/secure;x` instead (Spring Security's StrictHttpFirewall refuses it the same way).
 ///
 /// A path that needs no change is returned as is, without allocating.
 enum RequestPath {
@@ -39,6 +41,8 @@ enum RequestPath {
                     return .refused("the path must not contain an encoded '/' or '\\' (%2F, %5C)")
                 case UInt8(ascii: "."):
                     return .refused("the path must not contain an encoded '.' (%2E)")
+                case UInt8(ascii: ";"):
+                    return .refused("the path must not contain ';' (%3B): path parameters are not accepted")
                 default:
                     break
                 }
@@ -57,6 +61,8 @@ enum RequestPath {
                 continue
             case UInt8(ascii: "\\"):
                 return .refused("the path must not contain '\\'")
+            case UInt8(ascii: ";"):
+                return .refused("the path must not contain ';': path parameters are not accepted")
             case UInt8(ascii: "/") where previous == UInt8(ascii: "/"):
                 // Merged: the byte is dropped.
                 if output == nil { output = Array(bytes[bytes.startIndex..<index]) }

@@ -189,6 +189,11 @@ func expectRawError(_ response: RawResponse, status: Int, error: String, sourceL
                 let response = try await gw.rawGET(spelling)
                 #expect(response.status == 401, "\(spelling) must need a token: \(response.body)")
             }
+            // A servlet upstream would read these as /secure; the catch-all route must not get them.
+            for parameters in ["/secure;x", "/secure;jsessionid=1/x", "/secure%3Bx", "/secure%3bx"] {
+                let response = try await gw.rawGET(parameters)
+                expectRawError(response, status: 400, error: "invalid_request")
+            }
             #expect(hits(gw) == 0)
         }
     }
