@@ -156,18 +156,31 @@ import Tokens
         }
     }
 
+    /// Runs a token server on the held port (where the gateway's routes point), gets a token and
+    /// lets `whileUp` check the gateway, then stops the server and returns the token.
+    static func tokenFromAServerThatThenStops(
+        on held: HeldPort, _ gw: GatewayHarness, whileUp: @Sendable (String) async throws -> Void
+    ) async throws -> String {
+        var configuration = gw.authConfiguration
+        configuration.port = held.port
+        let signal = PortSignal()
+        let (application, demo) = try await TokenServerForTests.build(configuration, signal)
+        let secret = try #require(demo)
+        return try await LiveServer.run(application, port: signal) { _ in
+            let token = try await TokenServerForTests.token(port: held.port, secret: secret)
+            try await whileUp(token)
+            return token
+        }
+    }
+
     @Test func aStaleFeedMakesTheGatewayNotReadyWhileFailOpenKeepsServing() async throws {
         let held = try HeldPort()
         try await GatewayHarness.run(tokenServer: false, routes: Self.routesWithHeldAuth(held.port, failClosed: false)) { gw in
-            var configuration = gw.authConfiguration
-            configuration.port = held.port
-            let signal = PortSignal()
-            let (application, demo) = try await TokenServerForTests.build(configuration, signal)
-            let token = try await LiveServer.run(application, port: signal) { _ in
-                let token = try await TokenServerForTests.token(port: held.port, secret: demo!)
-                #expect(try await eventually { try await gw.get("/health/ready").status == 200 })
-                #expect(try await gw.get("/rooms", token: token).status == 200)
-                return token
+            let token = try await Self.tokenFromAServerThatThenStops(on: held, gw) { token in
+                let ready = try await eventually { try await gw.get("/health/ready").status == 200 }
+                #expect(ready)
+                let status = try await gw.get("/rooms", token: token).status
+                #expect(status == 200)
             }
             // The token server is gone: after the staleness bound (10 s here) the gateway says so.
             #expect(try await eventually { try await gw.get("/health/ready").status == 503 })
@@ -188,14 +201,9 @@ import Tokens
     @Test func failClosedRefusesProtectedRequestsWhileTheFeedIsStale() async throws {
         let held = try HeldPort()
         try await GatewayHarness.run(tokenServer: false, routes: Self.routesWithHeldAuth(held.port, failClosed: true)) { gw in
-            var configuration = gw.authConfiguration
-            configuration.port = held.port
-            let signal = PortSignal()
-            let (application, demo) = try await TokenServerForTests.build(configuration, signal)
-            let token = try await LiveServer.run(application, port: signal) { _ in
-                let token = try await TokenServerForTests.token(port: held.port, secret: demo!)
-                #expect(try await eventually { try await gw.get("/rooms", token: token).status == 200 })
-                return token
+            let token = try await Self.tokenFromAServerThatThenStops(on: held, gw) { token in
+                let served = try await eventually { try await gw.get("/rooms", token: token).status == 200 }
+                #expect(served)
             }
             #expect(try await eventually { try await gw.get("/rooms", token: token).status == 503 })
             let refused = try await gw.get("/rooms", token: token)
