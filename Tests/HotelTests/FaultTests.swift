@@ -57,8 +57,8 @@ import Testing
             #expect(try await hotel.book(room: room, guest: 30, nightsFromNow: 10).status == 201)
             try await hotel.stop("payments")
 
-            // Books answers for itself: had it waited for payments, the gateway's 5 s route timeout
-            // would have answered 504 upstream_timeout instead. No stopwatch needed.
+            // Books answers for itself: had it waited for payments, the gateway would have answered
+            // 504 upstream_timeout after the route's timeout instead. No stopwatch needed.
             let refused = try await hotel.book(room: room, guest: 31, nightsFromNow: 20)
             #expect(refused.status == 503)
             #expect(refused.json["error"] as? String == "service_unavailable")

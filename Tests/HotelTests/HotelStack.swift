@@ -100,7 +100,9 @@ final class HotelStack: @unchecked Sendable {
         for service in Service.allCases {
             var route: [String: Any] = [
                 "id": service.rawValue, "path": "/\(service.rawValue)", "upstreams": ["http://127.0.0.1:\(ports[service.rawValue]!)"],
-                "scopes": scopes, "timeoutMillis": 5000,
+                // Generous: a stack's first booking fetches service tokens and keys on a machine
+                // that may be running several stacks at once.
+                "scopes": scopes, "timeoutMillis": 30000,
             ]
             // As in the shipped routes.json: payments is read-only from outside.
             if service == .payments {
