@@ -44,8 +44,13 @@ final class AuthGuard: Sendable {
     /// Checks the request's bearer token synchronously: a cache hit costs a dictionary lookup and
     /// the time checks; a miss costs one RS256 verification with keys already parsed.
     func check(_ headers: HTTPFields, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now()) -> Outcome {
+        check(authorization: headers[.authorization], method: method, route: route, now: now)
+    }
+
+    /// The same, given the `Authorization` header's value (the gateway's data path has NIO's headers).
+    func check(authorization: String?, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now()) -> Outcome {
         let token: String
-        switch BearerToken.extract(headers[.authorization]) {
+        switch BearerToken.extract(authorization) {
         case .missing:
             return .refused(Self.challenge(nil, "a Bearer access token is required"))
         case .notBearer:
@@ -111,14 +116,14 @@ final class AuthGuard: Sendable {
     /// Fetches keys for `kid` (or any keys at all), then decides again. If the keys still do not
     /// come, the answer is 503 when the gateway has none, and invalid_token for an unknown kid.
     func checkAfterLoadingKeys(
-        _ headers: HTTPFields, method: HTTPRequest.Method, route: Route, kid: String?
+        authorization: String?, method: HTTPRequest.Method, route: Route, kid: String?
     ) async -> Outcome {
         if let kid {
             _ = await jwks.keys(including: kid)
         } else {
             await jwks.refresh()
         }
-        switch check(headers, method: method, route: route) {
+        switch check(authorization: authorization, method: method, route: route) {
         case .needsKeys(nil):
             return .refused(APIError.serviceUnavailable("the gateway has no token signing keys yet; is the token server up?", retryAfter: 1))
         case .needsKeys(let kid?):

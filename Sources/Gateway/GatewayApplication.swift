@@ -4,7 +4,6 @@ import HummingbirdCore
 public import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypesHTTP1
 import NIOPosix
 import PortierHTTP
 public import ServiceLifecycle
@@ -18,7 +17,8 @@ public struct GatewaySettings: Sendable {
     public var watchInterval: Duration
     /// Reload on SIGHUP (off in tests that run several gateways in one process).
     public var reloadOnSIGHUP: Bool
-    /// Upstream connections kept per host.
+    /// Most connections open to one upstream from one event loop (one per core); requests
+    /// beyond them wait for a connection in arrival order.
     public var connectionsPerHost: Int
     /// A client connection that sends nothing for this long is closed (408 if its request body stalled).
     public var idleTimeout: Duration
@@ -57,10 +57,11 @@ struct GatewayConnection: ServerChildChannelValue {
     let channel: any Channel
 }
 
-/// Sets up each accepted connection: Hummingbird's HTTP/1 codec, then ``ProxyChannelHandler``,
-/// which answers every request on the connection's event loop.
+/// Sets up each accepted connection: NIO's HTTP/1 server codec, then ``ProxyChannelHandler``,
+/// which answers every request on the connection's event loop with that loop's upstream pool.
 struct GatewayChildChannel: ServerChildChannel {
     let core: GatewayCore
+    let pools: UpstreamPools
     let idleTimeout: Duration
     let maxHeaderBytes: Int
 
@@ -79,8 +80,8 @@ struct GatewayChildChannel: ServerChildChannel {
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits
             )
-            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try channel.pipeline.syncOperations.addHandler(ProxyChannelHandler(core: core, maxHeaderBytes: maxHeaderBytes))
+            let pool = try pools.pool(for: channel.eventLoop)
+            try channel.pipeline.syncOperations.addHandler(ProxyChannelHandler(core: core, pool: pool, maxHeaderBytes: maxHeaderBytes))
             return GatewayConnection(channel: channel)
         }
     }
@@ -90,15 +91,40 @@ struct GatewayChildChannel: ServerChildChannel {
     }
 }
 
-/// Shuts the HTTP clients down after the HTTP server has drained.
+/// One upstream pool per event loop of the server.
+final class UpstreamPools: Sendable {
+    private let pools: [ObjectIdentifier: UpstreamPool]
+
+    init(group: MultiThreadedEventLoopGroup, limit: Int) {
+        var pools: [ObjectIdentifier: UpstreamPool] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = UpstreamPool(loop: loop, limit: limit, connectTimeout: .seconds(1), idleTimeout: .seconds(60))
+        }
+        self.pools = pools
+    }
+
+    func pool(for loop: any EventLoop) throws -> UpstreamPool {
+        guard let pool = pools[ObjectIdentifier(loop)] else { throw ChannelError.inappropriateOperationForState }
+        return pool
+    }
+
+    /// Closes the idle upstream connections, each on its own loop.
+    func shutdown() async {
+        for pool in pools.values {
+            try? await pool.loop.submit { pool.shutdown() }.get()
+        }
+    }
+}
+
+/// Shuts the HTTP client and the upstream pools down after the HTTP server has drained.
 struct HTTPClientService: Service {
-    let clients: [HTTPClient]
+    let client: HTTPClient
+    let pools: UpstreamPools
 
     func run() async throws {
         try? await gracefulShutdown()
-        for client in clients {
-            try await client.shutdown()
-        }
+        await pools.shutdown()
+        try await client.shutdown()
     }
 }
 
@@ -128,14 +154,10 @@ public enum Gateway {
         clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.connectionsPerHost)
         // A refused connection is an answer (502 and ejection), not something to retry for 10 s.
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
-        let loops = MultiThreadedEventLoopGroup.singleton
-        let client = HTTPClient(eventLoopGroupProvider: .shared(loops), configuration: clientConfiguration)
-        var upstreamClients: [ObjectIdentifier: HTTPClient] = [:]
-        for loop in loops.makeIterator() {
-            upstreamClients[ObjectIdentifier(loop)] = HTTPClient(eventLoopGroupProvider: .shared(loop), configuration: clientConfiguration)
-        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let pools = UpstreamPools(group: MultiThreadedEventLoopGroup.singleton, limit: settings.connectionsPerHost)
 
-        let core = try GatewayCore(configuration: configuration, client: client, upstreamClients: upstreamClients, logger: logger)
+        let core = try GatewayCore(configuration: configuration, client: client, logger: logger)
         let watcher = RouteTableWatcher(
             path: settings.routesPath, core: core, initialContent: data, interval: settings.watchInterval,
             reloadOnSIGHUP: settings.reloadOnSIGHUP, logger: logger
@@ -143,7 +165,7 @@ public enum Gateway {
         logger.info("routes loaded", metadata: ["path": .string(settings.routesPath), "routes": .array(configuration.routes.map { .string($0.id) })])
 
         let server = Server(
-            childChannelSetup: GatewayChildChannel(core: core, idleTimeout: settings.idleTimeout, maxHeaderBytes: settings.maxHeaderBytes),
+            childChannelSetup: GatewayChildChannel(core: core, pools: pools, idleTimeout: settings.idleTimeout, maxHeaderBytes: settings.maxHeaderBytes),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-gateway"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
@@ -155,7 +177,7 @@ public enum Gateway {
         )
         let admin = AdminListener.server(core: core, settings: settings, logger: logger, onServerRunning: onAdminRunning)
         // Shutdown runs in reverse: the servers drain first, the client closes last.
-        let clients = HTTPClientService(clients: [client] + upstreamClients.values)
+        let clients = HTTPClientService(client: client, pools: pools)
         var group = ServiceGroupConfiguration(services: [clients, watcher, AuthMaintenance(core: core), admin, server], logger: logger)
         group.gracefulShutdownSignals = []
         return ServiceGroup(configuration: group)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GatewayConfig
 import HTTPTypes
 import Logging
 import NIOCore
@@ -11,33 +12,25 @@ import Synchronization
 import Tokens
 
 /// The gateway's shared state and policy: the current route table and auth guard (swapped whole
-/// on reload), the upstream client, metrics and the access log. Everything here is synchronous and
-/// thread-safe; the per-connection I/O lives in ``ProxyChannelHandler``.
+/// on reload), metrics and the access log. Everything here is synchronous and thread-safe; the
+/// per-connection I/O lives in ``ProxyChannelHandler``, the upstream connections in one
+/// ``UpstreamPool`` per event loop.
 final class GatewayCore: Sendable {
-    /// For the gateway's own calls (JWKS, revocation list).
+    /// For the gateway's own calls (JWKS, revocation list); proxied requests use the pools.
     let client: HTTPClient
-    /// One upstream client per event loop, each pooling connections on its own loop only, so a
-    /// proxied request and its upstream connection always share a thread.
-    private let upstreamClients: [ObjectIdentifier: HTTPClient]
     let logger: Logger
     let metrics = GatewayMetrics()
     let revocations: RevocationList
     private let state: Mutex<(table: RouteTable, auth: AuthGuard?, trusted: TrustedProxies)>
 
-    init(configuration: GatewayConfiguration, client: HTTPClient, upstreamClients: [ObjectIdentifier: HTTPClient], logger: Logger) throws {
+    init(configuration: GatewayConfiguration, client: HTTPClient, logger: Logger) throws {
         self.client = client
-        self.upstreamClients = upstreamClients
         self.logger = logger
         self.revocations = RevocationList(logger: logger)
         let table = RouteTable(configuration: configuration)
         state = Mutex((table, nil, try TrustedProxies(configuration.trustedProxies)))
         state.withLock { $0.auth = makeGuard(configuration.auth, previous: nil) }
         metrics.trackRevocationFeed(revocations)
-    }
-
-    /// The upstream client whose connections live on `loop`.
-    func upstreamClient(for loop: any EventLoop) -> HTTPClient {
-        upstreamClients[ObjectIdentifier(loop)] ?? client
     }
 
     var table: RouteTable { state.withLock { $0.table } }
@@ -108,17 +101,27 @@ final class GatewayCore: Sendable {
         var route: Route
         var upstreamIndex: Int
         var upstream: Upstream
-        var url: String
-        var headers: HTTPHeaders
+        /// The request head as it goes upstream: the client's, with the minimal edits.
+        var head: HTTPRequestHead
         /// `RateLimit-*` headers to add to the response.
-        var limitHeaders: HTTPFields
+        var limitHeaders: [(String, String)]
         var bodyLimit: Int
         var identity: Identity?
+
+        /// Points the request at another instance of the route (after a refused connection).
+        mutating func retarget(index: Int, upstream: Upstream) {
+            upstreamIndex = index
+            let path = head.uri.utf8.dropFirst(self.upstream.basePath.utf8.count)
+            head.uri = upstream.basePath + String(Substring(path))
+            head.headers.replaceOrAdd(name: "Host", value: upstream.hostHeader)
+            self.upstream = upstream
+        }
     }
 
     /// The parts of a request head that admission needs.
     struct RequestInfo {
-        var head: HTTPRequest
+        var head: HTTPRequestHead
+        var method: HTTPRequest.Method
         var path: Substring
         var query: Substring?
         var requestID: String
@@ -126,13 +129,18 @@ final class GatewayCore: Sendable {
         /// Why the path cannot be routed (see ``RequestPath``); `path` is then the raw path.
         var pathRefusal: String?
 
-        /// `rawPath` is the request target without its query; it is routed and forwarded normalized.
-        init(head: HTTPRequest, rawPath: Substring, query: Substring?, requestID: String, peer: String) {
+        /// The request target is split at `?`; the path is routed and forwarded normalized, the
+        /// query passes untouched.
+        init(head: HTTPRequestHead, peer: String) {
             self.head = head
-            self.query = query
-            self.requestID = requestID
+            self.method = head.method.portable
             self.peer = peer
-            switch RequestPath.normalize(rawPath) {
+            let target = head.uri[...]
+            let query = target.utf8.firstIndex(of: UInt8(ascii: "?"))
+            let rawPath = query.map { target[..<$0] } ?? target
+            self.query = query.map { target[target.index(after: $0)...] }
+            requestID = RequestID.resolve(head.headers.first(name: "x-request-id"))
+            switch RequestPath.normalize(rawPath.isEmpty ? "/" : rawPath) {
             case .valid(let normalized): path = normalized
             case .refused(let reason): (path, pathRefusal) = (rawPath, reason)
             }
@@ -147,14 +155,14 @@ final class GatewayCore: Sendable {
     /// Runs routing, method and size checks, authentication, the rate limiter and the circuit
     /// breaker. A `.forward` result holds a breaker permit: its outcome must be recorded.
     func admit(_ request: RequestInfo, trace: inout AccessTrace) -> Admission {
-        if Self.refusedMethods.contains(request.head.method) {
-            let close = request.head.method == .connect
+        if Self.refusedMethods.contains(request.method) {
+            let close = request.method == .connect
             return .respond(LocalResponse(.methodNotAllowed(allowed: Self.proxiedMethods), requestID: request.requestID, close: close))
         }
         if let reason = request.pathRefusal {
             return .respond(LocalResponse(.badRequest(reason), requestID: request.requestID))
         }
-        if let builtIn = builtIn(path: request.path, method: request.head.method) { return .respond(builtIn) }
+        if let builtIn = builtIn(path: request.path, method: request.method) { return .respond(builtIn) }
         if request.path == "/metrics" {
             // Served on the admin listener only; answered here so that no route proxies it either.
             return .respond(LocalResponse(.notFound("/metrics is served on the gateway's admin listener"), requestID: request.requestID))
@@ -164,18 +172,18 @@ final class GatewayCore: Sendable {
             return .respond(LocalResponse(.notFound("no route matches \(request.path)"), requestID: request.requestID))
         }
         trace.route = route.id
-        if let allowed = route.allowedMethods, !allowed.contains(request.head.method) {
+        if let allowed = route.allowedMethods, !allowed.contains(request.method) {
             return .respond(LocalResponse(.methodNotAllowed(allowed: route.allowedMethodList), requestID: request.requestID))
         }
         let bodyLimit = route.settings.maxBodyBytes ?? table.configuration.maxBodyBytes
-        if let length = request.head.headerFields[.contentLength].flatMap(Int.init), length > bodyLimit {
+        if let length = request.head.headers.first(name: "content-length").flatMap(Int.init), length > bodyLimit {
             return .respond(LocalResponse(.payloadTooLarge(limit: bodyLimit), requestID: request.requestID, close: true))
         }
         guard !route.settings.isPublic else { return admit(request, route: route, identity: nil, bodyLimit: bodyLimit, trace: &trace) }
         guard let auth else {
             return .respond(LocalResponse(.serviceUnavailable("authentication is not configured", retryAfter: 5), requestID: request.requestID))
         }
-        switch auth.check(request.head.headerFields, method: request.head.method, route: route) {
+        switch auth.check(authorization: request.head.headers.first(name: "authorization"), method: request.method, route: route) {
         case .allowed(let identity):
             trace.clientID = identity.clientID
             return admit(request, route: route, identity: identity, bodyLimit: bodyLimit, trace: &trace)
@@ -189,7 +197,8 @@ final class GatewayCore: Sendable {
     /// Finishes admission once the keys for a pending request have been fetched.
     func admit(after pending: Pending, trace: inout AccessTrace) async -> Admission {
         let outcome = await pending.guardian.checkAfterLoadingKeys(
-            pending.request.head.headerFields, method: pending.request.head.method, route: pending.route, kid: pending.kid
+            authorization: pending.request.head.headers.first(name: "authorization"), method: pending.request.method, route: pending.route,
+            kid: pending.kid
         )
         switch outcome {
         case .allowed(let identity):
@@ -205,8 +214,8 @@ final class GatewayCore: Sendable {
 
     private func admit(_ request: RequestInfo, route: Route, identity: Identity?, bodyLimit: Int, trace: inout AccessTrace) -> Admission {
         let trusted = state.withLock { $0.trusted }
-        let forwardedFor = request.head.headerFields[.xForwardedFor]
-        var limitHeaders: HTTPFields = [:]
+        let forwardedFor = Self.joined(request.head.headers, "x-forwarded-for")
+        var limitHeaders: [(String, String)] = []
         if let limiter = route.limiter, let settings = route.settings.rateLimit {
             let address = trusted.clientAddress(peer: request.peer, forwardedFor: forwardedFor)
             let key = settings.key == .client ? (identity.map { "client:" + $0.clientID } ?? "ip:" + address) : "ip:" + address
@@ -214,7 +223,8 @@ final class GatewayCore: Sendable {
             limitHeaders = Self.rateLimitHeaders(decision)
             guard decision.allowed else {
                 metrics.rateLimited(route: route.id)
-                var headers = limitHeaders
+                var headers = HTTPFields()
+                for (name, value) in limitHeaders { if let name = HTTPField.Name(name) { headers[name] = value } }
                 headers[.retryAfter] = String(decision.retryAfterSeconds)
                 let error = APIError(
                     .tooManyRequests, "rate_limited",
@@ -225,7 +235,8 @@ final class GatewayCore: Sendable {
             }
         }
         if let breaker = route.breaker, case .rejected(let retryAfter) = breaker.acquire() {
-            var headers = limitHeaders
+            var headers = HTTPFields()
+            for (name, value) in limitHeaders { if let name = HTTPField.Name(name) { headers[name] = value } }
             headers[.retryAfter] = String(retryAfter)
             let error = APIError(
                 .serviceUnavailable, "service_unavailable",
@@ -235,31 +246,40 @@ final class GatewayCore: Sendable {
         }
 
         let (index, upstream) = route.balancer.pick()
-        var headers = ProxyHeaders.upstreamHeaders(
-            from: request.head.headerFields, dropAuthorization: identity != nil && !route.settings.forwardToken
-        )
-        headers.add(name: "X-Forwarded-For", value: trusted.contains(request.peer) && forwardedFor != nil ? "\(forwardedFor!), \(request.peer)" : request.peer)
+        var headers = ProxyHeaders.upstreamHeaders(from: request.head.headers, dropAuthorization: identity != nil && !route.settings.forwardToken)
+        headers.add(name: "Host", value: upstream.hostHeader)
+        headers.add(name: "X-Forwarded-For", value: trusted.contains(request.peer) && forwardedFor != nil ? "\(forwardedFor ?? ""), \(request.peer)" : request.peer)
         headers.add(name: "X-Forwarded-Proto", value: "http")
-        if let host = request.head.authority { headers.add(name: "X-Forwarded-Host", value: host) }
+        if let host = request.head.headers.first(name: "host") { headers.add(name: "X-Forwarded-Host", value: host) }
         headers.add(name: "X-Request-Id", value: request.requestID)
         if let identity {
-            headers.add(name: "X-Client-Id", value: identity.clientID)
-            headers.add(name: "X-Client-Scopes", value: identity.scopes.joined(separator: " "))
-            if !identity.authorities.isEmpty { headers.add(name: "X-Client-Authorities", value: identity.authorities.joined(separator: ",")) }
+            ProxyHeaders.addIfSafe(&headers, "X-Client-Id", identity.clientID)
+            ProxyHeaders.addIfSafe(&headers, "X-Client-Scopes", identity.scopes.joined(separator: " "))
+            if !identity.authorities.isEmpty { ProxyHeaders.addIfSafe(&headers, "X-Client-Authorities", identity.authorities.joined(separator: ",")) }
+        }
+        var uri = upstream.basePath
+        uri += route.upstreamPath(for: request.path)
+        if let query = request.query {
+            uri += "?"
+            uri += query
         }
         trace.upstream = upstream.origin
         return .forward(
             Forwarding(
-                route: route, upstreamIndex: index, upstream: upstream, url: url(upstream, route: route, request: request), headers: headers,
+                route: route, upstreamIndex: index, upstream: upstream,
+                head: HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers),
                 limitHeaders: limitHeaders, bodyLimit: bodyLimit, identity: identity
             )
         )
     }
 
-    func url(_ upstream: Upstream, route: Route, request: RequestInfo) -> String {
-        var url = upstream.origin + upstream.basePath + route.upstreamPath(for: request.path)
-        if let query = request.query { url += "?" + query }
-        return url
+    /// All values of a header, joined as one list (nil when absent).
+    static func joined(_ headers: HTTPHeaders, _ name: String) -> String? {
+        var result: String?
+        for value in headers[name] {
+            result = result.map { $0 + ", " + value } ?? value
+        }
+        return result
     }
 
     /// The gateway's own endpoints on the public port: the health probes (/metrics is on the admin listener).
@@ -287,9 +307,9 @@ final class GatewayCore: Sendable {
     /// One JSON access-log line and the request metrics, when the response head is known.
     func record(_ request: RequestInfo, status: Int, started: ContinuousClock.Instant, trace: AccessTrace) {
         let elapsed = ContinuousClock.now - started
-        metrics.request(route: trace.route, method: request.head.method.rawValue, status: status, duration: elapsed)
+        metrics.request(route: trace.route, method: request.method.rawValue, status: status, duration: elapsed)
         guard var line = AccessLogLine(logger: logger) else { return }
-        line.field("method", request.head.method.rawValue)
+        line.field("method", request.method.rawValue)
         line.field("path", request.path)
         line.field("status", status)
         line.field("route", trace.route)
@@ -301,11 +321,11 @@ final class GatewayCore: Sendable {
         line.write()
     }
 
-    static func rateLimitHeaders(_ decision: TokenBucket.Decision) -> HTTPFields {
+    static func rateLimitHeaders(_ decision: TokenBucket.Decision) -> [(String, String)] {
         [
-            .rateLimitLimit: String(decision.limit),
-            .rateLimitRemaining: String(decision.remaining),
-            .rateLimitReset: String(decision.resetSeconds),
+            ("RateLimit-Limit", String(decision.limit)),
+            ("RateLimit-Remaining", String(decision.remaining)),
+            ("RateLimit-Reset", String(decision.resetSeconds)),
         ]
     }
 
@@ -315,8 +335,20 @@ final class GatewayCore: Sendable {
     }
 }
 
-extension HTTPField.Name {
-    static let rateLimitLimit = HTTPField.Name("RateLimit-Limit")!
-    static let rateLimitRemaining = HTTPField.Name("RateLimit-Remaining")!
-    static let rateLimitReset = HTTPField.Name("RateLimit-Reset")!
+extension NIOHTTP1.HTTPMethod {
+    /// The same method as HTTPTypes spells it (routes and scopes are keyed by that).
+    var portable: HTTPRequest.Method {
+        switch self {
+        case .GET: return .get
+        case .HEAD: return .head
+        case .POST: return .post
+        case .PUT: return .put
+        case .PATCH: return .patch
+        case .DELETE: return .delete
+        case .OPTIONS: return .options
+        case .TRACE: return .trace
+        case .CONNECT: return .connect
+        default: return HTTPRequest.Method(rawValue) ?? .get
+        }
+    }
 }

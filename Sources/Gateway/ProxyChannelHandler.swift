@@ -1,46 +1,42 @@
-import AsyncHTTPClient
+import GatewayConfig
 import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 import PortierHTTP
 import Resilience
 
 /// One client connection of the gateway, on its event loop from first byte to last.
 ///
-/// Requests are admitted by ``GatewayCore`` (routing, auth, rate limit, breaker: all synchronous)
-/// and sent upstream with AsyncHTTPClient's delegate API on the same event loop, so a proxied
-/// request never hops threads. Bodies stream both ways with backpressure: client reads pause while
-/// the upstream has not taken the last chunk, and upstream reads pause while the client socket is
-/// full. Requests on one connection are answered in order (HTTP/1.1 pipelining).
+/// What to do is decided by ``ProxyStateMachine``; this handler feeds it the connection's events
+/// and performs the steps it returns. Requests are admitted by ``GatewayCore`` (routing, auth,
+/// rate limit, breaker: all synchronous unless signing keys must be fetched) and sent upstream on
+/// a pooled connection of the same event loop (``UpstreamPool``): NIO's request and response heads
+/// pass through with the minimal header edits, and bodies stream both ways with backpressure.
+/// Writes are flushed once per read batch.
 final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let core: GatewayCore
+    private let pool: UpstreamPool
+    private let maxHeaderBytes: Int
+    private var machine = ProxyStateMachine()
     private var context: ChannelHandlerContext?
     private var peer = "unknown"
-    /// The request being answered.
-    private var exchange: Exchange?
-    /// Parts of later requests that arrived while one is being answered.
-    private var backlog = CircularBuffer<HTTPRequestPart>()
-    private var readsHeld = false
-    private var readPending = false
-    private var quiescing = false
-    /// The client sent FIN: it sends nothing more, but still reads what it asked for.
-    private var inputClosed = false
-    /// How much of a refused body is read and dropped before the connection is cut anyway.
-    static let lingerLimit = 64 << 20
-    /// The answer to a request the decoder refused (head too large, malformed), due after the
-    /// requests before it on this connection.
+    /// The request being answered: what the machine does not need to decide, only to act.
+    private var leg: Leg?
+    /// The answer to a request the decoder refused.
     private var refusal: GatewayCore.LocalResponse?
-    private var refusalSent = false
-    private let maxHeaderBytes: Int
+    private var readsHeldByMachine = false
+    private var readsHeldByUpstream = false
+    private var readPending = false
+    private var upstreamFlushPending = false
 
-    init(core: GatewayCore, maxHeaderBytes: Int) {
+    init(core: GatewayCore, pool: UpstreamPool, maxHeaderBytes: Int) {
         self.core = core
+        self.pool = pool
         self.maxHeaderBytes = maxHeaderBytes
     }
 
@@ -53,600 +49,476 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    // MARK: Inbound
+    // MARK: Client events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if let exchange, !exchange.requestEnded {
-            receive(part, into: exchange)
-        } else if exchange == nil, backlog.isEmpty, case .head(let head) = part {
-            start(head)
-        } else {
-            backlog.append(part)
-            holdReads()
+        perform(machine.received(unwrapInboundIn(data)))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if upstreamFlushPending {
+            upstreamFlushPending = false
+            leg?.connection?.flush()
         }
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // Detach first: cancelling the upstream call reports back into this handler synchronously,
-        // and must find nothing left to answer or to start.
-        let current = exchange
-        exchange = nil
-        backlog.removeAll()
+        let current = leg
+        perform(machine.closed())
         if let current {
-            current.upstreamAbandoned = true
-            current.headTimer?.cancel()
-            current.failBody(ChannelError.ioOnClosedChannel)
-            // The client left; that says nothing about the upstream's health.
-            current.releaseBreaker()
+            // The client left before its answer; that says nothing about the upstream.
             if !current.accounted { account(current, status: 499) }
-            current.upstreamTask?.cancel()
+            current.timer?.cancel()
         }
+        leg = nil
         context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        // The client's socket filled up or drained: stop or resume reading the upstream.
+        if context.channel.isWritable {
+            leg?.connection?.resumeReads()
+        } else {
+            leg?.connection?.holdReads()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            // Graceful shutdown: finish the current request, then close.
-            quiescing = true
-            if exchange == nil { context.close(promise: nil) }
+            perform(machine.quiesce())
             return
         }
         if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
-            inputClosed = true
-            if exchange == nil && backlog.isEmpty && refusal == nil { context.close(promise: nil) }
+            perform(machine.inputEnded())
             return
         }
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            // Nothing read for a while: close an idle keep-alive connection, or one whose client
-            // stopped sending its request; a request waiting for its upstream has its own timeout.
-            if exchange == nil || exchange?.requestEnded == false {
-                if let exchange, !exchange.responseStarted {
-                    respondLocally(exchange, .init(APIError(.requestTimeout, "request_timeout", "the request was not received in time"), requestID: exchange.request.requestID, close: true))
-                }
-                context.close(promise: nil)
-            }
+            perform(machine.idleTimeout())
             return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Once refused, the decoder reports every later read as an error too; the answer stands.
-        guard refusal == nil, !refusalSent else { return }
-        guard let parserError = error as? HTTPParserError, exchange?.requestEnded ?? true else {
-            // Not HTTP, or the request being answered is itself broken mid-body: nothing sensible to send.
+        guard let parserError = error as? HTTPParserError else {
             context.close(promise: nil)
             return
         }
+        if refusal == nil {
+            refusal = makeRefusal(parserError)
+        }
+        perform(machine.decoderFailed())
+    }
+
+    private func makeRefusal(_ error: HTTPParserError) -> GatewayCore.LocalResponse {
         let requestID = RequestID.make()
-        var response: GatewayCore.LocalResponse
-        if parserError == .headerOverflow {
-            let error = APIError(
+        var response = refusalResponse(error, requestID: requestID)
+        response.headers[.xRequestID] = requestID
+        return response
+    }
+
+    private func refusalResponse(_ error: HTTPParserError, requestID: String) -> GatewayCore.LocalResponse {
+        if error == .headerOverflow {
+            core.logger.notice(
+                "request head too large", metadata: ["client": .string(peer), "limit": .stringConvertible(maxHeaderBytes), "request_id": .string(requestID)]
+            )
+            let apiError = APIError(
                 .requestHeaderFieldsTooLarge, "request_header_fields_too_large",
                 "the request head is larger than \(maxHeaderBytes) bytes, or has more than \(GatewaySettings.maxHeaderFieldCount) header fields"
             )
-            response = GatewayCore.LocalResponse(error, requestID: requestID, close: true)
-            core.logger.notice(
-                "request head too large",
-                metadata: ["client": .string(peer), "limit": .stringConvertible(maxHeaderBytes), "request_id": .string(requestID)]
-            )
-        } else {
-            response = GatewayCore.LocalResponse(.badRequest("malformed HTTP request"), requestID: requestID, close: true)
-            core.logger.notice(
-                "malformed HTTP request", metadata: ["client": .string(peer), "error": .string("\(error)"), "request_id": .string(requestID)]
-            )
+            return GatewayCore.LocalResponse(apiError, requestID: requestID, close: true)
         }
-        response.headers[.xRequestID] = requestID
-        // Answered in order: after the requests before it on this connection.
-        refusal = response
-        sendRefusalIfDue()
+        core.logger.notice("malformed HTTP request", metadata: ["client": .string(peer), "error": .string("\(error)"), "request_id": .string(requestID)])
+        return GatewayCore.LocalResponse(.badRequest("malformed HTTP request"), requestID: requestID, close: true)
     }
 
-    /// Writes the protocol-error answer once nothing is left to answer before it, then closes
-    /// lingering: what the client still sends is read and dropped for a while, so that it sees
-    /// the answer instead of a reset.
-    private func sendRefusalIfDue() {
-        guard let response = refusal, exchange == nil, backlog.isEmpty, let context else { return }
-        refusal = nil
-        refusalSent = true
-        write(response, context: context, closeAfter: true)
-        releaseReads()
-        if inputClosed {
-            context.close(promise: nil)
-        } else {
-            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .seconds(2)) { bound.value.close(promise: nil) }
-        }
-    }
-
-    // MARK: Outbound (reads are held while the upstream is not ready for more)
+    // MARK: Reads (held while the machine buffers, or while the upstream cannot take more)
 
     func read(context: ChannelHandlerContext) {
-        if readsHeld {
+        if readsHeldByMachine || readsHeldByUpstream {
             readPending = true
         } else {
             context.read()
         }
     }
 
-    private func holdReads() {
-        readsHeld = true
+    private func updateReads() {
+        guard !readsHeldByMachine, !readsHeldByUpstream, readPending, let context else { return }
+        readPending = false
+        context.read()
     }
 
-    private func releaseReads() {
-        guard readsHeld else { return }
-        readsHeld = false
-        if readPending, let context {
-            readPending = false
-            context.read()
+    // MARK: Upstream events (from the borrowed UpstreamConnection, on this loop)
+
+    func upstreamRead(_ part: HTTPClientResponsePart, from connection: UpstreamConnection) {
+        guard let leg, leg.connection === connection else { return }
+        leg.lastUpstreamActivity = .now
+        switch part {
+        case .head(let head):
+            leg.upstreamHead = head
+            let status = Int(head.status.code)
+            let mayHaveBody = leg.request.head.method != .HEAD && status >= 200 && status != 204 && status != 304
+            let delimitedByClose = leg.request.head.version.minor == 0 && mayHaveBody && !head.headers.contains(name: "content-length")
+            perform(machine.upstreamHead(status: status, keepAlive: head.isKeepAlive, delimitedByClose: delimitedByClose))
+        case .body(let buffer):
+            perform(machine.upstreamBody(buffer))
+        case .end:
+            perform(machine.upstreamEnd())
         }
     }
 
-    // MARK: Requests
-
-    private func start(_ head: HTTPRequest) {
-        guard let context else { return }
-        let rawPath = head.path ?? "/"
-        let query = rawPath.firstIndex(of: "?")
-        let request = GatewayCore.RequestInfo(
-            head: head, rawPath: query.map { rawPath[..<$0] } ?? rawPath[...],
-            query: query.map { rawPath[rawPath.index(after: $0)...] },
-            requestID: RequestID.resolve(head.headerFields[.xRequestID]), peer: peer
-        )
-        let exchange = Exchange(request: request, loop: context.eventLoop)
-        exchange.closeAfter = quiescing || head.headerFields[values: .connection].contains { $0.lowercased().contains("close") }
-        exchange.hasBody = head.headerFields[.contentLength].map { $0 != "0" } ?? (head.headerFields[.transferEncoding] != nil)
-        self.exchange = exchange
-        proceed(exchange, admission: core.admit(request, trace: &exchange.trace), context: context)
+    func upstreamReadComplete(from connection: UpstreamConnection) {
+        guard leg?.connection === connection else { return }
+        context?.flush()
     }
 
-    private func proceed(_ exchange: Exchange, admission: GatewayCore.Admission, context: ChannelHandlerContext) {
+    func upstreamClosed(_ error: (any Error)?, from connection: UpstreamConnection) {
+        guard let leg, leg.connection === connection else { return }
+        leg.connection = nil
+        if leg.upstreamHead == nil, let route = leg.forwarding?.route {
+            core.metrics.upstreamError(route: route.id, kind: "reset")
+        }
+        perform(machine.upstreamFailed())
+    }
+
+    func upstreamWritabilityChanged(from connection: UpstreamConnection) {
+        guard leg?.connection === connection else { return }
+        readsHeldByUpstream = !connection.isWritable
+        updateReads()
+    }
+
+    // MARK: Performing steps
+
+    private func perform(_ first: ProxyStateMachine.Step) {
+        var step = first
+        while true {
+            execute(step)
+            guard step.replay else { return }
+            step = machine.next()
+        }
+    }
+
+    private func execute(_ step: ProxyStateMachine.Step) {
+        if let settlement = step.settle { settle(settlement) }
+        if let action = step.upstream { upstream(action) }
+        if let action = step.client { client(action) }
+        switch step.timer {
+        case .arm: armTimer()
+        case .disarm:
+            leg?.timer?.cancel()
+            leg?.timer = nil
+        case nil: break
+        }
+        switch step.reads {
+        case .hold: readsHeldByMachine = true
+        case .resume:
+            readsHeldByMachine = false
+            updateReads()
+        case nil: break
+        }
+        switch step.connection {
+        case .close: context?.close(promise: nil)
+        case .lingerThenClose:
+            if let context {
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .seconds(2)) { bound.value.close(promise: nil) }
+            }
+        case nil: break
+        }
+    }
+
+    private func settle(_ settlement: ProxyStateMachine.Settlement) {
+        guard let leg, let breaker = leg.forwarding?.route.breaker else { return }
+        let elapsed = ContinuousClock.now - leg.upstreamStarted
+        switch settlement {
+        case .success: breaker.record(.success(elapsed))
+        case .failure: breaker.record(.failure(elapsed))
+        case .release: breaker.release()
+        }
+    }
+
+    // MARK: Upstream actions
+
+    private func upstream(_ action: ProxyStateMachine.UpstreamAction) {
+        guard let leg else {
+            return
+        }
+        switch action {
+        case .acquire(let fresh):
+            acquire(for: leg, fresh: fresh)
+        case .send(let body, let end):
+            guard let connection = leg.connection, let forwarding = leg.forwarding else { return }
+            leg.upstreamStarted = .now
+            connection.write(.head(forwarding.head))
+            for part in body { connection.write(.body(.byteBuffer(part))) }
+            if end { connection.write(.end(nil)) }
+            connection.flush()
+            readsHeldByUpstream = !connection.isWritable
+        case .sendBody(let buffer):
+            guard let connection = leg.connection else { return }
+            connection.write(.body(.byteBuffer(buffer)))
+            upstreamFlushPending = true
+            readsHeldByUpstream = !connection.isWritable
+        case .sendEnd:
+            guard let connection = leg.connection else { return }
+            connection.write(.end(nil))
+            connection.flush()
+            upstreamFlushPending = false
+        case .release(let reusable):
+            guard let connection = leg.connection else { return }
+            leg.connection = nil
+            if reusable { connection.completed += 1 }
+            pool.release(connection, reusable: reusable)
+            readsHeldByUpstream = false
+        case .abandon:
+            leg.abandoned = true
+            leg.connection?.close()
+            leg.connection = nil
+            readsHeldByUpstream = false
+        }
+    }
+
+    private func acquire(for leg: Leg, fresh: Bool) {
+        guard let forwarding = leg.forwarding else { return }
+        let key = UpstreamPool.Key(forwarding.upstream)
+        if !fresh, let connection = pool.takeIdle(key) {
+            attach(connection, to: leg)
+            return
+        }
+        pool.connect(key) { [self] result in
+            guard self.leg === leg, !leg.abandoned else {
+                // The exchange ended while the connection was being made.
+                if case .success(let connection) = result { pool.release(connection, reusable: true) }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                attach(connection, to: leg)
+            case .failure:
+                connectFailed(leg)
+            }
+        }
+    }
+
+    private func attach(_ connection: UpstreamConnection, to leg: Leg) {
+        connection.owner = self
+        leg.connection = connection
+        if context?.channel.isWritable == false { connection.holdReads() }
+        perform(machine.attached(reused: connection.completed > 0))
+    }
+
+    private func connectFailed(_ leg: Leg) {
+        guard var forwarding = leg.forwarding else { return }
+        let route = forwarding.route
+        core.metrics.upstreamError(route: route.id, kind: "connect")
+        route.balancer.eject(forwarding.upstreamIndex)
+        let alternative = route.balancer.alternative(to: forwarding.upstreamIndex)
+        let step = machine.connectFailed(alternativeAvailable: alternative != nil)
+        if case .acquire = step.upstream, let (index, upstream) = alternative {
+            forwarding.retarget(index: index, upstream: upstream)
+            leg.forwarding = forwarding
+            leg.trace.upstream = upstream.origin
+        }
+        perform(step)
+    }
+
+    private func armTimer() {
+        guard let leg, let timeout = leg.forwarding?.route.settings.timeout else { return }
+        leg.timer?.cancel()
+        leg.lastUpstreamActivity = .now
+        schedule(leg, after: timeout, timeout: timeout)
+    }
+
+    /// The route's timeout covers every wait for the upstream: for the head once the request is
+    /// sent, and between body reads after it (a stalled download is cut as well).
+    private func schedule(_ leg: Leg, after delay: Duration, timeout: Duration) {
+        guard let context else { return }
+        let bound = NIOLoopBound((self, leg), eventLoop: context.eventLoop)
+        leg.timer = context.eventLoop.scheduleTask(in: TimeAmount(delay)) {
+            let (handler, leg) = bound.value
+            guard handler.leg === leg else { return }
+            let quiet = ContinuousClock.now - leg.lastUpstreamActivity
+            if quiet < timeout {
+                handler.schedule(leg, after: timeout - quiet, timeout: timeout)
+                return
+            }
+            leg.timer = nil
+            leg.timedOut = true
+            handler.perform(handler.machine.timedOut())
+        }
+    }
+
+    // MARK: Client actions
+
+    private func client(_ action: ProxyStateMachine.ClientAction) {
+        guard let context else { return }
+        switch action {
+        case .admit(let head):
+            admit(head, context: context)
+        case .writeContinue:
+            let version = leg?.request.head.version ?? .http1_1
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .continue))), promise: nil)
+        case .writeHead(let closeAfter):
+            guard let leg, let upstreamHead = leg.upstreamHead, let forwarding = leg.forwarding else { return }
+            var headers = ProxyHeaders.downstreamHeaders(from: upstreamHead.headers)
+            for (name, value) in forwarding.limitHeaders { headers.add(name: name, value: value) }
+            headers.add(name: "X-Request-Id", value: leg.request.requestID)
+            if closeAfter {
+                headers.add(name: "Connection", value: "close")
+            } else if leg.request.head.version.minor == 0 {
+                headers.add(name: "Connection", value: "keep-alive")
+            }
+            let version: HTTPVersion = leg.request.head.version.minor == 0 ? .http1_0 : .http1_1
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: upstreamHead.status, headers: headers))), promise: nil)
+            account(leg, status: Int(upstreamHead.status.code))
+        case .writeBody(let buffer):
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable {
+                // Over the high-water mark before the batch ends: send now. Upstream reads pause
+                // only if the socket is really full; channelWritabilityChanged resumes them.
+                context.flush()
+                if !context.channel.isWritable { leg?.connection?.holdReads() }
+            }
+        case .writeEnd:
+            // The upstream connection goes back to the pool now, so its read batch cannot flush this.
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case .respond(let answer, let closeAfter):
+            guard let leg else { return }
+            var response = localResponse(answer, leg: leg)
+            response.headers[.xRequestID] = leg.request.requestID
+            account(leg, status: Int(response.status.code))
+            write(response, context: context, closeAfter: closeAfter, version: leg.request.head.version, head: leg.request.head.method == .HEAD)
+        case .sendRefusal:
+            guard let response = refusal else { return }
+            write(response, context: context, closeAfter: true, version: .http1_1, head: false)
+        }
+    }
+
+    private func admit(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let request = GatewayCore.RequestInfo(head: head, peer: peer)
+        let leg = Leg(request: request)
+        self.leg = leg
+        proceed(leg, admission: core.admit(request, trace: &leg.trace))
+    }
+
+    private func proceed(_ leg: Leg, admission: GatewayCore.Admission) {
         switch admission {
         case .respond(let response):
-            respondLocally(exchange, response)
+            leg.local = response
+            perform(machine.admitted(.respond(close: response.close)))
         case .forward(let forwarding):
-            forward(exchange, forwarding, context: context)
+            leg.forwarding = forwarding
+            perform(machine.admitted(.forward(bodyLimit: forwarding.bodyLimit)))
         case .needsKeys(let pending):
-            // The token's key must be fetched first; body parts wait in the exchange meanwhile.
-            holdReads()
-            let loop = context.eventLoop
+            perform(machine.admitted(.pending))
+            guard let loop = context?.eventLoop else { return }
             let core = self.core
-            let bound = NIOLoopBound((self, exchange), eventLoop: loop)
+            let bound = NIOLoopBound(self, eventLoop: loop)
             let promise = loop.makePromise(of: (GatewayCore.Admission, GatewayCore.AccessTrace).self)
-            let trace = exchange.trace
+            let trace = leg.trace
             promise.completeWithTask {
                 var trace = trace
                 let admission = await core.admit(after: pending, trace: &trace)
                 return (admission, trace)
             }
-            promise.futureResult.whenSuccess { admission, trace in
-                let (handler, exchange) = bound.value
-                guard handler.exchange === exchange, let context = handler.context else {
+            promise.futureResult.assumeIsolated().whenSuccess { [leg] admission, trace in
+                let handler = bound.value
+                guard handler.leg === leg else {
                     if case .forward(let forwarding) = admission { forwarding.route.breaker?.release() }
                     return
                 }
-                exchange.trace = trace
-                handler.releaseReads()
-                handler.proceed(exchange, admission: admission, context: context)
+                leg.trace = trace
+                handler.proceed(leg, admission: admission)
             }
         }
     }
 
-    /// Request body parts of the current exchange: streamed upstream, buffered until the upstream
-    /// asks for them, or discarded after a local answer.
-    private func receive(_ part: HTTPRequestPart, into exchange: Exchange) {
-        switch part {
-        case .head:
-            break
-        case .body(let buffer):
-            exchange.bodyBytes += buffer.readableBytes
-            if let limit = exchange.bodyLimit, exchange.bodyBytes > limit {
-                bodyTooLarge(exchange, limit: limit)
-                return
-            }
-            guard !exchange.discardBody else {
-                if exchange.closeAfter && exchange.bodyBytes > Self.lingerLimit { context?.close(promise: nil) }
-                return
-            }
-            exchange.pendingBody.append(buffer)
-            pumpBody(exchange)
-        case .end:
-            exchange.requestEnded = true
-            pumpBody(exchange)
-            finishIfDone(exchange)
-        }
-    }
-
-    private func bodyTooLarge(_ exchange: Exchange, limit: Int) {
-        exchange.failBody(BodyTooLargeError(limit: limit))
-        exchange.discardBody = true
-        exchange.closeAfter = true
-        if !exchange.responseStarted {
-            exchange.breakerOutcome(.success(.zero))
-            respondLocally(exchange, GatewayCore.LocalResponse(.payloadTooLarge(limit: limit), requestID: exchange.request.requestID, close: true))
-        }
-    }
-
-    /// Sends buffered body chunks upstream one at a time; while one is in flight, client reads wait.
-    private func pumpBody(_ exchange: Exchange) {
-        guard let writer = exchange.bodyWriter, !exchange.writingBody else {
-            if !exchange.pendingBody.isEmpty { holdReads() }
-            return
-        }
-        if let chunk = exchange.pendingBody.popFirst() {
-            exchange.writingBody = true
-            holdReads()
-            let bound = NIOLoopBound((self, exchange), eventLoop: exchange.loop)
-            writer.write(.byteBuffer(chunk)).whenComplete { result in
-                let (handler, exchange) = bound.value
-                exchange.writingBody = false
-                if case .failure(let error) = result {
-                    // The upstream no longer takes the body: drop the rest as it arrives.
-                    exchange.failBody(error)
-                    exchange.discardBody = true
-                    if handler.exchange === exchange { handler.releaseReads() }
-                    return
-                }
-                handler.pumpBody(exchange)
-            }
-        } else {
-            if exchange.requestEnded && exchange.completeBody() { startHeadTimer(exchange) }
-            if self.exchange === exchange { releaseReads() }
-        }
-    }
-
-    // MARK: Upstream
-
-    private func forward(_ exchange: Exchange, _ forwarding: GatewayCore.Forwarding, context: ChannelHandlerContext) {
-        exchange.forwarding = forwarding
-        exchange.bodyLimit = forwarding.bodyLimit
-        exchange.upstreamStarted = .now
-        let loop = context.eventLoop
-        let request: HTTPClient.Request
-        do {
-            let bound = NIOLoopBound((self, exchange), eventLoop: loop)
-            let length = exchange.request.head.headerFields[.contentLength].flatMap(Int64.init)
-            let body: HTTPClient.Body? =
-                exchange.hasBody
-                ? .stream(contentLength: length) { writer in
-                    let (handler, exchange) = bound.value
-                    exchange.bodyWriter = writer
-                    let done = loop.makePromise(of: Void.self)
-                    exchange.bodyDone = done
-                    handler.pumpBody(exchange)
-                    return done.futureResult
-                } : nil
-            request = try HTTPClient.Request(
-                url: forwarding.url, method: NIOHTTP1.HTTPMethod(rawValue: exchange.request.head.method.rawValue),
-                headers: forwarding.headers, body: body
+    private func localResponse(_ answer: ProxyStateMachine.Answer, leg: Leg) -> GatewayCore.LocalResponse {
+        let requestID = leg.request.requestID
+        let route = leg.forwarding?.route
+        let routeID = route?.id ?? leg.trace.route
+        var response: GatewayCore.LocalResponse
+        switch answer {
+        case .admission:
+            return leg.local ?? GatewayCore.LocalResponse(.badRequest("the request could not be admitted"), requestID: requestID)
+        case .bodyTooLarge(let limit):
+            return GatewayCore.LocalResponse(.payloadTooLarge(limit: limit), requestID: requestID, close: true)
+        case .requestTimeout:
+            return GatewayCore.LocalResponse(
+                APIError(.requestTimeout, "request_timeout", "the request was not received in time"), requestID: requestID, close: true
             )
-        } catch {
-            exchange.breakerOutcome(.failure(.zero))
-            respondLocally(exchange, .init(APIError(.badGateway, "bad_gateway", "cannot build the upstream request"), requestID: exchange.request.requestID))
-            return
-        }
-        let delegate = UpstreamDelegate(handler: NIOLoopBound(self, eventLoop: loop), exchange: exchange)
-                // This loop's own client: its pooled connections, the callbacks and this handler all share
-        // one thread. (`.delegateAndChannel` on a shared client opens a throwaway connection per request.)
-        exchange.upstreamTask = core.upstreamClient(for: loop).execute(request: request, delegate: delegate, eventLoop: .delegate(on: loop))
-        // The route's timeout is for the upstream to answer, so it starts once the request is
-        // sent: a client's slow upload does not count against the upstream.
-        if !exchange.hasBody { startHeadTimer(exchange) }
-    }
-
-    private func startHeadTimer(_ exchange: Exchange) {
-        guard let forwarding = exchange.forwarding, exchange.headTimer == nil, !exchange.responseStarted else { return }
-        let timeout = forwarding.route.settings.timeout
-        let bound = NIOLoopBound(exchange, eventLoop: exchange.loop)
-        exchange.headTimer = exchange.loop.scheduleTask(
-            in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
-        ) {
-            let exchange = bound.value
-            exchange.timedOut = true
-            exchange.upstreamTask?.cancel()
-        }
-    }
-
-    fileprivate func upstreamHead(_ head: HTTPResponseHead, exchange: Exchange) {
-        guard self.exchange === exchange, let context, let forwarding = exchange.forwarding, !exchange.responseStarted else { return }
-        exchange.headTimer?.cancel()
-        let status = Int(head.status.code)
-        exchange.breakerOutcome(status >= 500 ? .failure(ContinuousClock.now - exchange.upstreamStarted) : .success(ContinuousClock.now - exchange.upstreamStarted))
-        var fields = ProxyHeaders.downstreamFields(from: head.headers)
-        fields.append(contentsOf: forwarding.limitHeaders)
-        fields[.xRequestID] = exchange.request.requestID
-        if exchange.closeAfter { fields[.connection] = "close" }
-        exchange.responseStarted = true
-        exchange.relayingUpstream = true
-        exchange.responseBytesExpected = head.headers.first(name: "content-length").flatMap(Int.init)
-        if exchange.hasBody && !exchange.bodySent {
-            // The upstream answered before taking the whole body (an early 413, say). The rest of
-            // the client's body is read and dropped, and the connection closes after the answer.
-            exchange.discardBody = true
-            exchange.closeAfter = true
-            exchange.pendingBody.removeAll()
-            fields[.connection] = "close"
-            if exchange.request.head.headerFields[.contentLength] == nil {
-                // A chunked upload may simply end here, which lets the upstream call finish normally.
-                exchange.completeBody()
-            }
-            releaseReads()
-        }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: status, reasonPhrase: head.status.reasonPhrase), headerFields: fields))), promise: nil)
-        account(exchange, status: status)
-    }
-
-    fileprivate func upstreamBody(_ buffer: ByteBuffer, exchange: Exchange) -> EventLoopFuture<Void>? {
-        guard self.exchange === exchange, let context, exchange.relayingUpstream else { return nil }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        exchange.responseBytesRelayed += buffer.readableBytes
-        context.writeAndFlush(wrapOutboundOut(.body(buffer)), promise: promise)
-        if exchange.hasBody && !exchange.bodySent, let expected = exchange.responseBytesExpected, exchange.responseBytesRelayed >= expected {
-            // An early answer to an upload the upstream stopped reading: the client has the whole
-            // response; the upstream call would wait for the rest of the body forever.
-            exchange.upstreamAbandoned = true
-            exchange.upstreamTask?.cancel()
-            upstreamFinished(exchange: exchange, force: true)
-        }
-        // Only wait for the socket when it is full; that is the backpressure towards the upstream.
-        return context.channel.isWritable ? nil : promise.futureResult
-    }
-
-    fileprivate func upstreamFinished(exchange: Exchange, force: Bool = false) {
-        guard self.exchange === exchange, let context, exchange.relayingUpstream, !exchange.responseEnded else { return }
-        guard force || !exchange.upstreamAbandoned else { return }
-        exchange.responseEnded = true
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        finishIfDone(exchange)
-    }
-
-    fileprivate func upstreamFailed(_ error: any Error, exchange: Exchange) {
-        exchange.headTimer?.cancel()
-        guard self.exchange === exchange, let forwarding = exchange.forwarding, !exchange.upstreamAbandoned else { return }
-        if exchange.relayingUpstream {
-            // The head is out; all that is left is to cut the connection so the client sees the truncation.
-            core.logger.warning(
-                "upstream failed mid-response", metadata: ["request_id": .string(exchange.request.requestID), "error": .string("\(error)")]
+        case .upstreamTimeout:
+            core.metrics.upstreamError(route: routeID, kind: "timeout")
+            let timeout = route.map { GatewayCore.milliseconds($0.settings.timeout) } ?? 0
+            response = GatewayCore.LocalResponse(
+                APIError(.gatewayTimeout, "upstream_timeout", "route '\(routeID)': the upstream did not answer within \(timeout) ms"), requestID: requestID
             )
-            exchange.closeAfter = true
-            exchange.responseEnded = true
-            context?.close(promise: nil)
-            return
-        }
-        if let tooLarge = error as? BodyTooLargeError {
-            exchange.breakerOutcome(.success(.zero))
-            respondLocally(exchange, .init(.payloadTooLarge(limit: tooLarge.limit), requestID: exchange.request.requestID, close: true))
-            return
-        }
-        let elapsed = ContinuousClock.now - exchange.upstreamStarted
-        let route = forwarding.route
-        let failure: UpstreamFailure = exchange.timedOut ? .timeout : UpstreamFailure(error)
-        let apiError: APIError
-        switch failure {
-        case .timeout:
-            core.metrics.upstreamError(route: route.id, kind: "timeout")
-            apiError = APIError(
-                .gatewayTimeout, "upstream_timeout",
-                "route '\(route.id)': the upstream did not answer within \(GatewayCore.milliseconds(route.settings.timeout)) ms"
+        case .upstreamUnreachable:
+            response = GatewayCore.LocalResponse(
+                APIError(.badGateway, "bad_gateway", "route '\(routeID)': cannot connect to the upstream"), requestID: requestID
             )
-        case .connect:
-            core.metrics.upstreamError(route: route.id, kind: "connect")
-            route.balancer.eject(forwarding.upstreamIndex)
-            // Nothing was sent, so a request without a body may try another instance once.
-            if !exchange.hasBody, !exchange.retried, let context, let (index, upstream) = route.balancer.alternative(to: forwarding.upstreamIndex) {
-                exchange.retried = true
-                exchange.resetUpstream()
-                var retry = forwarding
-                retry.upstreamIndex = index
-                retry.upstream = upstream
-                retry.url = core.url(upstream, route: route, request: exchange.request)
-                exchange.trace.upstream = upstream.origin
-                forward(exchange, retry, context: context)
-                return
+        case .upstreamReset:
+            response = GatewayCore.LocalResponse(
+                APIError(.badGateway, "bad_gateway", "route '\(routeID)': the upstream closed the connection without a full response"),
+                requestID: requestID
+            )
+        }
+        if let forwarding = leg.forwarding {
+            for (name, value) in forwarding.limitHeaders {
+                if let fieldName = HTTPField.Name(name) { response.headers[fieldName] = value }
             }
-            apiError = APIError(.badGateway, "bad_gateway", "route '\(route.id)': cannot connect to the upstream")
-        case .reset:
-            core.metrics.upstreamError(route: route.id, kind: "reset")
-            apiError = APIError(.badGateway, "bad_gateway", "route '\(route.id)': the upstream closed the connection without a full response")
         }
-        exchange.breakerOutcome(.failure(elapsed))
-        var response = GatewayCore.LocalResponse(apiError, requestID: exchange.request.requestID)
-        response.headers.append(contentsOf: forwarding.limitHeaders)
-        // The request body may be half sent; the connection cannot be reused safely.
-        response.close = exchange.hasBody && !exchange.requestEnded
-        respondLocally(exchange, response)
+        return response
     }
 
-    // MARK: Responses
-
-    private func respondLocally(_ exchange: Exchange, _ response: GatewayCore.LocalResponse) {
-        guard let context, !exchange.responseStarted else { return }
-        exchange.headTimer?.cancel()
-        exchange.responseStarted = true
-        exchange.responseEnded = true
-        if exchange.upstreamTask != nil {
-            exchange.upstreamAbandoned = true
-            exchange.upstreamTask?.cancel()
+    private func write(_ response: GatewayCore.LocalResponse, context: ChannelHandlerContext, closeAfter: Bool, version: HTTPVersion, head: Bool) {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(response.headers.count + 2)
+        for field in response.headers { headers.add(name: field.name.rawName, value: field.value) }
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        if closeAfter {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if version.minor == 0 {
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
         }
-        if response.close { exchange.closeAfter = true }
-        if !exchange.requestEnded {
-            // Whatever is left of the body is read and dropped, so the connection stays usable.
-            exchange.discardBody = true
-            exchange.pendingBody.removeAll()
-        }
-        account(exchange, status: Int(response.status.code))
-        var response = response
-        response.headers[.xRequestID] = exchange.request.requestID
-        write(response, context: context, closeAfter: exchange.closeAfter, head: exchange.request.head.method == .head)
-        if exchange.closeAfter && !exchange.requestEnded {
-            // Lingering close, as nginx does: a client still sending its body would see a reset
-            // instead of this response if the socket closed now. Read and drop the rest for a while.
-            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .seconds(2)) { bound.value.close(promise: nil) }
-        }
-        releaseReads()
-        finishIfDone(exchange)
-    }
-
-    private func write(_ response: GatewayCore.LocalResponse, context: ChannelHandlerContext, closeAfter: Bool, head: Bool = false) {
-        var fields = response.headers
-        fields[.contentLength] = String(response.body.readableBytes)
-        if closeAfter { fields[.connection] = "close" }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: response.status, headerFields: fields))), promise: nil)
+        let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
+        let responseVersion: HTTPVersion = version.minor == 0 ? .http1_0 : .http1_1
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: responseVersion, status: status, headers: headers))), promise: nil)
         if !head, response.body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(response.body)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
-    private func account(_ exchange: Exchange, status: Int) {
-        guard !exchange.accounted else { return }
-        exchange.accounted = true
-        core.record(exchange.request, status: status, started: exchange.started, trace: exchange.trace)
-    }
-
-    /// When both the request and the response are complete, the next request may start.
-    private func finishIfDone(_ exchange: Exchange) {
-        guard self.exchange === exchange, exchange.requestEnded, exchange.responseEnded, let context else { return }
-        self.exchange = nil
-        if exchange.closeAfter || quiescing {
-            context.close(promise: nil)
-            return
-        }
-        releaseReads()
-        // Replay parts of pipelined requests that arrived meanwhile.
-        while self.exchange == nil, let part = backlog.popFirst() {
-            if case .head(let head) = part {
-                start(head)
-            }
-        }
-        while let current = self.exchange, !current.requestEnded, let part = backlog.popFirst() {
-            receive(part, into: current)
-        }
-        if !backlog.isEmpty { holdReads() }
-        if refusal != nil {
-            sendRefusalIfDue()
-            return
-        }
-        if inputClosed && self.exchange == nil && backlog.isEmpty { context.close(promise: nil) }
+    private func account(_ leg: Leg, status: Int) {
+        guard !leg.accounted else { return }
+        leg.accounted = true
+        core.record(leg.request, status: status, started: leg.started, trace: leg.trace)
     }
 }
 
-/// One request/response exchange on a connection; touched only on the connection's event loop.
-final class Exchange {
+/// The request being answered, as the handler needs it to act: admission's result, the borrowed
+/// upstream connection, the timer. Touched only on the connection's event loop.
+final class Leg {
     let request: GatewayCore.RequestInfo
-    let loop: any EventLoop
     let started = ContinuousClock.now
     var trace = GatewayCore.AccessTrace()
     var forwarding: GatewayCore.Forwarding?
+    /// The answer admission decided on, when it is not forwarding.
+    var local: GatewayCore.LocalResponse?
+    var connection: UpstreamConnection?
+    var upstreamHead: HTTPResponseHead?
     var upstreamStarted = ContinuousClock.now
-    var upstreamTask: HTTPClient.Task<Void>?
-    var headTimer: Scheduled<Void>?
+    var lastUpstreamActivity = ContinuousClock.now
+    var timer: Scheduled<Void>?
     var timedOut = false
-    var retried = false
-    var hasBody = false
-    var bodyLimit: Int?
-    var bodyBytes = 0
-    var pendingBody = CircularBuffer<ByteBuffer>()
-    var bodyWriter: HTTPClient.Body.StreamWriter?
-    var bodyDone: EventLoopPromise<Void>?
-    var writingBody = false
-    var discardBody = false
-    var requestEnded = false
-    /// A response head went out (local or upstream).
-    var responseStarted = false
-    /// The upstream's head went out, so its body belongs on this connection.
-    var relayingUpstream = false
-    /// The gateway answered itself and cancelled the upstream call; its late events are ignored.
-    var upstreamAbandoned = false
-    var responseEnded = false
-    var closeAfter = false
+    /// The machine gave the upstream up; a connection that arrives late goes back to the pool.
+    var abandoned = false
     var accounted = false
-    private var breakerRecorded = false
 
-    /// The whole request body was handed to the upstream call.
-    var bodySent = false
-    var responseBytesExpected: Int?
-    var responseBytesRelayed = 0
-
-    init(request: GatewayCore.RequestInfo, loop: any EventLoop) {
+    init(request: GatewayCore.RequestInfo) {
         self.request = request
-        self.loop = loop
     }
-
-    /// Records the call's outcome with the route's breaker, exactly once per admitted call.
-    func breakerOutcome(_ outcome: CircuitBreakerOutcome) {
-        guard !breakerRecorded, let forwarding else { return }
-        breakerRecorded = true
-        forwarding.route.breaker?.record(outcome)
-    }
-
-    /// Forgets the failed upstream call before a retry.
-    func resetUpstream() {
-        upstreamTask = nil
-        headTimer?.cancel()
-        headTimer = nil
-        timedOut = false
-    }
-
-    /// Ends the upstream body; true the first time.
-    @discardableResult
-    func completeBody() -> Bool {
-        guard let done = bodyDone else { return false }
-        bodyDone = nil
-        bodySent = true
-        done.succeed(())
-        return true
-    }
-
-    /// Gives the breaker permit back without an outcome, if none was recorded.
-    func releaseBreaker() {
-        guard !breakerRecorded, let forwarding else { return }
-        breakerRecorded = true
-        forwarding.route.breaker?.release()
-    }
-
-    func failBody(_ error: any Error) {
-        bodyDone?.fail(error)
-        bodyDone = nil
-        pendingBody.removeAll()
-    }
-}
-
-typealias CircuitBreakerOutcome = Resilience.CircuitBreaker.Outcome
-
-/// Receives the upstream response on the client connection's event loop (AsyncHTTPClient's
-/// `.delegate(on:)` preference guarantees it), and hands each event to the handler.
-final class UpstreamDelegate: HTTPClientResponseDelegate, @unchecked Sendable {
-    typealias Response = Void
-    private let handler: NIOLoopBound<ProxyChannelHandler>
-    private let exchange: Exchange
-
-    init(handler: NIOLoopBound<ProxyChannelHandler>, exchange: Exchange) {
-        self.handler = handler
-        self.exchange = exchange
-    }
-
-    func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        handler.value.upstreamHead(head, exchange: exchange)
-        return task.eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        handler.value.upstreamBody(buffer, exchange: exchange) ?? task.eventLoop.makeSucceededVoidFuture()
-    }
-
-    func didFinishRequest(task: HTTPClient.Task<Void>) throws {
-        handler.value.upstreamFinished(exchange: exchange)
-    }
-
-    func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
-        handler.value.upstreamFailed(error, exchange: exchange)
-    }
-}
-
-/// Thrown when a streamed request body passes the route's limit.
-struct BodyTooLargeError: Error {
-    let limit: Int
 }

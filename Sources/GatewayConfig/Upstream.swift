@@ -7,15 +7,28 @@ public struct Upstream: Sendable, Equatable {
     public let origin: String
     /// Path of the base URL without trailing slash ("" or "/api").
     public let basePath: String
+    /// Where to connect: the host name or address (IPv6 without brackets) and the port (the
+    /// scheme's default when the URL names none).
+    public let host: String
+    public let port: Int
+    /// The `Host` header for requests to this upstream ("127.0.0.1:8081").
+    public let hostHeader: String
+    public let usesTLS: Bool
 
     public init?(_ text: String) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
             components.query == nil, components.fragment == nil, components.user == nil
         else { return nil }
-        let port = components.port.map { ":\($0)" } ?? ""
+        let portSuffix = components.port.map { ":\($0)" } ?? ""
         let hostText = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
-        origin = "\(scheme)://\(hostText)\(port)"
+        origin = "\(scheme)://\(hostText)\(portSuffix)"
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        self.usesTLS = scheme == "https"
+        let number = components.port ?? (usesTLS ? 443 : 80)
+        guard (1...65535).contains(number) else { return nil }
+        self.port = number
+        hostHeader = hostText + portSuffix
         var path = components.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }
         basePath = path

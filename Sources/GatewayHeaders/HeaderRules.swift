@@ -60,4 +60,70 @@ public enum HeaderRules {
             body(name, value)
         }
     }
+
+    /// ASCII case-insensitive equality with a lowercase name, without allocating.
+    @inlinable
+    public static func equalsIgnoringCase(_ name: String, _ lowercase: StaticString) -> Bool {
+        let other = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        guard name.utf8.count == other.count else { return false }
+        var index = 0
+        for byte in name.utf8 {
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            guard folded == other[index] else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    @inlinable
+    public static func isConnection(_ name: String) -> Bool {
+        equalsIgnoringCase(name, "connection")
+    }
+
+    /// The same as `hopByHop.contains(name.lowercased())`, without building the lowercased name.
+    @inlinable
+    public static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return equalsIgnoringCase(name, "te")
+        case 7: return equalsIgnoringCase(name, "upgrade") || equalsIgnoringCase(name, "trailer")
+        case 8: return equalsIgnoringCase(name, "trailers")
+        case 10: return equalsIgnoringCase(name, "connection") || equalsIgnoringCase(name, "keep-alive")
+        case 16: return equalsIgnoringCase(name, "proxy-connection")
+        case 17: return equalsIgnoringCase(name, "transfer-encoding")
+        case 18: return equalsIgnoringCase(name, "proxy-authenticate")
+        case 19: return equalsIgnoringCase(name, "proxy-authorization")
+        default: return false
+        }
+    }
+
+    /// The same as `gatewayOwned.contains(name.lowercased())`, without building the lowercased name.
+    @inlinable
+    public static func isGatewayOwned(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 9: return equalsIgnoringCase(name, "forwarded") || equalsIgnoringCase(name, "x-real-ip")
+        case 11: return equalsIgnoringCase(name, "x-client-id")
+        case 12: return equalsIgnoringCase(name, "x-request-id")
+        case 15: return equalsIgnoringCase(name, "x-forwarded-for") || equalsIgnoringCase(name, "x-client-scopes")
+        case 16: return equalsIgnoringCase(name, "x-forwarded-host") || equalsIgnoringCase(name, "x-forwarded-port")
+        case 17: return equalsIgnoringCase(name, "x-forwarded-proto")
+        case 20: return equalsIgnoringCase(name, "x-client-authorities")
+        default: return false
+        }
+    }
+
+    /// Whether a request header stays behind (the rules of ``forEachUpstreamField(in:dropAuthorization:_:)``,
+    /// except names listed in `Connection`, which the caller checks): hop-by-hop, gateway-owned,
+    /// Host, the framing headers (the gateway frames the body itself), Expect, and a verified
+    /// Authorization when `dropAuthorization`.
+    @inlinable
+    public static func isDroppedUpstream(_ name: String, dropAuthorization: Bool) -> Bool {
+        if isHopByHop(name) || isGatewayOwned(name) { return true }
+        switch name.utf8.count {
+        case 4: return equalsIgnoringCase(name, "host")
+        case 6: return equalsIgnoringCase(name, "expect")
+        case 13: return dropAuthorization && equalsIgnoringCase(name, "authorization")
+        case 14: return equalsIgnoringCase(name, "content-length")
+        default: return false
+        }
+    }
 }

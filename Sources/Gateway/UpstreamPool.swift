@@ -1,0 +1,289 @@
+import GatewayConfig
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// Keep-alive connections to upstreams, for one event loop: a client connection borrows an
+/// upstream connection on its own loop, so a proxied request never changes threads.
+///
+/// Per upstream (host, port, TLS) the pool keeps idle connections (the most recently used first,
+/// so the rest age out), opens at most `limit` at once and queues callers beyond that in arrival
+/// order. Connections idle for `idleTimeout` close. Everything here runs on `loop`; the class is
+/// Sendable only so that the gateway's shared state can hold one pool per loop.
+final class UpstreamPool: @unchecked Sendable {
+    struct Key: Hashable {
+        var host: String
+        var port: Int
+        var tls: Bool
+
+        init(_ upstream: Upstream) {
+            (host, port, tls) = (upstream.host, upstream.port, upstream.usesTLS)
+        }
+
+        init(host: String, port: Int, tls: Bool) {
+            (self.host, self.port, self.tls) = (host, port, tls)
+        }
+    }
+
+    typealias Waiter = (Result<UpstreamConnection, any Error>) -> Void
+
+    private final class Slot {
+        var idle: [UpstreamConnection] = []
+        var open = 0
+        var waiters = CircularBuffer<Waiter>()
+    }
+
+    let loop: any EventLoop
+    private let limit: Int
+    private let connectTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private let tlsContext: NIOSSLContext?
+    private var slots: [Key: Slot] = [:]
+    private var shutDown = false
+
+    init(loop: any EventLoop, limit: Int, connectTimeout: TimeAmount, idleTimeout: TimeAmount) {
+        self.loop = loop
+        self.limit = max(1, limit)
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.tlsContext = try? NIOSSLContext(configuration: .makeClientConfiguration())
+    }
+
+    /// An idle, open connection to `key`, if there is one.
+    func takeIdle(_ key: Key) -> UpstreamConnection? {
+        loop.assertInEventLoop()
+        guard let slot = slots[key] else { return nil }
+        while let connection = slot.idle.popLast() {
+            if connection.isUsable { return connection }
+        }
+        return nil
+    }
+
+    /// Opens a new connection to `key` for `waiter`, or queues the waiter until a connection is
+    /// released when `limit` are open already. The waiter is called on `loop`.
+    func connect(_ key: Key, waiter: @escaping Waiter) {
+        loop.assertInEventLoop()
+        guard !shutDown else {
+            waiter(.failure(ChannelError.ioOnClosedChannel))
+            return
+        }
+        let slot = slot(key)
+        guard slot.open < limit else {
+            slot.waiters.append(waiter)
+            return
+        }
+        open(key, slot: slot, waiter: waiter)
+    }
+
+    private func open(_ key: Key, slot: Slot, waiter: @escaping Waiter) {
+        slot.open += 1
+        let tls = key.tls ? tlsContext : nil
+        let serverName = key.host
+        let idle = idleTimeout
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName.first?.isNumber == true ? nil : serverName))
+                    }
+                    var encoder = HTTPRequestEncoder.Configuration()
+                    // The gateway frames every request itself (Content-Length or chunked, as the client sent it).
+                    encoder.automaticallySetFramingHeaders = false
+                    try sync.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .fireError, enableOutboundHeaderValidation: false, encoderConfiguration: encoder
+                    )
+                    try sync.addHandler(IdleStateHandler(allTimeout: idle))
+                    try sync.addHandler(UpstreamConnection())
+                }
+            }
+        let loop = self.loop
+        bootstrap.connect(host: key.host, port: key.port).assumeIsolated().whenComplete { result in
+            loop.assertInEventLoop()
+            switch result {
+            case .success(let channel):
+                guard let connection = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self) else {
+                    channel.close(promise: nil)
+                    self.closed(key)
+                    waiter(.failure(ChannelError.inappropriateOperationForState))
+                    return
+                }
+                connection.attach(key: key)
+                channel.closeFuture.assumeIsolated().whenComplete { _ in self.closed(key, connection) }
+                waiter(.success(connection))
+            case .failure(let error):
+                self.closed(key)
+                waiter(.failure(error))
+            }
+        }
+    }
+
+    /// Gives a connection back after a request. One that cannot carry another request (the
+    /// upstream said close, or the exchange ended early) is closed; a usable one goes to the first
+    /// queued caller, or waits idle.
+    func release(_ connection: UpstreamConnection, reusable: Bool) {
+        loop.assertInEventLoop()
+        connection.owner = nil
+        connection.resumeReads()
+        guard reusable, !shutDown, connection.isUsable, let slot = slots[connection.key] else {
+            connection.close()
+            return
+        }
+        if let waiter = slot.waiters.popFirst() {
+            waiter(.success(connection))
+            return
+        }
+        slot.idle.append(connection)
+    }
+
+    /// A connection closed (or never opened): its place may go to a queued caller.
+    private func closed(_ key: Key, _ connection: UpstreamConnection? = nil) {
+        guard let slot = slots[key] else { return }
+        slot.open -= 1
+        if let connection, let index = slot.idle.firstIndex(where: { $0 === connection }) {
+            slot.idle.remove(at: index)
+        }
+        if !shutDown, slot.open < limit, let waiter = slot.waiters.popFirst() {
+            open(key, slot: slot, waiter: waiter)
+        } else if slot.open == 0, slot.waiters.isEmpty {
+            slots[key] = nil
+        }
+    }
+
+    private func slot(_ key: Key) -> Slot {
+        if let slot = slots[key] { return slot }
+        let slot = Slot()
+        slots[key] = slot
+        return slot
+    }
+
+    /// Closes every idle connection and refuses new ones (at shutdown, after the server drained).
+    func shutdown() {
+        loop.assertInEventLoop()
+        shutDown = true
+        for slot in slots.values {
+            for connection in slot.idle { connection.close() }
+            slot.idle.removeAll()
+            while let waiter = slot.waiters.popFirst() { waiter(.failure(ChannelError.ioOnClosedChannel)) }
+        }
+    }
+}
+
+/// One upstream connection: NIO's HTTP/1 client codec below, this handler on top. While a client
+/// connection borrows it (`owner`), every response part goes to that connection's handler; while it
+/// sits idle in the pool, anything the upstream sends or a close just ends it.
+final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private var context: ChannelHandlerContext?
+    private(set) var key = UpstreamPool.Key(host: "", port: 0, tls: false)
+    /// The client connection's handler using this connection now.
+    var owner: ProxyChannelHandler?
+    /// Requests answered on this connection so far (a reused connection may have been closed by
+    /// the upstream while idle; a fresh one says something about the upstream).
+    var completed = 0
+    private var readsHeld = false
+    private var readPending = false
+
+    var isUsable: Bool { context?.channel.isActive ?? false }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let owner else {
+            // Nobody asked: an idle connection must not talk.
+            context.close(promise: nil)
+            return
+        }
+        owner.upstreamRead(unwrapInboundIn(data), from: self)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        owner?.upstreamReadComplete(from: self)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let owner = self.owner
+        self.owner = nil
+        owner?.upstreamClosed(nil, from: self)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let owner = self.owner
+        self.owner = nil
+        owner?.upstreamClosed(error, from: self)
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        owner?.upstreamWritabilityChanged(from: self)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            // Idle in the pool for too long; a connection in use has its route's timeout instead.
+            if owner == nil { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsHeld {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Used by the pool and the client connection's handler (on this connection's loop)
+
+    func attach(key: UpstreamPool.Key) {
+        self.key = key
+    }
+
+    func write(_ part: HTTPClientRequestPart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// Stops reading the upstream while the client cannot take more (backpressure).
+    func holdReads() {
+        readsHeld = true
+    }
+
+    func resumeReads() {
+        guard readsHeld else { return }
+        readsHeld = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func close() {
+        owner = nil
+        context?.close(promise: nil)
+    }
+}
