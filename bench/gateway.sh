@@ -21,7 +21,9 @@
 #
 #   bench/gateway.sh
 #   DURATION=30s CONNECTIONS=128 bench/gateway.sh
-#   SKIP_BUILD=1 bench/gateway.sh      # no swift build: use the portier already in .build/release
+#   PERF_DIR=/tmp/perf bench/gateway.sh      also records a perf profile of Portier per shape
+#   SKIP_BUILD=1 bench/gateway.sh      no swift build: use the portier already in .build/release
+#   PORTIER_BIN=/tmp/old/portier bench/gateway.sh   another build of portier (a before/after table)
 source "$(dirname "$0")/lib.sh"
 need wrk wrk
 need nginx nginx-light
@@ -262,9 +264,17 @@ table() {
 run() {
   local shape="$1" key="$2" name="$3" port="$4" pid="$5"
   local before after line rps p50 p99 errors non2xx requests cpu
+  local perf_pid=""
+  if [ -n "${PERF_DIR:-}" ] && [ "$key" = portier ]; then
+    # PERF_DIR=/tmp/p: a perf profile of Portier during each shape's run (perf.SHAPE.data).
+    mkdir -p "$PERF_DIR"
+    perf record -q -g -p "$pid" -o "$PERF_DIR/perf.$shape.data" > /dev/null 2>&1 &
+    perf_pid=$!
+  fi
   before="$(cpu_tree_us "$pid")"
   line="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/$shape.lua" "http://127.0.0.1:$port" | grep '^RESULT')"
   after="$(cpu_tree_us "$pid")"
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   read -r _ rps p50 p99 errors non2xx requests <<< "$line"
   cpu="$(awk -v us=$((after - before)) -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? us / n : 0) }')"
   # shellcheck disable=SC2059 # ROW is the format

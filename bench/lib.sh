@@ -3,7 +3,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$ROOT/.build/release/portier"
+# PORTIER_BIN=/path/to/portier benchmarks another build (an older one, for a before/after table).
+BIN="${PORTIER_BIN:-$ROOT/.build/release/portier}"
 WORK="$(mktemp -d /tmp/portier-bench.XXXXXX)"
 PIDS=()
 
@@ -18,11 +19,11 @@ need() {
   command -v "$1" >/dev/null 2>&1 || { echo "bench: '$1' is missing; install it with: sudo apt-get install -y $2" >&2; exit 1; }
 }
 
-# build_release: the release build of portier; SKIP_BUILD=1 uses the binary already in .build/release.
+# build_release: the release build of portier; SKIP_BUILD=1 (or PORTIER_BIN) uses a binary as it is.
 build_release() {
-  if [ -n "${SKIP_BUILD:-}" ] && [ "$SKIP_BUILD" != 0 ]; then
+  if [ -n "${PORTIER_BIN:-}" ] || { [ -n "${SKIP_BUILD:-}" ] && [ "$SKIP_BUILD" != 0 ]; }; then
     [ -x "$BIN" ] || { echo "bench: SKIP_BUILD is set but $BIN does not exist; build it or unset SKIP_BUILD" >&2; exit 1; }
-    echo "bench: SKIP_BUILD set, using $BIN as built $(date -r "$BIN" '+%Y-%m-%d %H:%M')" >&2
+    echo "bench: using $BIN as built $(date -r "$BIN" '+%Y-%m-%d %H:%M')" >&2
     return 0
   fi
   (cd "$ROOT" && swift build -c release --product portier >/dev/null)

@@ -49,43 +49,44 @@ final class AuthGuard: Sendable {
 
     /// The same, given the `Authorization` header's value (the gateway's data path has NIO's headers).
     func check(authorization: String?, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now()) -> Outcome {
-        let token: String
-        switch BearerToken.extract(authorization) {
-        case .missing:
-            return .refused(Self.challenge(nil, "a Bearer access token is required"))
-        case .notBearer:
-            return .refused(Self.challenge(nil, "a Bearer access token is required (Authorization: Bearer <token>)"))
-        case .malformed:
-            return .refused(Self.challenge(.invalidToken, "the bearer token is malformed"))
-        case .token(let value):
-            token = value
-        }
-
+        guard let authorization else { return .refused(Self.challenge(nil, "a Bearer access token is required")) }
         let claims: TokenClaims
-        // A hit counts only while the key that verified it is still published: after `keys prune`
-        // and the next JWKS refresh, the normal path below refuses the token (unknown kid).
-        if let cached = cache.lookup(token), jwks.contains(cached.kid) {
+        // The cache is keyed by the whole header value, which determines the token: a hit needs no
+        // parsing and no copy. It counts only while the key that verified it is still published:
+        // after `keys prune` and the next JWKS refresh, the normal path below refuses the token.
+        if let cached = cache.lookup(authorization), jwks.contains(cached.kid) {
             do {
                 try verifier.check(cached.claims, now: now)
             } catch {
-                cache.remove(token)
+                cache.remove(authorization)
                 return .refused(Self.challenge(.invalidToken, error.description))
             }
             claims = cached.claims
         } else {
+            let token: String
+            switch BearerToken.extract(authorization) {
+            case .missing:
+                return .refused(Self.challenge(nil, "a Bearer access token is required"))
+            case .notBearer:
+                return .refused(Self.challenge(nil, "a Bearer access token is required (Authorization: Bearer <token>)"))
+            case .malformed:
+                return .refused(Self.challenge(.invalidToken, "the bearer token is malformed"))
+            case .token(let value):
+                token = value
+            }
             let keys = jwks.keys
             if keys.isEmpty { return .needsKeys(kid: nil) }
             let verified: VerifiedToken
             do {
                 verified = try verifier.verify(token, keys: keys, now: now)
             } catch .unknownKeyID(let kid) {
-                cache.remove(token)
+                cache.remove(authorization)
                 return .needsKeys(kid: kid)
             } catch {
                 return .refused(Self.challenge(.invalidToken, error.description))
             }
             claims = verified.claims
-            cache.insert(token, claims, kid: verified.kid, now: now)
+            cache.insert(authorization, claims, kid: verified.kid, now: now)
         }
 
         if let feed = settings.revocations, feed.failClosed, !revocations.isFresh(within: RevocationList.stalenessBound(feed)) {

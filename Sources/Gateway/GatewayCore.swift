@@ -217,8 +217,12 @@ final class GatewayCore: Sendable {
         let forwardedFor = Self.joined(request.head.headers, "x-forwarded-for")
         var limitHeaders: [(String, String)] = []
         if let limiter = route.limiter, let settings = route.settings.rateLimit {
-            let address = trusted.clientAddress(peer: request.peer, forwardedFor: forwardedFor)
-            let key = settings.key == .client ? (identity.map { "client:" + $0.clientID } ?? "ip:" + address) : "ip:" + address
+            let key: String
+            if settings.key == .client, let identity {
+                key = "client:" + identity.clientID
+            } else {
+                key = "ip:" + trusted.clientAddress(peer: request.peer, forwardedFor: forwardedFor)
+            }
             let decision = limiter.consume(key: key)
             limitHeaders = Self.rateLimitHeaders(decision)
             guard decision.allowed else {
@@ -248,7 +252,11 @@ final class GatewayCore: Sendable {
         let (index, upstream) = route.balancer.pick()
         var headers = ProxyHeaders.upstreamHeaders(from: request.head.headers, dropAuthorization: identity != nil && !route.settings.forwardToken)
         headers.add(name: "Host", value: upstream.hostHeader)
-        headers.add(name: "X-Forwarded-For", value: trusted.contains(request.peer) && forwardedFor != nil ? "\(forwardedFor ?? ""), \(request.peer)" : request.peer)
+        if let forwardedFor, trusted.contains(request.peer) {
+            headers.add(name: "X-Forwarded-For", value: forwardedFor + ", " + request.peer)
+        } else {
+            headers.add(name: "X-Forwarded-For", value: request.peer)
+        }
         headers.add(name: "X-Forwarded-Proto", value: "http")
         if let host = request.head.headers.first(name: "host") { headers.add(name: "X-Forwarded-Host", value: host) }
         headers.add(name: "X-Request-Id", value: request.requestID)

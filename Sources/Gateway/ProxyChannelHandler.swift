@@ -33,6 +33,8 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readsHeldByUpstream = false
     private var readPending = false
     private var upstreamFlushPending = false
+    /// Inside a batch of client reads: upstream writes are flushed once, when the batch ends.
+    private var inReadBatch = false
 
     init(core: GatewayCore, pool: UpstreamPool, maxHeaderBytes: Int) {
         self.core = core
@@ -52,13 +54,18 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Client events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inReadBatch = true
         perform(machine.received(unwrapInboundIn(data)))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBatch = false
         if upstreamFlushPending {
             upstreamFlushPending = false
-            leg?.connection?.flush()
+            if let connection = leg?.connection {
+                connection.flush()
+                readsHeldByUpstream = !connection.isWritable
+            }
         }
         context.fireChannelReadComplete()
     }
@@ -254,18 +261,15 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             connection.write(.head(forwarding.head))
             for part in body { connection.write(.body(.byteBuffer(part))) }
             if end { connection.write(.end(nil)) }
-            connection.flush()
-            readsHeldByUpstream = !connection.isWritable
+            flushUpstream(connection)
         case .sendBody(let buffer):
             guard let connection = leg.connection else { return }
             connection.write(.body(.byteBuffer(buffer)))
-            upstreamFlushPending = true
-            readsHeldByUpstream = !connection.isWritable
+            flushUpstream(connection)
         case .sendEnd:
             guard let connection = leg.connection else { return }
             connection.write(.end(nil))
-            connection.flush()
-            upstreamFlushPending = false
+            flushUpstream(connection)
         case .release(let reusable):
             guard let connection = leg.connection else { return }
             leg.connection = nil
@@ -278,6 +282,18 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             leg.connection = nil
             readsHeldByUpstream = false
         }
+    }
+
+    /// Flushes now, or at the end of the client read batch this write came from; past the
+    /// high-water mark it flushes at once, and client reads pause while the upstream socket is full.
+    private func flushUpstream(_ connection: UpstreamConnection) {
+        if inReadBatch && connection.isWritable {
+            upstreamFlushPending = true
+            return
+        }
+        upstreamFlushPending = false
+        connection.flush()
+        readsHeldByUpstream = !connection.isWritable
     }
 
     private func acquire(for leg: Leg, fresh: Bool) {

@@ -1,10 +1,10 @@
 import Synchronization
 import Tokens
 
-/// Verified tokens by their exact text, so a repeat request skips the RSA check. Bounded in size;
-/// an entry is never used past its `exp` (the claims are re-checked on every hit), a revoked
-/// `jti` is refused before the cache is consulted, and each entry remembers the kid that verified
-/// it, so a key pruned from the JWKS takes its cached tokens with it.
+/// Verified tokens by the exact `Authorization` value that carried them, so a repeat request skips
+/// parsing and the RSA check. Bounded in size; an entry is never used past its `exp` (the claims
+/// are re-checked on every hit), the revocation list is consulted after every hit, and each entry
+/// remembers the kid that verified it, so a key pruned from the JWKS takes its cached tokens with it.
 final class TokenCache: Sendable {
     struct Entry: Sendable {
         var claims: TokenClaims

@@ -66,6 +66,11 @@ public final class RouteTable: Sendable {
     public let configuration: GatewayConfiguration
     /// Longest path first, so the first match is the most specific.
     public let routes: [Route]
+    /// Routes by the first segment of their path ("rooms" for /rooms and /rooms/special), longest
+    /// first, so a request is compared with the few routes that can match instead of all of them.
+    private let bySegment: [String: [Route]]
+    /// The catch-all route "/", if any.
+    private let root: Route?
 
     public init(configuration: GatewayConfiguration, previous: RouteTable? = nil) {
         self.configuration = configuration
@@ -73,18 +78,38 @@ public final class RouteTable: Sendable {
         routes = configuration.routes
             .map { Route(settings: $0, reusing: old[$0.id]) }
             .sorted { $0.settings.path.utf8.count > $1.settings.path.utf8.count }
+        var index: [String: [Route]] = [:]
+        var root: Route?
+        for route in routes {
+            if route.settings.path == "/" {
+                root = route
+            } else {
+                index[String(Self.firstSegment(route.settings.path[...])), default: []].append(route)
+            }
+        }
+        bySegment = index
+        self.root = root
     }
 
     /// Longest-prefix match on whole path segments: `/rooms` matches `/rooms` and `/rooms/7`, not `/roomsX`.
     public func match(_ path: Substring) -> Route? {
-        for route in routes {
-            let prefix = route.settings.path
-            if prefix == "/" { return route }
-            // Bytes, not Characters: "/cafe\u{301}" must not match a route "/caf\u{E9}" by canonical equivalence.
-            guard path.utf8.starts(with: prefix.utf8) else { continue }
-            let rest = path.utf8.dropFirst(prefix.utf8.count)
-            if rest.isEmpty || rest.first == UInt8(ascii: "/") { return route }
+        if let candidates = bySegment[String(Self.firstSegment(path))] {
+            for route in candidates {
+                // Bytes, not Characters: "/cafe\u{301}" must not match a route "/caf\u{E9}" by canonical equivalence.
+                let prefix = route.settings.path
+                guard path.utf8.starts(with: prefix.utf8) else { continue }
+                let rest = path.utf8.dropFirst(prefix.utf8.count)
+                if rest.isEmpty || rest.first == UInt8(ascii: "/") { return route }
+            }
         }
-        return nil
+        return root
+    }
+
+    /// The bytes after the leading slash up to the next one: "rooms" in "/rooms/7".
+    static func firstSegment(_ path: Substring) -> Substring {
+        let utf8 = path.utf8
+        let start = utf8.first == UInt8(ascii: "/") ? utf8.index(after: utf8.startIndex) : utf8.startIndex
+        let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+        return Substring(utf8[start..<end])
     }
 }

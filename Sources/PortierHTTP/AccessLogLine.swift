@@ -20,13 +20,21 @@ public struct AccessLogLine {
         bytes.append(contentsOf: #"{"ts":""#.utf8)
         bytes.append(contentsOf: Timestamp.now())
         bytes.append(contentsOf: #"","level":"info","service":"#.utf8)
-        Self.appendString(logger.label, to: &bytes)
+        var label = logger.label
+        label.withUTF8 { Self.appendString($0, to: &bytes) }
         bytes.append(contentsOf: #","msg":"request""#.utf8)
     }
 
-    public mutating func field(_ key: StaticString, _ value: some StringProtocol) {
+    public mutating func field(_ key: StaticString, _ value: String) {
         appendKey(key)
-        Self.appendString(value, to: &bytes)
+        var value = value
+        value.withUTF8 { Self.appendString($0, to: &bytes) }
+    }
+
+    public mutating func field(_ key: StaticString, _ value: Substring) {
+        appendKey(key)
+        var value = value
+        value.withUTF8 { Self.appendString($0, to: &bytes) }
     }
 
     public mutating func field(_ key: StaticString, _ value: Int) {
@@ -60,14 +68,13 @@ public struct AccessLogLine {
     }
 
     /// A JSON string literal; most values need no escaping and are copied in one go.
-    static func appendString(_ value: some StringProtocol, to bytes: inout [UInt8]) {
+    static func appendString(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        let utf8 = value.utf8
         if utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
             bytes.append(contentsOf: utf8)
         } else {
             var escaped = ""
-            JSONLogHandler.appendString(String(value), to: &escaped)
+            JSONLogHandler.appendString(String(decoding: utf8, as: UTF8.self), to: &escaped)
             bytes.append(contentsOf: escaped.utf8.dropFirst().dropLast())
         }
         bytes.append(UInt8(ascii: "\""))

@@ -33,6 +33,7 @@ public struct TrustedProxies: Sendable, Equatable {
     }
 
     public func contains(_ address: String) -> Bool {
+        if exact.isEmpty && ipv4Networks.isEmpty { return false }
         if exact.contains(address) { return true }
         guard let ip = Self.ipv4(Substring(address)) else { return false }
         return ipv4Networks.contains { ip & $0.mask == $0.network }
@@ -41,7 +42,7 @@ public struct TrustedProxies: Sendable, Equatable {
     /// The client address: the peer, unless the peer is a trusted proxy, in which case the
     /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
     public func clientAddress(peer: String, forwardedFor: String?) -> String {
-        guard contains(peer), let forwardedFor else { return peer }
+        guard let forwardedFor, contains(peer) else { return peer }
         let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for hop in hops.reversed() where !contains(hop) {
             return hop
