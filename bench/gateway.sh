@@ -268,7 +268,7 @@ run() {
   if [ -n "${PERF_DIR:-}" ] && [ "$key" = portier ]; then
     # PERF_DIR=/tmp/p: a perf profile of Portier during each shape's run (perf.SHAPE.data).
     mkdir -p "$PERF_DIR"
-    perf record -q -g -p "$pid" -o "$PERF_DIR/perf.$shape.data" > /dev/null 2>&1 &
+    perf record -q ${PERF_CALLGRAPH:+-g} -p "$pid" -o "$PERF_DIR/perf.$shape.data" > /dev/null 2>&1 &
     perf_pid=$!
   fi
   before="$(cpu_tree_us "$pid")"

@@ -76,7 +76,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let current {
             // The client left before its answer; that says nothing about the upstream.
             if !current.accounted { account(current, status: 499) }
-            current.timer?.cancel()
+            current.timeout = nil
         }
         leg = nil
         context.fireChannelInactive()
@@ -212,10 +212,13 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let action = step.upstream { upstream(action) }
         if let action = step.client { client(action) }
         switch step.timer {
-        case .arm: armTimer()
+        case .arm:
+            guard let leg, let timeout = leg.forwarding?.route.settings.timeout else { break }
+            leg.timeout = timeout
+            leg.lastUpstreamActivity = .now
+            pool.watch(leg, handler: self)
         case .disarm:
-            leg?.timer?.cancel()
-            leg?.timer = nil
+            leg?.timeout = nil
         case nil: break
         }
         switch step.reads {
@@ -340,30 +343,14 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         perform(step)
     }
 
-    private func armTimer() {
-        guard let leg, let timeout = leg.forwarding?.route.settings.timeout else { return }
-        leg.timer?.cancel()
-        leg.lastUpstreamActivity = .now
-        schedule(leg, after: timeout, timeout: timeout)
-    }
-
     /// The route's timeout covers every wait for the upstream: for the head once the request is
-    /// sent, and between body reads after it (a stalled download is cut as well).
-    private func schedule(_ leg: Leg, after delay: Duration, timeout: Duration) {
-        guard let context else { return }
-        let bound = NIOLoopBound((self, leg), eventLoop: context.eventLoop)
-        leg.timer = context.eventLoop.scheduleTask(in: TimeAmount(delay)) {
-            let (handler, leg) = bound.value
-            guard handler.leg === leg else { return }
-            let quiet = ContinuousClock.now - leg.lastUpstreamActivity
-            if quiet < timeout {
-                handler.schedule(leg, after: timeout - quiet, timeout: timeout)
-                return
-            }
-            leg.timer = nil
-            leg.timedOut = true
-            handler.perform(handler.machine.timedOut())
-        }
+    /// sent, and between body reads after it (a stalled download is cut as well). The loop's pool
+    /// checks the waiting requests and calls this one when its upstream has been quiet too long.
+    func upstreamTimedOut(_ leg: Leg) {
+        guard self.leg === leg, leg.timeout != nil else { return }
+        leg.timeout = nil
+        leg.timedOut = true
+        perform(machine.timedOut())
     }
 
     // MARK: Client actions
@@ -528,7 +515,10 @@ final class Leg {
     var upstreamHead: HTTPResponseHead?
     var upstreamStarted = ContinuousClock.now
     var lastUpstreamActivity = ContinuousClock.now
-    var timer: Scheduled<Void>?
+    /// The route's timeout while the upstream owes an answer (nil when nothing is owed).
+    var timeout: Duration?
+    /// Registered with the pool's timeout sweep.
+    var watched = false
     var timedOut = false
     /// The machine gave the upstream up; a connection that arrives late goes back to the pool.
     var abandoned = false

@@ -96,7 +96,8 @@ final class UpstreamPool: @unchecked Sendable {
                     try sync.addHTTPClientHandlers(
                         leftOverBytesStrategy: .fireError, enableOutboundHeaderValidation: false, encoderConfiguration: encoder
                     )
-                    try sync.addHandler(IdleStateHandler(allTimeout: idle))
+                    // Reads only: a write timeout would attach a promise to every write.
+                    try sync.addHandler(IdleStateHandler(readTimeout: idle))
                     try sync.addHandler(UpstreamConnection())
                 }
             }
@@ -158,6 +159,51 @@ final class UpstreamPool: @unchecked Sendable {
         let slot = Slot()
         slots[key] = slot
         return slot
+    }
+
+    // MARK: Upstream timeouts
+
+    /// Requests waiting for their upstream on this loop. One repeating check (while any wait)
+    /// replaces a scheduled task per request: no timer to allocate, cancel and re-arm each time.
+    private var waiting: [(leg: Leg, handler: ProxyChannelHandler)] = []
+    private var sweeper: RepeatedTask?
+    static let sweepInterval = TimeAmount.milliseconds(25)
+
+    /// Watches `leg` until it is disarmed: when its upstream has been quiet for the route's
+    /// timeout, `handler` hears of it.
+    func watch(_ leg: Leg, handler: ProxyChannelHandler) {
+        loop.assertInEventLoop()
+        guard !leg.watched else { return }
+        leg.watched = true
+        waiting.append((leg, handler))
+        if sweeper == nil {
+            sweeper = loop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { [self] task in
+                sweep(task)
+            }
+        }
+    }
+
+    private func sweep(_ task: RepeatedTask) {
+        let now = ContinuousClock.now
+        var due: [(leg: Leg, handler: ProxyChannelHandler)] = []
+        waiting.removeAll { entry in
+            let leg = entry.leg
+            guard let timeout = leg.timeout else {
+                leg.watched = false
+                return true
+            }
+            guard now - leg.lastUpstreamActivity >= timeout else { return false }
+            leg.watched = false
+            due.append(entry)
+            return true
+        }
+        if waiting.isEmpty {
+            task.cancel()
+            sweeper = nil
+        }
+        for (leg, handler) in due {
+            handler.upstreamTimedOut(leg)
+        }
     }
 
     /// Closes every idle connection and refuses new ones (at shutdown, after the server drained).
