@@ -9,6 +9,15 @@ struct Identity: Sendable {
     var clientID: String
     var scopes: [String]
     var authorities: [String]
+    /// The client's rate-limit key, made once per token rather than per request.
+    var limiterKey: String
+
+    init(clientID: String, scopes: [String], authorities: [String]) {
+        self.clientID = clientID
+        self.scopes = scopes
+        self.authorities = authorities
+        limiterKey = "client:" + clientID
+    }
 }
 
 /// Checks bearer tokens for protected routes and answers per RFC 6750.
@@ -51,6 +60,7 @@ final class AuthGuard: Sendable {
     func check(authorization: String?, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now()) -> Outcome {
         guard let authorization else { return .refused(Self.challenge(nil, "a Bearer access token is required")) }
         let claims: TokenClaims
+        let identity: Identity?
         // The cache is keyed by the whole header value, which determines the token: a hit needs no
         // parsing and no copy. It counts only while the key that verified it is still published:
         // after `keys prune` and the next JWKS refresh, the normal path below refuses the token.
@@ -62,6 +72,7 @@ final class AuthGuard: Sendable {
                 return .refused(Self.challenge(.invalidToken, error.description))
             }
             claims = cached.claims
+            identity = cached.identity
         } else {
             let token: String
             switch BearerToken.extract(authorization) {
@@ -86,7 +97,8 @@ final class AuthGuard: Sendable {
                 return .refused(Self.challenge(.invalidToken, error.description))
             }
             claims = verified.claims
-            cache.insert(authorization, claims, kid: verified.kid, now: now)
+            identity = Self.identity(claims)
+            cache.insert(authorization, TokenCache.Entry(claims: claims, kid: verified.kid, identity: identity), now: now)
         }
 
         if let feed = settings.revocations, feed.failClosed, !revocations.isFresh(within: RevocationList.stalenessBound(feed)) {
@@ -108,10 +120,16 @@ final class AuthGuard: Sendable {
             return .refused(Self.insufficientScope(required: required, missing: missing, method: method.rawValue, route: route.id))
         }
         // A token that names no client would share one identity (and one rate-limit bucket) with every other such token.
-        guard let clientID = [claims.clientID, claims.sub].lazy.compactMap({ $0 }).first(where: { !$0.isEmpty }) else {
+        guard let identity else {
             return .refused(Self.challenge(.invalidToken, "the token names no client (no client_id or sub claim)"))
         }
-        return .allowed(Identity(clientID: clientID, scopes: granted, authorities: claims.authorities ?? []))
+        return .allowed(identity)
+    }
+
+    /// Who the claims name: client_id, else sub; nil when neither is a non-empty string.
+    static func identity(_ claims: TokenClaims) -> Identity? {
+        guard let clientID = [claims.clientID, claims.sub].lazy.compactMap({ $0 }).first(where: { !$0.isEmpty }) else { return nil }
+        return Identity(clientID: clientID, scopes: claims.scopes, authorities: claims.authorities ?? [])
     }
 
     /// Fetches keys for `kid` (or any keys at all), then decides again. If the keys still do not

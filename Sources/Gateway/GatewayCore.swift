@@ -131,7 +131,7 @@ final class GatewayCore: Sendable {
 
         /// The request target is split at `?`; the path is routed and forwarded normalized, the
         /// query passes untouched.
-        init(head: HTTPRequestHead, peer: String) {
+        init(head: HTTPRequestHead, peer: String, ids: inout RequestID.Generator) {
             self.head = head
             self.method = head.method.portable
             self.peer = peer
@@ -139,7 +139,7 @@ final class GatewayCore: Sendable {
             let query = target.utf8.firstIndex(of: UInt8(ascii: "?"))
             let rawPath = query.map { target[..<$0] } ?? target
             self.query = query.map { target[target.index(after: $0)...] }
-            requestID = RequestID.resolve(head.headers.first(name: "x-request-id"))
+            requestID = RequestID.resolve(head.headers.first(name: "x-request-id"), generator: &ids)
             switch RequestPath.normalize(rawPath.isEmpty ? "/" : rawPath) {
             case .valid(let normalized): path = normalized
             case .refused(let reason): (path, pathRefusal) = (rawPath, reason)
@@ -219,7 +219,7 @@ final class GatewayCore: Sendable {
         if let limiter = route.limiter, let settings = route.settings.rateLimit {
             let key: String
             if settings.key == .client, let identity {
-                key = "client:" + identity.clientID
+                key = identity.limiterKey
             } else {
                 key = "ip:" + trusted.clientAddress(peer: request.peer, forwardedFor: forwardedFor)
             }
@@ -313,9 +313,11 @@ final class GatewayCore: Sendable {
     }
 
     /// One JSON access-log line and the request metrics, when the response head is known.
-    func record(_ request: RequestInfo, status: Int, started: ContinuousClock.Instant, trace: AccessTrace) {
+    func record(
+        _ request: RequestInfo, status: Int, started: ContinuousClock.Instant, trace: AccessTrace, cache: inout GatewayMetrics.RequestSeries.Cache
+    ) {
         let elapsed = ContinuousClock.now - started
-        metrics.request(route: trace.route, method: request.method.rawValue, status: status, duration: elapsed)
+        metrics.request(route: trace.route, method: request.method.rawValue, status: status, duration: elapsed, cache: &cache)
         guard var line = AccessLogLine(logger: logger) else { return }
         line.field("method", request.method.rawValue)
         line.field("path", request.path)

@@ -35,6 +35,9 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var upstreamFlushPending = false
     /// Inside a batch of client reads: upstream writes are flushed once, when the batch ends.
     private var inReadBatch = false
+    private var ids = RequestID.Generator()
+    /// The metrics of the last request's route, method and status, reused while they repeat.
+    private var metricsCache = GatewayMetrics.RequestSeries.Cache()
 
     init(core: GatewayCore, pool: UpstreamPool, maxHeaderBytes: Int) {
         self.core = core
@@ -120,7 +123,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func makeRefusal(_ error: HTTPParserError) -> GatewayCore.LocalResponse {
-        let requestID = RequestID.make()
+        let requestID = ids.next()
         var response = refusalResponse(error, requestID: requestID)
         response.headers[.xRequestID] = requestID
         return response
@@ -400,7 +403,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func admit(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let request = GatewayCore.RequestInfo(head: head, peer: peer)
+        let request = GatewayCore.RequestInfo(head: head, peer: peer, ids: &ids)
         let leg = Leg(request: request)
         self.leg = leg
         proceed(leg, admission: core.admit(request, trace: &leg.trace))
@@ -498,7 +501,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func account(_ leg: Leg, status: Int) {
         guard !leg.accounted else { return }
         leg.accounted = true
-        core.record(leg.request, status: status, started: leg.started, trace: leg.trace)
+        core.record(leg.request, status: status, started: leg.started, trace: leg.trace, cache: &metricsCache)
     }
 }
 

@@ -10,6 +10,8 @@ final class TokenCache: Sendable {
         var claims: TokenClaims
         /// The signing key that verified the token; the entry is only good while the JWKS has it.
         var kid: String
+        /// Who the claims name, worked out once.
+        var identity: Identity?
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -23,13 +25,13 @@ final class TokenCache: Sendable {
         entries.withLock { $0[token] }
     }
 
-    func insert(_ token: String, _ claims: TokenClaims, kid: String, now: Int64) {
+    func insert(_ token: String, _ entry: Entry, now: Int64) {
         entries.withLock { entries in
             if entries.count >= capacity {
                 entries = entries.filter { ($0.value.claims.exp ?? 0) > now }
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = Entry(claims: claims, kid: kid)
+            entries[token] = entry
         }
     }
 
