@@ -52,6 +52,20 @@ enum GatewayHeadersFuzz {
         let mayPass = raw.filter { !HeaderRules.hopByHop.contains($0.name.lowercased()) && !responseListed.contains($0.name.lowercased()) }
         Fuzz.check(passedBack == mayPass.count, "client got \(passedBack) headers, \(mayPass.count) may pass")
 
+        // The byte-level checks on the data path agree with the sets for every ASCII name (field
+        // names on the wire are ASCII tokens; NIO refuses anything else before they get here).
+        for (name, _) in raw where name.utf8.allSatisfy({ $0 < 0x80 }) {
+            let lower = name.lowercased()
+            Fuzz.check(HeaderRules.isHopByHop(name) == HeaderRules.hopByHop.contains(lower), "isHopByHop(\(name)) disagrees")
+            Fuzz.check(HeaderRules.isGatewayOwned(name) == HeaderRules.gatewayOwned.contains(lower), "isGatewayOwned(\(name)) disagrees")
+            for dropAuthorization in [false, true] {
+                let dropped =
+                    HeaderRules.hopByHop.contains(lower) || HeaderRules.gatewayOwned.contains(lower)
+                    || ["host", "content-length", "expect"].contains(lower) || (dropAuthorization && lower == "authorization")
+                Fuzz.check(HeaderRules.isDroppedUpstream(name, dropAuthorization: dropAuthorization) == dropped, "isDroppedUpstream(\(name)) disagrees")
+            }
+        }
+
         checkBearer(text)
         for field in fields where field.name == .authorization { checkBearer(field.value) }
     }

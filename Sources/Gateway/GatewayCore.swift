@@ -107,6 +107,8 @@ final class GatewayCore: Sendable {
         var limitHeaders: [(String, String)]
         var bodyLimit: Int
         var identity: Identity?
+        /// The breaker's generation when the permit was taken; the outcome is settled against it.
+        var breakerGeneration: UInt64
 
         /// Points the request at another instance of the route (after a refused connection).
         mutating func retarget(index: Int, upstream: Upstream) {
@@ -238,15 +240,20 @@ final class GatewayCore: Sendable {
                 return .respond(LocalResponse(error, requestID: request.requestID))
             }
         }
-        if let breaker = route.breaker, case .rejected(let retryAfter) = breaker.acquire() {
-            var headers = HTTPFields()
-            for (name, value) in limitHeaders { if let name = HTTPField.Name(name) { headers[name] = value } }
-            headers[.retryAfter] = String(retryAfter)
-            let error = APIError(
-                .serviceUnavailable, "service_unavailable",
-                "the service behind route '\(route.id)' is failing and is given a short rest; try again in \(retryAfter) s", headers: headers
-            )
-            return .respond(LocalResponse(error, requestID: request.requestID))
+        var breakerGeneration: UInt64 = 0
+        if let breaker = route.breaker {
+            let (permission, generation) = breaker.acquireWithGeneration()
+            breakerGeneration = generation
+            if case .rejected(let retryAfter) = permission {
+                var headers = HTTPFields()
+                for (name, value) in limitHeaders { if let name = HTTPField.Name(name) { headers[name] = value } }
+                headers[.retryAfter] = String(retryAfter)
+                let error = APIError(
+                    .serviceUnavailable, "service_unavailable",
+                    "the service behind route '\(route.id)' is failing and is given a short rest; try again in \(retryAfter) s", headers: headers
+                )
+                return .respond(LocalResponse(error, requestID: request.requestID))
+            }
         }
 
         let (index, upstream) = route.balancer.pick()
@@ -276,7 +283,7 @@ final class GatewayCore: Sendable {
             Forwarding(
                 route: route, upstreamIndex: index, upstream: upstream,
                 head: HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers),
-                limitHeaders: limitHeaders, bodyLimit: bodyLimit, identity: identity
+                limitHeaders: limitHeaders, bodyLimit: bodyLimit, identity: identity, breakerGeneration: breakerGeneration
             )
         )
     }

@@ -243,12 +243,13 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func settle(_ settlement: ProxyStateMachine.Settlement) {
-        guard let leg, let breaker = leg.forwarding?.route.breaker else { return }
+        guard let leg, let forwarding = leg.forwarding, let breaker = forwarding.route.breaker else { return }
         let elapsed = ContinuousClock.now - leg.upstreamStarted
+        let generation = forwarding.breakerGeneration
         switch settlement {
-        case .success: breaker.record(.success(elapsed))
-        case .failure: breaker.record(.failure(elapsed))
-        case .release: breaker.release()
+        case .success: breaker.record(.success(elapsed), generation: generation)
+        case .failure: breaker.record(.failure(elapsed), generation: generation)
+        case .release: breaker.release(generation: generation)
         }
     }
 
@@ -432,7 +433,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise.futureResult.assumeIsolated().whenSuccess { [leg] admission, trace in
                 let handler = bound.value
                 guard handler.leg === leg else {
-                    if case .forward(let forwarding) = admission { forwarding.route.breaker?.release() }
+                    if case .forward(let forwarding) = admission { forwarding.route.breaker?.release(generation: forwarding.breakerGeneration) }
                     return
                 }
                 leg.trace = trace

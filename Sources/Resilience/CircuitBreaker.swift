@@ -3,7 +3,12 @@
 /// Closed, it counts calls in a time-based sliding window. Once at least `minimumCalls` calls are in
 /// the window and either the failure rate or the slow-call rate reaches its threshold, it opens.
 /// Open, it refuses every call at once until `openDuration` has passed, then turns half-open and
-/// lets `halfOpenCalls` trial calls through: if they all succeed it closes, any failure reopens it.
+/// lets `halfOpenCalls` trial calls through: if they all succeed it closes, any failure reopens it,
+/// and slow trials reopen it only once they reach the slow-call rate among the trials.
+///
+/// Every change of phase starts a new generation. A caller that passes the generation it acquired
+/// under to ``record(_:now:generation:)`` or ``release(now:generation:)`` cannot have an outcome
+/// from an earlier phase counted as a half-open trial, nor free a trial slot it never held.
 public struct CircuitBreaker: Sendable {
     public struct Configuration: Sendable, Equatable, Hashable, Codable {
         /// Failure rate (0-100) at which the breaker opens.
@@ -62,13 +67,26 @@ public struct CircuitBreaker: Sendable {
     }
 
     enum Phase {
+        /// 0 closed, 1 open, 2 half-open: a change of kind is a new generation.
+        var kind: Int {
+            switch self {
+            case .closed: return 0
+            case .open: return 1
+            case .halfOpen: return 2
+            }
+        }
+
         case closed
         case open(until: ContinuousClock.Instant)
-        case halfOpen(admitted: Int, succeeded: Int)
+        case halfOpen(admitted: Int, succeeded: Int, slow: Int)
     }
 
     public let configuration: Configuration
-    private var phase: Phase = .closed
+    private var phase: Phase = .closed {
+        didSet { if phase.kind != oldValue.kind { generation &+= 1 } }
+    }
+    /// Counts phase changes (see the type's documentation).
+    public private(set) var generation: UInt64 = 0
     private var buckets: [Bucket] = []
     private let origin: ContinuousClock.Instant
 
@@ -93,27 +111,31 @@ public struct CircuitBreaker: Sendable {
             return .permitted
         case .open(let until):
             guard now >= until else { return .rejected(retryAfterSeconds: Self.wholeSeconds(until - now)) }
-            phase = .halfOpen(admitted: 1, succeeded: 0)
+            phase = .halfOpen(admitted: 1, succeeded: 0, slow: 0)
             return .permitted
-        case .halfOpen(let admitted, let succeeded):
+        case .halfOpen(let admitted, let succeeded, let slow):
             guard admitted < configuration.halfOpenCalls else {
                 return .rejected(retryAfterSeconds: 1)
             }
-            phase = .halfOpen(admitted: admitted + 1, succeeded: succeeded)
+            phase = .halfOpen(admitted: admitted + 1, succeeded: succeeded, slow: slow)
             return .permitted
         }
     }
 
     /// Gives back a permit whose call ended without telling anything about the service (the
     /// caller went away). Closed or open, nothing changes; half-open, the trial slot is freed.
-    public mutating func release(now: ContinuousClock.Instant) {
-        if case .halfOpen(let admitted, let succeeded) = phase, admitted > 0 {
-            phase = .halfOpen(admitted: admitted - 1, succeeded: succeeded)
+    public mutating func release(now: ContinuousClock.Instant, generation: UInt64? = nil) {
+        if let generation, generation != self.generation { return }
+        if case .halfOpen(let admitted, let succeeded, let slow) = phase, admitted > 0 {
+            phase = .halfOpen(admitted: admitted - 1, succeeded: succeeded, slow: slow)
         }
     }
 
     /// Records how a permitted call ended and moves the breaker accordingly.
-    public mutating func record(_ outcome: Outcome, now: ContinuousClock.Instant) {
+    public mutating func record(_ outcome: Outcome, now: ContinuousClock.Instant, generation: UInt64? = nil) {
+        // Acquired under another phase: a call from before the breaker opened says nothing about
+        // the trials now running.
+        if let generation, generation != self.generation { return }
         let failed: Bool
         let duration: Duration
         switch outcome {
@@ -128,14 +150,16 @@ public struct CircuitBreaker: Sendable {
         case .open:
             // A call admitted before the breaker opened has finished; it changes nothing.
             break
-        case .halfOpen(let admitted, let succeeded):
-            if failed || slow {
+        case .halfOpen(let admitted, let succeeded, let slowTrials):
+            let slowTrials = slow ? slowTrials + 1 : slowTrials
+            let slowRate = Double(slowTrials) * 100 / Double(max(1, configuration.halfOpenCalls))
+            if failed || (slow && slowRate >= configuration.slowCallRatePercent) {
                 trip(now)
             } else if succeeded + 1 >= configuration.halfOpenCalls {
                 phase = .closed
                 buckets.removeAll()
             } else {
-                phase = .halfOpen(admitted: admitted, succeeded: succeeded + 1)
+                phase = .halfOpen(admitted: admitted, succeeded: succeeded + 1, slow: slowTrials)
             }
         }
     }

@@ -47,12 +47,17 @@ public final class SharedCircuitBreaker: Sendable {
         state.withLock { $0.acquire(now: now) }
     }
 
-    public func record(_ outcome: CircuitBreaker.Outcome, now: ContinuousClock.Instant = .now) {
-        state.withLock { $0.record(outcome, now: now) }
+    /// Asks to make a call, and the generation to settle it with.
+    public func acquireWithGeneration(now: ContinuousClock.Instant = .now) -> (CircuitBreaker.Permission, UInt64) {
+        state.withLock { breaker in (breaker.acquire(now: now), breaker.generation) }
     }
 
-    public func release(now: ContinuousClock.Instant = .now) {
-        state.withLock { $0.release(now: now) }
+    public func record(_ outcome: CircuitBreaker.Outcome, now: ContinuousClock.Instant = .now, generation: UInt64? = nil) {
+        state.withLock { $0.record(outcome, now: now, generation: generation) }
+    }
+
+    public func release(now: ContinuousClock.Instant = .now, generation: UInt64? = nil) {
+        state.withLock { $0.release(now: now, generation: generation) }
     }
 
     public func state(now: ContinuousClock.Instant = .now) -> CircuitBreaker.State {

@@ -110,5 +110,46 @@ import Testing
         #expect(!called)
     }
 
+    @Test func anOutcomeFromBeforeTheBreakerOpenedIsNotATrial() {
+        var breaker = CircuitBreaker(configuration: configuration, now: start)
+        #expect(breaker.acquire(now: start) == .permitted)
+        let slowCallsGeneration = breaker.generation  // a long call starts while all is well
+        record(&breaker, Array(repeating: .failure(fast), count: 4), at: start)
+        let later = start + .seconds(5)
+        #expect(breaker.acquire(now: later) == .permitted, "the first trial")
+        let trialGeneration = breaker.generation
+        #expect(trialGeneration != slowCallsGeneration)
+
+        breaker.record(.failure(fast), now: later, generation: slowCallsGeneration)
+        #expect(breaker.state(now: later) == .halfOpen, "the old call's failure does not reopen it")
+        breaker.release(now: later, generation: slowCallsGeneration)
+        #expect(breaker.acquire(now: later) == .permitted, "the second trial slot")
+        #expect(breaker.acquire(now: later) == .rejected(retryAfterSeconds: 1), "nor did the old call free a trial slot it never held")
+
+        breaker.record(.success(fast), now: later, generation: trialGeneration)
+        breaker.record(.success(fast), now: later, generation: trialGeneration)
+        #expect(breaker.state(now: later) == .closed)
+    }
+
+    @Test func oneSlowTrialReopensOnlyWhenTheSlowCallRateSaysSo() {
+        // 80% slow calls open it; with two trials, one slow trial is 50%: it closes.
+        var breaker = tripped()
+        let later = start + .seconds(5)
+        #expect(breaker.acquire(now: later) == .permitted)
+        #expect(breaker.acquire(now: later) == .permitted)
+        breaker.record(.success(.seconds(1)), now: later)
+        #expect(breaker.state(now: later) == .halfOpen, "one slow success of two is under the slow-call rate")
+        breaker.record(.success(fast), now: later)
+        #expect(breaker.state(now: later) == .closed)
+
+        // Both slow: 100%, over the rate, so it opens again.
+        var slow = tripped()
+        #expect(slow.acquire(now: later) == .permitted)
+        #expect(slow.acquire(now: later) == .permitted)
+        slow.record(.success(.seconds(1)), now: later)
+        slow.record(.success(.seconds(1)), now: later)
+        #expect(slow.state(now: later) == .open)
+    }
+
     struct TestFailure: Error {}
 }
