@@ -166,8 +166,15 @@ public enum Gateway {
 
         let server = Server(
             childChannelSetup: GatewayChildChannel(core: core, pools: pools, idleTimeout: settings.idleTimeout, maxHeaderBytes: settings.maxHeaderBytes),
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-gateway"),
+            // A burst of new connections (a thousand clients at once) must wait in the accept queue,
+            // not be dropped there: a dropped handshake leaves that client's first request waiting a
+            // second or more for the retransmit. The kernel caps this at net.core.somaxconn.
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-gateway", backlog: 4096),
             onServerRunning: { channel in
+                // NIO accepts 4 connections per wake-up by default; under load, a burst of new
+                // clients then waits for its first request to be read while the loop serves the
+                // others (seconds at a thousand connections). HAProxy accepts up to 64 at once.
+                try? await channel.setOption(ChannelOptions.maxMessagesPerRead, value: 64).get()
                 let port = channel.localAddress?.port ?? settings.port
                 logger.info("gateway listening", metadata: ["port": .stringConvertible(port)])
                 await onServerRunning(port)
