@@ -354,6 +354,14 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard self.leg === leg, leg.timeout != nil else { return }
         leg.timeout = nil
         leg.timedOut = true
+        if leg.upstreamHead != nil, let route = leg.forwarding?.route {
+            // Mid-response: the client sees the connection close; the log and metrics say why.
+            core.metrics.upstreamError(route: route.id, kind: "timeout")
+            core.logger.warning(
+                "upstream stalled mid-response",
+                metadata: ["route": .string(route.id), "request_id": .string(leg.request.requestID)]
+            )
+        }
         perform(machine.timedOut())
     }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import PortierTestSupport
 import Synchronization
@@ -33,6 +34,31 @@ import Testing
             )
             #expect(response.status == 200)
             #expect(response.json["received"] as? Int == Self.tenMegabytes)
+        }
+    }
+
+    @Test func anUpstreamThatStallsAfterItsHeadIsCutByTheRouteTimeout() async throws {
+        let routes: @Sendable (GatewayHarness.Ports) -> [String: Any] = { ports in
+            ["routes": [["id": "files", "path": "/", "upstreams": [ports.upstream("a")], "public": true, "timeoutMillis": 1000]]]
+        }
+        try await GatewayHarness.run(routes: routes) { gw in
+            // The upstream sends its head and 1 MiB of 2, then waits for a gate nobody opens. The
+            // route's timeout covers the silence after the head too, so the gateway cuts the
+            // connection (the client's own deadline is a minute away).
+            let received = Atomic<Int>(0)
+            do {
+                _ = try await StreamingClient.download(gw.base + "/download?bytes=\(2 << 20)&gated=1") { total in
+                    received.store(total, ordering: .relaxed)
+                }
+                Issue.record("the whole body arrived, though the upstream never sent it")
+            } catch {
+                #expect("\(error)" != "\(HTTPClientError.deadlineExceeded)", "the client gave up first: the gateway never cut the stall")
+            }
+            #expect(received.load(ordering: .relaxed) < 2 << 20)
+            let metrics = try await gw.metrics()
+            #expect(metrics.contains(#"portier_gateway_upstream_errors_total{route="files",kind="timeout"} 1"#), "counted before the connection closed")
+            // Let the upstream's handler finish, so that the upstream can shut down.
+            gw.upstreams["a"]?.downloadGate.open()
         }
     }
 
