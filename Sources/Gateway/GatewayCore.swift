@@ -169,7 +169,8 @@ final class GatewayCore: Sendable {
             // Served on the admin listener only; answered here so that no route proxies it either.
             return .respond(LocalResponse(.notFound("/metrics is served on the gateway's admin listener"), requestID: request.requestID))
         }
-        let (table, auth) = state.withLock { ($0.table, $0.auth) }
+        // One lock per request for everything a reload swaps.
+        let (table, auth, trusted) = state.withLock { ($0.table, $0.auth, $0.trusted) }
         guard let route = table.match(request.path) else {
             return .respond(LocalResponse(.notFound("no route matches \(request.path)"), requestID: request.requestID))
         }
@@ -181,14 +182,16 @@ final class GatewayCore: Sendable {
         if let length = request.head.headers.first(name: "content-length").flatMap(Int.init), length > bodyLimit {
             return .respond(LocalResponse(.payloadTooLarge(limit: bodyLimit), requestID: request.requestID, close: true))
         }
-        guard !route.settings.isPublic else { return admit(request, route: route, identity: nil, bodyLimit: bodyLimit, trace: &trace) }
+        guard !route.settings.isPublic else {
+            return admit(request, route: route, identity: nil, bodyLimit: bodyLimit, trusted: trusted, trace: &trace)
+        }
         guard let auth else {
             return .respond(LocalResponse(.serviceUnavailable("authentication is not configured", retryAfter: 5), requestID: request.requestID))
         }
         switch auth.check(authorization: request.head.headers.first(name: "authorization"), method: request.method, route: route) {
         case .allowed(let identity):
             trace.clientID = identity.clientID
-            return admit(request, route: route, identity: identity, bodyLimit: bodyLimit, trace: &trace)
+            return admit(request, route: route, identity: identity, bodyLimit: bodyLimit, trusted: trusted, trace: &trace)
         case .refused(let error):
             return .respond(LocalResponse(error, requestID: request.requestID))
         case .needsKeys(let kid):
@@ -205,8 +208,9 @@ final class GatewayCore: Sendable {
         switch outcome {
         case .allowed(let identity):
             trace.clientID = identity.clientID
+            let (table, trusted) = state.withLock { ($0.table, $0.trusted) }
             let limit = pending.route.settings.maxBodyBytes ?? table.configuration.maxBodyBytes
-            return admit(pending.request, route: pending.route, identity: identity, bodyLimit: limit, trace: &trace)
+            return admit(pending.request, route: pending.route, identity: identity, bodyLimit: limit, trusted: trusted, trace: &trace)
         case .refused(let error):
             return .respond(LocalResponse(error, requestID: pending.request.requestID))
         case .needsKeys:
@@ -214,8 +218,9 @@ final class GatewayCore: Sendable {
         }
     }
 
-    private func admit(_ request: RequestInfo, route: Route, identity: Identity?, bodyLimit: Int, trace: inout AccessTrace) -> Admission {
-        let trusted = state.withLock { $0.trusted }
+    private func admit(
+        _ request: RequestInfo, route: Route, identity: Identity?, bodyLimit: Int, trusted: TrustedProxies, trace: inout AccessTrace
+    ) -> Admission {
         let forwardedFor = Self.joined(request.head.headers, "x-forwarded-for")
         var limitHeaders: [(String, String)] = []
         if let limiter = route.limiter, let settings = route.settings.rateLimit {
