@@ -3,33 +3,53 @@ import Synchronization
 /// One token bucket per key (client id or address), shared by all requests to a route.
 ///
 /// Buckets that have refilled completely carry no information and are swept, so a flood of new
-/// keys cannot grow the table without bound.
+/// keys cannot grow the table without bound. A sweep runs only once the table has doubled since the
+/// last one, so its cost is constant per request on average even when a flood leaves nothing to
+/// sweep; once four times the threshold of keys are still draining, the table starts over.
 public final class KeyedRateLimiter: Sendable {
     public let configuration: TokenBucket.Configuration
-    private let buckets = Mutex<[String: TokenBucket]>([:])
+    private struct Table {
+        var buckets: [String: TokenBucket] = [:]
+        var sweepAt: Int
+        var sweeps = 0
+    }
+    private let table: Mutex<Table>
     private let sweepThreshold: Int
 
     public init(configuration: TokenBucket.Configuration, sweepThreshold: Int = 10_000) {
         self.configuration = configuration
-        self.sweepThreshold = sweepThreshold
+        self.sweepThreshold = max(1, sweepThreshold)
+        self.table = Mutex(Table(sweepAt: max(1, sweepThreshold)))
     }
 
     /// Takes a token from `key`'s bucket.
     public func consume(key: String, now: ContinuousClock.Instant = .now) -> TokenBucket.Decision {
-        buckets.withLock { buckets in
-            if buckets.count >= sweepThreshold {
-                buckets = buckets.filter { !$0.value.isFull(now: now) }
+        table.withLock { table in
+            if table.buckets.count >= table.sweepAt {
+                table.buckets = table.buckets.filter { !$0.value.isFull(now: now) }
+                table.sweeps += 1
+                if table.buckets.count >= 4 * sweepThreshold {
+                    // Four times the threshold of keys still draining: a flood of addresses. Their
+                    // buckets start over rather than memory growing further.
+                    table.buckets.removeAll(keepingCapacity: true)
+                }
+                table.sweepAt = max(sweepThreshold, 2 * table.buckets.count)
             }
-            var bucket = buckets[key] ?? TokenBucket(configuration: configuration, now: now)
+            var bucket = table.buckets[key] ?? TokenBucket(configuration: configuration, now: now)
             let decision = bucket.consume(now: now)
-            buckets[key] = bucket
+            table.buckets[key] = bucket
             return decision
         }
     }
 
     /// How many keys currently have a bucket (for tests and metrics).
     public var trackedKeys: Int {
-        buckets.withLock { $0.count }
+        table.withLock { $0.buckets.count }
+    }
+
+    /// How many sweeps have run (for tests).
+    var sweeps: Int {
+        table.withLock { $0.sweeps }
     }
 }
 

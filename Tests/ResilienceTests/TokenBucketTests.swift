@@ -45,4 +45,15 @@ import Testing
         _ = limiter.consume(key: "d", now: start + .seconds(10))
         #expect(limiter.trackedKeys == 1, "refilled buckets are swept once the table is full")
     }
+
+    @Test func aFloodOfDrainingKeysNeitherSweepsEveryRequestNorGrowsWithoutBound() {
+        // Every key spends its only token, so no bucket is ever full and a sweep frees nothing.
+        let limiter = KeyedRateLimiter(configuration: .init(perSecond: 0.001, burst: 1), sweepThreshold: 100)
+        for index in 0..<10_000 {
+            _ = limiter.consume(key: "ip:\(index)", now: start)
+        }
+        // Sweeping on every request past the threshold would be 9,900 sweeps of 100+ keys each.
+        #expect(limiter.sweeps <= 10_000 / 100, "a sweep only after the table doubled: \(limiter.sweeps) sweeps for 10,000 keys")
+        #expect(limiter.trackedKeys <= 4 * 100, "the table stays within its hard cap: \(limiter.trackedKeys) keys")
+    }
 }
