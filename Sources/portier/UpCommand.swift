@@ -157,7 +157,13 @@ struct UpCommand: AsyncParsableCommand {
         let defaults = ports.allSatisfy { Self.defaultPorts[$0.key] == $0.value } && connectHost == "127.0.0.1"
             && (dataDirectory as NSString).standardizingPath == ("./data" as NSString).standardizingPath
         guard !defaults else { return routes }
-        guard var document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: routes))) as? [String: Any] else {
+        let content: Data
+        do {
+            content = try Data(contentsOf: URL(fileURLWithPath: routes))
+        } catch {
+            throw UpError("cannot read the route table \(routes) (run from the repository, or pass --routes): \(error.localizedDescription)")
+        }
+        guard var document = try? JSONSerialization.jsonObject(with: content) as? [String: Any] else {
             throw UpError("\(routes) is not a JSON object")
         }
         // Ports still 0 (the gateway's, not known yet) are not relocated to.
