@@ -77,9 +77,15 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     private func open(_ key: Key, slot: Slot, waiter: @escaping Waiter) {
+        guard !key.tls || tlsContext != nil else {
+            // Never fall back to plain text for an https upstream.
+            waiter(.failure(TLSUnavailable()))
+            return
+        }
         slot.open += 1
         let tls = key.tls ? tlsContext : nil
-        let serverName = key.host
+        // SNI carries host names only, never an address.
+        let serverName = (try? SocketAddress(ipAddress: key.host, port: 0)) == nil ? key.host : nil
         let idle = idleTimeout
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
@@ -88,7 +94,7 @@ final class UpstreamPool: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls {
-                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName.first?.isNumber == true ? nil : serverName))
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
                     var encoder = HTTPRequestEncoder.Configuration()
                     // The gateway frames every request itself (Content-Length or chunked, as the client sent it).
@@ -217,6 +223,9 @@ final class UpstreamPool: @unchecked Sendable {
         }
     }
 }
+
+/// OpenSSL's client context could not be made, so https upstreams cannot be reached.
+struct TLSUnavailable: Error {}
 
 /// One upstream connection: NIO's HTTP/1 client codec below, this handler on top. While a client
 /// connection borrows it (`owner`), every response part goes to that connection's handler; while it
