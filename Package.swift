@@ -51,7 +51,6 @@ let package = Package(
         ),
         .target(
             name: "GatewayHeaders",
-            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -106,7 +106,6 @@ final class GatewayCore: Sendable {
         /// `RateLimit-*` headers to add to the response.
         var limitHeaders: [(String, String)]
         var bodyLimit: Int
-        var identity: Identity?
         /// The breaker's generation when the permit was taken; the outcome is settled against it.
         var breakerGeneration: UInt64
 
@@ -235,7 +234,7 @@ final class GatewayCore: Sendable {
             guard decision.allowed else {
                 metrics.rateLimited(route: route.id)
                 var headers = HTTPFields()
-                for (name, value) in limitHeaders { if let name = HTTPField.Name(name) { headers[name] = value } }
+                Self.add(limitHeaders, to: &headers)
                 headers[.retryAfter] = String(decision.retryAfterSeconds)
                 let error = APIError(
                     .tooManyRequests, "rate_limited",
@@ -251,7 +250,7 @@ final class GatewayCore: Sendable {
             breakerGeneration = generation
             if case .rejected(let retryAfter) = permission {
                 var headers = HTTPFields()
-                for (name, value) in limitHeaders { if let name = HTTPField.Name(name) { headers[name] = value } }
+                Self.add(limitHeaders, to: &headers)
                 headers[.retryAfter] = String(retryAfter)
                 let error = APIError(
                     .serviceUnavailable, "service_unavailable",
@@ -288,7 +287,7 @@ final class GatewayCore: Sendable {
             Forwarding(
                 route: route, upstreamIndex: index, upstream: upstream,
                 head: HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers),
-                limitHeaders: limitHeaders, bodyLimit: bodyLimit, identity: identity, breakerGeneration: breakerGeneration
+                limitHeaders: limitHeaders, bodyLimit: bodyLimit, breakerGeneration: breakerGeneration
             )
         )
     }
@@ -341,6 +340,13 @@ final class GatewayCore: Sendable {
         if let upstream = trace.upstream { line.field("upstream", upstream) }
         line.field("request_id", request.requestID)
         line.write()
+    }
+
+    /// Puts `RateLimit-*` headers into a local answer's fields.
+    static func add(_ limitHeaders: [(String, String)], to fields: inout HTTPFields) {
+        for (name, value) in limitHeaders {
+            if let name = HTTPField.Name(name) { fields[name] = value }
+        }
     }
 
     static func rateLimitHeaders(_ decision: TokenBucket.Decision) -> [(String, String)] {

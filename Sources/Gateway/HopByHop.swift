@@ -1,26 +1,16 @@
 import GatewayHeaders
 import NIOHTTP1
 
-/// The gateway's side of ``HeaderRules``: the same rules, applied to NIO's header lists without
-/// building a lowercased copy of every name.
+/// The gateway's side of ``HeaderRules``: the same rules, written into NIO's header lists.
 enum ProxyHeaders {
-    /// The request headers to send upstream (see ``HeaderRules/isDroppedUpstream(_:dropAuthorization:)``),
-    /// with room for the ones the gateway adds.
+    /// The request headers to send upstream (see ``HeaderRules/forEachUpstreamHeader(in:dropAuthorization:_:)``),
+    /// framed as the client sent the body, with room for the ones the gateway adds.
     static func upstreamHeaders(from headers: HTTPHeaders, dropAuthorization: Bool) -> HTTPHeaders {
         var result = HTTPHeaders()
         result.reserveCapacity(headers.count + 8)
-        var listed: Set<String>?
-        for (name, value) in headers where HeaderRules.isConnection(name) {
-            var tokens = listed ?? []
-            HeaderRules.connectionTokens(value, into: &tokens)
-            listed = tokens
-        }
-        for (name, value) in headers {
-            if HeaderRules.isDroppedUpstream(name, dropAuthorization: dropAuthorization) { continue }
-            if let listed, listed.contains(name.lowercased()) { continue }
+        HeaderRules.forEachUpstreamHeader(in: headers, dropAuthorization: dropAuthorization) { name, value in
             result.add(name: name, value: value)
         }
-        // Framing: the body goes as the client sent it.
         if let length = headers.first(name: "content-length") {
             result.add(name: "Content-Length", value: length)
         } else if headers.contains(name: "transfer-encoding") {
@@ -29,21 +19,13 @@ enum ProxyHeaders {
         return result
     }
 
-    /// The upstream's response headers to pass back: all but hop-by-hop ones, those listed in
-    /// `Connection`, and the request id (the gateway sets its own).
+    /// The upstream's response headers to pass back (see ``HeaderRules/forEachDownstreamHeader(in:_:)``),
+    /// without its request id: the gateway sets its own.
     static func downstreamHeaders(from headers: HTTPHeaders) -> HTTPHeaders {
         var result = HTTPHeaders()
         result.reserveCapacity(headers.count + 5)
-        var listed: Set<String>?
-        for (name, value) in headers where HeaderRules.isConnection(name) {
-            var tokens = listed ?? []
-            HeaderRules.connectionTokens(value, into: &tokens)
-            listed = tokens
-        }
-        for (name, value) in headers {
-            if HeaderRules.isHopByHop(name) || HeaderRules.equalsIgnoringCase(name, "x-request-id") { continue }
-            if let listed, listed.contains(name.lowercased()) { continue }
-            result.add(name: name, value: value)
+        HeaderRules.forEachDownstreamHeader(in: headers) { name, value in
+            if !HeaderRules.equalsIgnoringCase(name, "x-request-id") { result.add(name: name, value: value) }
         }
         return result
     }

@@ -353,7 +353,6 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func upstreamTimedOut(_ leg: Leg) {
         guard self.leg === leg, leg.timeout != nil else { return }
         leg.timeout = nil
-        leg.timedOut = true
         if leg.upstreamHead != nil, let route = leg.forwarding?.route {
             // Mid-response: the client sees the connection close; the log and metrics say why.
             core.metrics.upstreamError(route: route.id, kind: "timeout")
@@ -480,11 +479,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 requestID: requestID
             )
         }
-        if let forwarding = leg.forwarding {
-            for (name, value) in forwarding.limitHeaders {
-                if let fieldName = HTTPField.Name(name) { response.headers[fieldName] = value }
-            }
-        }
+        if let forwarding = leg.forwarding { GatewayCore.add(forwarding.limitHeaders, to: &response.headers) }
         return response
     }
 
@@ -531,7 +526,6 @@ final class Leg {
     var timeout: Duration?
     /// Registered with the pool's timeout sweep.
     var watched = false
-    var timedOut = false
     /// The machine gave the upstream up; a connection that arrives late goes back to the pool.
     var abandoned = false
     var accounted = false

@@ -1,5 +1,3 @@
-public import HTTPTypes
-
 /// Which headers a proxy must not pass along (RFC 9110 7.6.1) and which the gateway owns, as pure
 /// functions over header names and values: the gateway's data path calls them, and the fuzz
 /// target drives them without a server.
@@ -28,20 +26,33 @@ public enum HeaderRules {
         }
     }
 
-    /// Calls `body` with each request header that goes upstream: not hop-by-hop, not gateway-owned,
-    /// not listed in `Connection`, not Host (set from the upstream URL), Content-Length (set from the
-    /// body) or Expect. `dropAuthorization`: a verified bearer token is not passed on (as Envoy's
-    /// jwt_authn does by default); the upstream gets the verified identity in X-Client-* instead.
+    /// The names the message's `Connection` headers list, lowercased; nil when there are none (the
+    /// usual case, which then costs no set and no lowercasing).
     @inlinable
-    public static func forEachUpstreamField(in fields: HTTPFields, dropAuthorization: Bool, _ body: (HTTPField) -> Void) {
-        var listed = Set<String>()
-        for value in fields[values: .connection] { connectionTokens(value, into: &listed) }
-        for field in fields {
-            let name = field.name.canonicalName
-            if hopByHop.contains(name) || gatewayOwned.contains(name) || listed.contains(name) { continue }
-            if name == "host" || name == "content-length" || name == "expect" { continue }
-            if dropAuthorization && name == "authorization" { continue }
-            body(field)
+    public static func connectionListed<Headers: Sequence<(name: String, value: String)>>(in headers: Headers) -> Set<String>? {
+        var listed: Set<String>?
+        for (name, value) in headers where isConnection(name) {
+            var tokens = listed ?? []
+            connectionTokens(value, into: &tokens)
+            listed = tokens
+        }
+        return listed
+    }
+
+    /// Calls `body` with each request header that goes upstream: not hop-by-hop, not gateway-owned,
+    /// not listed in `Connection`, not Host (set from the upstream URL), Content-Length or
+    /// Transfer-Encoding (the gateway frames the body itself) or Expect. `dropAuthorization`: a
+    /// verified bearer token is not passed on (as Envoy's jwt_authn does by default); the upstream
+    /// gets the verified identity in X-Client-* instead. `headers` is read twice.
+    @inlinable
+    public static func forEachUpstreamHeader<Headers: Sequence<(name: String, value: String)>>(
+        in headers: Headers, dropAuthorization: Bool, _ body: (_ name: String, _ value: String) -> Void
+    ) {
+        let listed = connectionListed(in: headers)
+        for (name, value) in headers {
+            if isDroppedUpstream(name, dropAuthorization: dropAuthorization) { continue }
+            if let listed, listed.contains(name.lowercased()) { continue }
+            body(name, value)
         }
     }
 
@@ -52,11 +63,10 @@ public enum HeaderRules {
     public static func forEachDownstreamHeader<Headers: Sequence<(name: String, value: String)>>(
         in headers: Headers, _ body: (_ name: String, _ value: String) -> Void
     ) {
-        var listed = Set<String>()
-        for (name, value) in headers where name.lowercased() == "connection" { connectionTokens(value, into: &listed) }
+        let listed = connectionListed(in: headers)
         for (name, value) in headers {
-            let lower = name.lowercased()
-            if hopByHop.contains(lower) || listed.contains(lower) { continue }
+            if isHopByHop(name) { continue }
+            if let listed, listed.contains(name.lowercased()) { continue }
             body(name, value)
         }
     }
@@ -111,10 +121,9 @@ public enum HeaderRules {
         }
     }
 
-    /// Whether a request header stays behind (the rules of ``forEachUpstreamField(in:dropAuthorization:_:)``,
-    /// except names listed in `Connection`, which the caller checks): hop-by-hop, gateway-owned,
-    /// Host, the framing headers (the gateway frames the body itself), Expect, and a verified
-    /// Authorization when `dropAuthorization`.
+    /// Whether a request header stays behind by its name alone (``forEachUpstreamHeader(in:dropAuthorization:_:)``
+    /// also drops the names `Connection` lists): hop-by-hop, gateway-owned, Host, Content-Length
+    /// (the gateway frames the body itself), Expect, and a verified Authorization when `dropAuthorization`.
     @inlinable
     public static func isDroppedUpstream(_ name: String, dropAuthorization: Bool) -> Bool {
         if isHopByHop(name) || isGatewayOwned(name) { return true }
