@@ -131,18 +131,33 @@ public struct JSONLogHandler: LogHandler {
 /// Batches log lines and writes them from a background thread every 20 ms (or at once when 64 KB
 /// are waiting, a line is urgent, or the process exits normally). A SIGKILLed process loses at most
 /// the last 20 ms of lines.
+///
+/// Appending takes a lock only for the copy into the batch; the write itself happens outside it,
+/// under a second lock that keeps batches in order. Event loops appending at full load therefore
+/// never wait for the kernel's write, only (rarely) for each other's memcpy.
 public final class LogSink: @unchecked Sendable {
     /// Standard output, shared by every logger of the process.
     public static let standardOutput = LogSink(fileDescriptor: 1)
 
     private let fileDescriptor: Int32
+    /// Guards `pending`.
+    private let pendingLock: UnsafeMutablePointer<pthread_mutex_t>
+    /// Held while a batch is written, so batches reach the file in the order they were taken.
+    private let writeLock: UnsafeMutablePointer<pthread_mutex_t>
     private var pending: [UInt8] = []
-    private var mutex = pthread_mutex_t()
+    /// The buffer the next swap hands to `pending`, so appends rarely allocate.
+    private var spare: [UInt8] = []
 
     init(fileDescriptor: Int32) {
         self.fileDescriptor = fileDescriptor
-        pthread_mutex_init(&mutex, nil)
+        pendingLock = .allocate(capacity: 1)
+        pendingLock.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(pendingLock, nil)
+        writeLock = .allocate(capacity: 1)
+        writeLock.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(writeLock, nil)
         pending.reserveCapacity(1 << 16)
+        spare.reserveCapacity(1 << 16)
         let flusher = Thread { [self] in
             while true {
                 usleep(20_000)
@@ -160,24 +175,27 @@ public final class LogSink: @unchecked Sendable {
 
     /// Adds a complete line (ending in a newline).
     public func append(bytes line: [UInt8], urgent: Bool = false) {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(pendingLock)
         pending.append(contentsOf: line)
         let full = pending.count >= 1 << 16
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(pendingLock)
         if urgent || full { flush() }
     }
 
     /// Writes whatever is waiting. Safe to call from any thread.
     public func flush() {
-        pthread_mutex_lock(&mutex)
-        var batch: [UInt8] = []
+        pthread_mutex_lock(writeLock)
+        defer { pthread_mutex_unlock(writeLock) }
+        // `spare` is only touched under writeLock; `pending` under pendingLock.
+        var batch = spare
+        pthread_mutex_lock(pendingLock)
         swap(&batch, &pending)
-        pending.reserveCapacity(1 << 16)
-        // Writing under the lock keeps batches in order; writers only wait for the length of one write.
+        pthread_mutex_unlock(pendingLock)
         batch.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
             var offset = 0
             while offset < buffer.count {
-                let written = write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = write(fileDescriptor, base + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     break
@@ -185,6 +203,7 @@ public final class LogSink: @unchecked Sendable {
                 offset += written
             }
         }
-        pthread_mutex_unlock(&mutex)
+        batch.removeAll(keepingCapacity: true)
+        spare = batch
     }
 }
