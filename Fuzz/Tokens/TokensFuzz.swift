@@ -36,7 +36,9 @@ enum TokensFuzz {
         case 3:
             checkJWKS(Data(body))
         default:
-            _ = TokenVerifier.unverifiedKeyID(of: String(decoding: body, as: UTF8.self))
+            let text = String(decoding: body, as: UTF8.self)
+            _ = TokenVerifier.unverifiedKeyID(of: text)
+            checkClaimsJSON(text)
         }
     }
 
@@ -103,6 +105,19 @@ enum TokensFuzz {
         forged[forged.count / 2] ^= 0x01
         let tampered = String(token[...dot]) + Base64URL.encode(forged)
         Fuzz.check((try? verifier.verify(tampered, keys: keys, now: now)) == nil, "a token with a changed signature verified")
+    }
+
+    /// The signer's hand-written claims JSON reads back, with Foundation's decoder, as exactly the
+    /// claims that went in, whatever the strings hold (quotes, backslashes, control characters).
+    static func checkClaimsJSON(_ text: String) {
+        let parts = text.split(separator: "\u{1}", omittingEmptySubsequences: false).map(String.init)
+        func part(_ index: Int) -> String { index < parts.count ? parts[index] : text }
+        let claims = TokenClaims(
+            iss: part(0), sub: part(1), aud: parts.count > 2 ? Array(parts.prefix(3)) : [text], clientID: part(2), scope: part(3),
+            iat: Int64(text.utf8.count), nbf: -1, exp: Int64.max, jti: part(4), authorities: parts.count > 1 ? parts : nil
+        )
+        let decoded = try? JSONDecoder().decode(TokenClaims.self, from: Data(claims.jsonBytes()))
+        Fuzz.check(decoded == claims, "the claims JSON of \(claims) reads back as \(String(describing: decoded))")
     }
 
     /// Strict base64url: text that decodes is the one canonical spelling of its bytes.

@@ -28,10 +28,8 @@ public struct TokenSigner: Sendable {
 
     /// Returns the compact JWS of the claims.
     public func sign(_ claims: TokenClaims) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
         var token = headerPrefix
-        token += Base64URL.encode(Array(try encoder.encode(claims))).utf8
+        token += Base64URL.encode(claims.jsonBytes()).utf8
         let digest = token.withUnsafeBytes { Crypto.sha256(buffer: $0) }
         var signature = [UInt8](repeating: 0, count: contexts.signatureSize)
         let length = try signature.withUnsafeMutableBufferPointer { out in

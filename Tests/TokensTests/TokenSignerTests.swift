@@ -35,6 +35,11 @@ import Testing
                 iss: "http://auth.test", sub: "gäst \"quoted\" \\ back", aud: ["hotel-api"], clientID: "c", scope: "", iat: now, nbf: now,
                 exp: now + 1, jti: String(repeating: "x", count: 500)
             ),
+            // Control characters the hand-written JSON must escape, and an empty list it must keep.
+            TokenClaims(
+                iss: "http://auth.test", sub: "tab\there\nnew line\r\u{1}\u{1F}/slash", aud: ["hotel-api"], clientID: "c", scope: "read",
+                iat: now, nbf: now, exp: now + 1, jti: "🏨", authorities: []
+            ),
         ]
         for claims in shapes {
             let token = try signer.sign(claims)
