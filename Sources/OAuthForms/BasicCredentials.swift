@@ -15,8 +15,11 @@ public enum BasicCredentials {
     /// Reads `Basic <base64>`; the scheme is case-insensitive.
     public static func parse(_ authorization: String) -> Parsed {
         guard authorization.count > 6, authorization.prefix(6).lowercased() == "basic " else { return .notBasic }
-        let encoded = authorization.dropFirst(6).trimmingCharacters(in: .whitespaces)
-        guard let data = Data(base64Encoded: encoded), let decoded = String(data: data, encoding: .utf8),
+        // Spaces and tabs around the credentials, trimmed without a trip through NSString.
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let value = authorization.utf8.dropFirst(6).drop(while: isSpace)
+        let end = value.lastIndex { !isSpace($0) }.map { value.index(after: $0) } ?? value.startIndex
+        guard let data = Data(base64Encoded: Data(value[..<end])), let decoded = String(data: data, encoding: .utf8),
             let colon = decoded.firstIndex(of: ":"),
             let id = FormDecoding.decode(decoded[..<colon]), let secret = FormDecoding.decode(decoded[decoded.index(after: colon)...]),
             !id.isEmpty
