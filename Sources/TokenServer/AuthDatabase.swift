@@ -5,6 +5,10 @@ import GRDB
 /// WAL mode lets the CLI add or remove clients while the server runs.
 public struct AuthDatabase: Sendable {
     let pool: DatabasePool
+    /// Client rows for the token endpoint's fast path, kept while the change stamp stands still.
+    let clientRows: ClientRowReader
+    /// `<data-dir>/auth.clients-stamp`: moved after every committed change to `clients`.
+    let clientsStamp: String
 
     public init(dataDirectory: String) throws {
         try FileManager.default.createDirectory(
@@ -15,8 +19,13 @@ public struct AuthDatabase: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        pool = try DatabasePool(path: dataDirectory + "/auth.sqlite", configuration: configuration)
+        let path = dataDirectory + "/auth.sqlite"
+        pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        clientsStamp = dataDirectory + "/auth.clients-stamp"
+        clientRows = ClientRowReader(path: path, stampPath: clientsStamp)
+        // A data directory from before the stamp existed gets one now.
+        ClientRowReader.touch(clientsStamp)
     }
 
     static var migrator: DatabaseMigrator {
@@ -73,6 +82,13 @@ public struct AuthDatabase: Sendable {
             )
         }
         return migrator
+    }
+
+    /// A write transaction that changes `clients`; the change stamp moves once it has committed,
+    /// before the caller (say `portier clients rotate-secret`) hears that it is done.
+    func writeClients<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        defer { ClientRowReader.touch(clientsStamp) }
+        return try await pool.write(updates)
     }
 
     /// Whether the file answers a trivial query (readiness).

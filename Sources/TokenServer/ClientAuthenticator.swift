@@ -47,7 +47,7 @@ final class ClientAuthenticator: Sendable {
         let address = clientAddress(request, context)
         let credentials: Credentials
         do throws(APIError) {
-            credentials = try Self.credentials(request, form: form)
+            credentials = try Self.credentials(authorization: request.headers[.authorization], form: form)
         } catch {
             if error.code == "invalid_client" { record(failure: true, clientID: nil, address: address) }
             throw error
@@ -80,6 +80,21 @@ final class ClientAuthenticator: Sendable {
         return client
     }
 
+    /// The fast path's whole check, without I/O: true when `secret` is the one already verified
+    /// for this client's current stored hash and the guard lets the client in, which it records
+    /// as a success exactly as ``authenticate(_:context:form:)`` would. False means "not known
+    /// here": the caller must go the slow way, which decides and logs; nothing is recorded then.
+    func admitVerified(_ credentials: Credentials, client: OAuthClient, address: String) -> Bool {
+        guard let cached = verified.withLock({ $0[client.id] }), cached.storedHash == client.secretHash,
+            Crypto.constantTimeEquals(cached.digest, Crypto.sha256(credentials.secret))
+        else { return false }
+        return guardState.withLock { state in
+            guard case .granted(let ticket) = state.reserve(clientID: credentials.id, address: address, now: .now) else { return false }
+            state.settle(ticket, success: true, now: .now)
+            return true
+        }
+    }
+
     private func record(failure: Bool, clientID: String?, address: String) {
         guardState.withLock { state in
             if failure {
@@ -109,8 +124,8 @@ final class ClientAuthenticator: Sendable {
     }
 
     /// Reads the credentials from the Authorization header or the form, never both.
-    static func credentials(_ request: Request, form: [String: String]) throws(APIError) -> Credentials {
-        if let authorization = request.headers[.authorization] {
+    static func credentials(authorization: String?, form: [String: String]) throws(APIError) -> Credentials {
+        if let authorization {
             let basic = BasicCredentials.parse(authorization)
             guard basic != .notBasic else {
                 throw OAuthError.invalidClient("use HTTP Basic or client_secret_post to authenticate the client", challenge: true)

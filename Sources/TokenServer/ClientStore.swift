@@ -47,7 +47,7 @@ public struct ClientStore: Sendable {
         )
         var added = client
         do {
-            added.notBefore = try await database.pool.write { db in
+            added.notBefore = try await database.writeClients { db in
                 // A client re-added under a removed id inherits its cut-off, so the new client's
                 // first tokens are issued after it (and the old client's tokens stay dead).
                 let notBefore = try RevocationStore.notBefore(db, clientID: client.id)
@@ -79,6 +79,12 @@ public struct ClientStore: Sendable {
         }
     }
 
+    /// The same lookup, blocking the calling thread, for the token endpoint's fast path on an
+    /// event loop (never a cooperative thread): see ``ClientRowReader``.
+    func findBlocking(id: String) throws -> OAuthClient? {
+        try database.clientRows.find(id: id)
+    }
+
     public func list() async throws -> [OAuthClient] {
         try await database.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM clients ORDER BY id").map(OAuthClient.init(row:))
@@ -93,7 +99,7 @@ public struct ClientStore: Sendable {
     /// every gateway reading the revocation feed refuse them from now on.
     public func remove(id: String) async throws {
         let now = Self.now()
-        let removed = try await database.pool.write { db -> Bool in
+        let removed = try await database.writeClients { db -> Bool in
             guard let ttl = try Int.fetchOne(db, sql: "SELECT token_ttl FROM clients WHERE id = ?", arguments: [id]) else { return false }
             try db.execute(sql: "DELETE FROM clients WHERE id = ?", arguments: [id])
             try RevocationStore.cutOff(db, clientID: id, notBefore: now, tokenTTL: ttl)
@@ -109,7 +115,7 @@ public struct ClientStore: Sendable {
         let clear = secret ?? ClientSecret.generate()
         let hash = ClientSecret.hash(clear)
         let now = Self.now()
-        let rotated = try await database.pool.write { db -> Bool in
+        let rotated = try await database.writeClients { db -> Bool in
             guard let ttl = try Int.fetchOne(db, sql: "SELECT token_ttl FROM clients WHERE id = ?", arguments: [id]) else { return false }
             try db.execute(sql: "UPDATE clients SET secret_hash = ?, not_before = ? WHERE id = ?", arguments: [hash, now, id])
             try RevocationStore.cutOff(db, clientID: id, notBefore: now, tokenTTL: ttl)
@@ -130,7 +136,7 @@ public struct ClientStore: Sendable {
         guard !scopes.isEmpty else { throw ClientStoreError.invalid("client '\(id)' needs at least one scope") }
         try Self.validate(scopes: scopes)
         let joined = Self.unique(scopes).joined(separator: " ")
-        let changes = try await database.pool.write { db in
+        let changes = try await database.writeClients { db in
             try db.execute(sql: "UPDATE clients SET scopes = ? WHERE id = ?", arguments: [joined, id])
             return db.changesCount
         }

@@ -14,8 +14,7 @@ enum FormBody {
     /// an `invalid_request` (RFC 6749 3.1); parameters without a value count as omitted.
     static func read(_ request: Request) async throws -> [String: String] {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard mediaType == "application/x-www-form-urlencoded" else {
+        guard isForm(contentType: contentType) else {
             throw OAuthError.invalidRequest(
                 "Content-Type must be application/x-www-form-urlencoded, got '\(contentType.isEmpty ? "none" : contentType)'"
             )
@@ -30,6 +29,13 @@ enum FormBody {
             throw error
         }
         return try parse(String(buffer: buffer))
+    }
+
+    /// Whether a (lower-cased) Content-Type names a form, parameters such as `charset` aside.
+    static func isForm(contentType: String) -> Bool {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }.drop(while: isSpace).reversed().drop(while: isSpace)
+        return mediaType.elementsEqual("application/x-www-form-urlencoded".utf8.reversed())
     }
 
     static func parse(_ body: String) throws(APIError) -> [String: String] {

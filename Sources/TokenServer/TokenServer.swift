@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import PortierHTTP
 import Tokens
@@ -55,9 +56,12 @@ public enum TokenServer {
         }
 
         let maintenance = TokenServerMaintenance(keys: keys, revocations: revocations, interval: configuration.keyPollInterval, logger: logger)
+        let serverName = "portier-auth"
+        let fastPath = TokenFastPath(controller: controller, serverName: serverName)
         let application = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "portier-auth"),
+            server: HTTPServerBuilder { responder in TokenServerChannel(http1: HTTP1Channel(responder: responder), fastPath: fastPath) },
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
             services: [maintenance],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
