@@ -14,7 +14,7 @@ import Resilience
 /// a pooled connection of the same event loop (``UpstreamPool``): NIO's request and response heads
 /// pass through with the minimal header edits, and bodies stream both ways with backpressure.
 /// Writes are flushed once per read batch.
-final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, DeferredFlush {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -66,7 +66,9 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if upstreamFlushPending {
             upstreamFlushPending = false
             if let connection = leg?.connection {
-                connection.flush()
+                // Unflushed bytes count against the high-water mark, so a full upstream still
+                // holds client reads; its writability change resumes them after the flush.
+                pool.flushAtEndOfPass(connection)
                 readsHeldByUpstream = !connection.isWritable
             }
         }
@@ -181,6 +183,10 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func upstreamReadComplete(from connection: UpstreamConnection) {
         guard leg?.connection === connection else { return }
+        pool.flushAtEndOfPass(self)
+    }
+
+    func flushNow() {
         context?.flush()
     }
 
@@ -232,7 +238,10 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case nil: break
         }
         switch step.connection {
-        case .close: context?.close(promise: nil)
+        case .close:
+            // Writes may be waiting for the end of the pass; a close would drop them.
+            context?.flush()
+            context?.close(promise: nil)
         case .lingerThenClose:
             if let context {
                 let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
@@ -397,7 +406,8 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case .writeEnd:
             // The upstream connection goes back to the pool now, so its read batch cannot flush this.
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            pool.flushAtEndOfPass(self)
         case .respond(let answer, let closeAfter):
             guard let leg else { return }
             var response = localResponse(answer, leg: leg)
