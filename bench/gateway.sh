@@ -22,6 +22,7 @@
 #   bench/gateway.sh
 #   DURATION=30s CONNECTIONS=128 bench/gateway.sh
 #   PERF_DIR=/tmp/perf bench/gateway.sh      also records a perf profile of Portier per shape
+#     (PERF_CALLGRAPH=1: with frame-pointer stacks; PERF_CALLGRAPH=dwarf: DWARF unwinding)
 #   SKIP_BUILD=1 bench/gateway.sh      no swift build: use the portier already in .build/release
 #   PORTIER_BIN=/tmp/old/portier bench/gateway.sh   another build of portier (a before/after table)
 source "$(dirname "$0")/lib.sh"
@@ -268,7 +269,12 @@ run() {
   if [ -n "${PERF_DIR:-}" ] && [ "$key" = portier ]; then
     # PERF_DIR=/tmp/p: a perf profile of Portier during each shape's run (perf.SHAPE.data).
     mkdir -p "$PERF_DIR"
-    perf record -q ${PERF_CALLGRAPH:+-g} -p "$pid" -o "$PERF_DIR/perf.$shape.data" > /dev/null 2>&1 &
+    # PERF_CALLGRAPH=1 adds frame-pointer stacks; PERF_CALLGRAPH=dwarf unwinds with DWARF (Swift
+    # code often omits frame pointers) at the price of much larger files.
+    local graph=""
+    case "${PERF_CALLGRAPH:-}" in "") ;; dwarf) graph="--call-graph dwarf,16384 -F 1000" ;; *) graph="-g" ;; esac
+    # shellcheck disable=SC2086 # graph is a list of options
+    perf record -q $graph -p "$pid" -o "$PERF_DIR/perf.$shape.data" > /dev/null 2>&1 &
     perf_pid=$!
   fi
   before="$(cpu_tree_us "$pid")"

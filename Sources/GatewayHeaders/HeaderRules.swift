@@ -26,17 +26,28 @@ public enum HeaderRules {
         }
     }
 
-    /// The names the message's `Connection` headers list, lowercased; nil when there are none (the
-    /// usual case, which then costs no set and no lowercasing).
+    /// The names the message's `Connection` headers list, lowercased, leaving out hop-by-hop names
+    /// (dropped anyway); nil when that leaves none. That is the usual case (`Connection: keep-alive`
+    /// from every upstream), which then costs no array and no lowercasing.
     @inlinable
-    public static func connectionListed<Headers: Sequence<(name: String, value: String)>>(in headers: Headers) -> Set<String>? {
-        var listed: Set<String>?
+    public static func connectionListed<Headers: Sequence<(name: String, value: String)>>(in headers: Headers) -> [String]? {
+        var listed: [String]?
         for (name, value) in headers where isConnection(name) {
-            var tokens = listed ?? []
-            connectionTokens(value, into: &tokens)
-            listed = tokens
+            for var token in value.split(separator: ",") {
+                while token.first == " " || token.first == "\t" { token.removeFirst() }
+                while token.last == " " || token.last == "\t" { token.removeLast() }
+                if token.isEmpty || isHopByHop(token) { continue }
+                listed = (listed ?? []) + [String(token).lowercased()]
+            }
         }
         return listed
+    }
+
+    /// Whether `name` is one of the `listed` (lowercased) names, ignoring ASCII case.
+    @inlinable
+    static func isListed(_ name: String, in listed: [String]?) -> Bool {
+        guard let listed else { return false }
+        return listed.contains { equalsIgnoringCase(name, lowercase: $0) }
     }
 
     /// Calls `body` with each request header that goes upstream: not hop-by-hop, not gateway-owned,
@@ -51,7 +62,7 @@ public enum HeaderRules {
         let listed = connectionListed(in: headers)
         for (name, value) in headers {
             if isDroppedUpstream(name, dropAuthorization: dropAuthorization) { continue }
-            if let listed, listed.contains(name.lowercased()) { continue }
+            if isListed(name, in: listed) { continue }
             body(name, value)
         }
     }
@@ -66,15 +77,25 @@ public enum HeaderRules {
         let listed = connectionListed(in: headers)
         for (name, value) in headers {
             if isHopByHop(name) { continue }
-            if let listed, listed.contains(name.lowercased()) { continue }
+            if isListed(name, in: listed) { continue }
             body(name, value)
         }
     }
 
     /// ASCII case-insensitive equality with a lowercase name, without allocating.
     @inlinable
-    public static func equalsIgnoringCase(_ name: String, _ lowercase: StaticString) -> Bool {
-        let other = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+    public static func equalsIgnoringCase(_ name: some StringProtocol, _ lowercase: StaticString) -> Bool {
+        equalsIgnoringCase(name, lowercaseBytes: UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
+    }
+
+    @inlinable
+    static func equalsIgnoringCase(_ name: some StringProtocol, lowercase: String) -> Bool {
+        var lowercase = lowercase
+        return lowercase.withUTF8 { equalsIgnoringCase(name, lowercaseBytes: $0) }
+    }
+
+    @inlinable
+    static func equalsIgnoringCase(_ name: some StringProtocol, lowercaseBytes other: UnsafeBufferPointer<UInt8>) -> Bool {
         guard name.utf8.count == other.count else { return false }
         var index = 0
         for byte in name.utf8 {
@@ -92,7 +113,7 @@ public enum HeaderRules {
 
     /// The same as `hopByHop.contains(name.lowercased())`, without building the lowercased name.
     @inlinable
-    public static func isHopByHop(_ name: String) -> Bool {
+    public static func isHopByHop(_ name: some StringProtocol) -> Bool {
         switch name.utf8.count {
         case 2: return equalsIgnoringCase(name, "te")
         case 7: return equalsIgnoringCase(name, "upgrade") || equalsIgnoringCase(name, "trailer")
