@@ -33,11 +33,14 @@ public enum HeaderRules {
     public static func connectionListed<Headers: Sequence<(name: String, value: String)>>(in headers: Headers) -> [String]? {
         var listed: [String]?
         for (name, value) in headers where isConnection(name) {
-            for var token in value.split(separator: ",") {
-                while token.first == " " || token.first == "\t" { token.removeFirst() }
-                while token.last == " " || token.last == "\t" { token.removeLast() }
-                if token.isEmpty || isHopByHop(token) { continue }
-                listed = (listed ?? []) + [String(token).lowercased()]
+            // Bytes, not Characters: splitting a String by Character cost more than the rest.
+            for var token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { token = token.dropFirst() }
+                while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { token = token.dropLast() }
+                // Short tokens such as "keep-alive" are small strings: no allocation.
+                let text = String(decoding: token, as: UTF8.self)
+                if text.isEmpty || isHopByHop(text) { continue }
+                listed = (listed ?? []) + [text.lowercased()]
             }
         }
         return listed
