@@ -29,6 +29,8 @@ final class ClientAuthenticator: Sendable {
     /// Successful checks, so PBKDF2 runs once per client and secret, not once per request. An entry
     /// is only used while the stored hash is unchanged, so `clients rotate-secret` invalidates it.
     private let verified = Mutex<[String: VerifiedSecret]>([:])
+    /// Checks in progress, by client id and secret digest (see ``attempt(_:address:)``).
+    private let flights = Mutex<[Flight: Task<Outcome, Never>]>([:])
 
     init(clients: ClientStore, trustedProxies: TrustedProxies, policy: BruteForceGuard.Policy, logger: Logger) {
         self.clients = clients
@@ -52,13 +54,60 @@ final class ClientAuthenticator: Sendable {
             if error.code == "invalid_client" { record(failure: true, clientID: nil, address: address) }
             throw error
         }
+        switch await attempt(credentials, address: address) {
+        case .authenticated(let client):
+            return client
+        case .refused:
+            logger.notice("client authentication failed", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
+            throw OAuthError.invalidClient("client authentication failed", challenge: credentials.method == .basic)
+        case .throttled(let retryAfter):
+            logger.warning("client authentication throttled", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
+            throw OAuthError.tooManyAttempts(retryAfter: retryAfter)
+        case .failed(let error):
+            throw error
+        }
+    }
+
+    /// How one check of a client's credentials ended, shared by identical concurrent attempts.
+    enum Outcome: Sendable {
+        case authenticated(OAuthClient)
+        case refused
+        case throttled(retryAfter: Int)
+        /// Not the caller's fault (the database failed): nothing was counted against them.
+        case failed(any Error)
+    }
+
+    private struct Flight: Hashable {
+        var clientID: String
+        var secretDigest: [UInt8]
+    }
+
+    /// Identical attempts (same client id, same secret) that arrive while one is being checked
+    /// wait for its outcome instead of running PBKDF2 and taking a guard slot each. Without this, a
+    /// client that opens many connections at once after a restart (before its secret is cached)
+    /// filled its slots with its own concurrent checks and got 429s for the right secret. Different
+    /// secrets are never shared, so guessing in parallel is counted as before.
+    private func attempt(_ credentials: Credentials, address: String) async -> Outcome {
+        let flight = Flight(clientID: credentials.id, secretDigest: Crypto.sha256(credentials.secret))
+        let (task, leads) = flights.withLock { flights -> (Task<Outcome, Never>, Bool) in
+            if let running = flights[flight] { return (running, false) }
+            let task = Task { await self.check(credentials, address: address) }
+            flights[flight] = task
+            return (task, true)
+        }
+        let outcome = await task.value
+        if leads { flights.withLock { $0[flight] = nil } }
+        return outcome
+    }
+
+    /// One check: the guard's reservation, the client lookup and the secret, settled once.
+    private func check(_ credentials: Credentials, address: String) async -> Outcome {
         // The decision and the reservation are one step under the lock: concurrent attempts that
         // are still being checked count against the limits, so they cannot all pass together.
         let ticket: BruteForceGuard.Ticket
         switch guardState.withLock({ $0.reserve(clientID: credentials.id, address: address, now: .now) }) {
         case .throttle(let retryAfter):
-            logger.warning("client authentication throttled", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
-            throw OAuthError.tooManyAttempts(retryAfter: retryAfter)
+            return .throttled(retryAfter: retryAfter)
         case .granted(let granted):
             ticket = granted
         }
@@ -68,16 +117,13 @@ final class ClientAuthenticator: Sendable {
         } catch {
             // Not the caller's fault: free the slot without counting a failure against them.
             guardState.withLock { $0.release(ticket) }
-            throw error
+            return .failed(error)
         }
         var ok = false
         if let client { ok = await verify(credentials.secret, for: client) }
         guardState.withLock { $0.settle(ticket, success: ok, now: .now) }
-        guard ok, let client else {
-            logger.notice("client authentication failed", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
-            throw OAuthError.invalidClient("client authentication failed", challenge: credentials.method == .basic)
-        }
-        return client
+        guard ok, let client else { return .refused }
+        return .authenticated(client)
     }
 
     /// The fast path's whole check, without I/O: true when `secret` is the one already verified

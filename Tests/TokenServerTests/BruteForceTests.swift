@@ -105,4 +105,20 @@ import Testing
             #expect(try await attempt(auth, client: "hotel-client", secret: auth.demoSecret, from: nil).status == 200)
         }
     }
+    /// Right after a start nothing is cached, and a client that opens many connections at once
+    /// sends the same secret on all of them. They share one check instead of filling the client's
+    /// guard slots with their own attempts (which used to answer most of them 429).
+    @Test func aBurstOfTheRightSecretAfterAStartIsNotThrottled() async throws {
+        try await AuthFixture.run { auth in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        try await HTTP.form(auth.tokenURL, [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", auth.demoSecret)]).status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: 16))
+        }
+    }
 }
