@@ -152,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "portier",
             dependencies: [
-                "Tokens", "PortierHTTP", "TokenServer", "Gateway", "HotelSupport", "Rooms", "Books", "Payments", "Notifications", "MyPages",
+                "Tokens", "PortierHTTP", "TokenServer", "Gateway", "HotelSupport", "Rooms", "Books", "Payments", "Notifications", "MyPages", "EventBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

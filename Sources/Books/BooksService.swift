@@ -129,7 +129,7 @@ public enum BooksService {
             group: name, log: log, store: store, types: [RoomRegistered.type, RoomDeleted.type], logger: logger, handler: applyRoomEvent
         )
         return HotelService.application(
-            name: name, settings: settings, store: store, logger: logger,
+            name: name, settings: settings, store: store, eventLog: log, logger: logger,
             services: [ClientShutdown(client: client), OutboxRelay(store: store, log: log, logger: logger), replica, VoidRetrier(desk: desk)],
             onServerRunning: onServerRunning
         ) { router in

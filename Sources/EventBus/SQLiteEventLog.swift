@@ -106,6 +106,66 @@ public struct SQLiteEventLog: EventLog {
         }
     }
 
+    /// Deletes the events that every consumer group has consumed and that occurred before
+    /// `cutoff` (seconds since 1970); returns how many. With no group at all nothing is deleted,
+    /// and the slowest group holds back everything after its position. Positions are never reused
+    /// (AUTOINCREMENT), so a group's position stays meaningful after a prune.
+    ///
+    /// The log de-duplicates appends by event id only while the id is retained: a relay retrying
+    /// an event older than the retention would append it again. Relays retry within seconds.
+    public func prune(occurredBefore cutoff: Double) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM events WHERE occurred_at < ? AND position <= (SELECT MIN(position) FROM consumer_groups)", arguments: [cutoff]
+            )
+            return db.changesCount
+        }
+    }
+
+    /// What `portier events` shows: the log's extent and each group's position, lag and lease.
+    public struct Status: Sendable, Equatable {
+        public struct Group: Sendable, Equatable {
+            public var name: String
+            public var position: Int64
+            /// Events appended after the group's position.
+            public var lag: Int64
+            public var owner: String?
+            /// Seconds until the lease runs out; 0 or less when nobody holds it.
+            public var leaseSeconds: Double
+        }
+
+        /// The position of the last event ever appended (0 for an empty log).
+        public var lastPosition: Int64
+        /// The oldest event still in the log, nil when it is empty.
+        public var oldestPosition: Int64?
+        public var oldestOccurredAt: Double?
+        public var retained: Int64
+        public var groups: [Group]
+    }
+
+    public func status() async throws -> Status {
+        let now = Date().timeIntervalSince1970
+        return try await pool.read { db in
+            // sqlite_sequence keeps the last position even when every event was pruned.
+            let last = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
+            let oldest = try Row.fetchOne(db, sql: "SELECT position, occurred_at FROM events ORDER BY position LIMIT 1")
+            let retained = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0
+            let groups = try Row.fetchAll(db, sql: "SELECT name, position, owner, lease_until FROM consumer_groups ORDER BY name").map { row in
+                let position: Int64 = try row.decode(forColumn: "position")
+                let owner: String? = try row.decode(forColumn: "owner")
+                let leaseUntil: Double = try row.decode(forColumn: "lease_until")
+                return Status.Group(
+                    name: try row.decode(forColumn: "name"), position: position, lag: max(0, last - position), owner: owner,
+                    leaseSeconds: owner == nil ? 0 : leaseUntil - now
+                )
+            }
+            return Status(
+                lastPosition: last, oldestPosition: try oldest?.decode(forColumn: "position"),
+                oldestOccurredAt: try oldest?.decode(forColumn: "occurred_at"), retained: retained, groups: groups
+            )
+        }
+    }
+
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }

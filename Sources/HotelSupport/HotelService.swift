@@ -10,11 +10,14 @@ public struct HotelServiceSettings: Sendable {
     public var host: String
     public var port: Int
     public var dataDirectory: String
+    /// Consumed events older than this leave the shared log (``EventLogRetention``).
+    public var eventRetention: Duration
 
-    public init(host: String = "127.0.0.1", port: Int, dataDirectory: String = "./data") {
+    public init(host: String = "127.0.0.1", port: Int, dataDirectory: String = "./data", eventRetention: Duration = EventLogRetention.defaultAge) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
+        self.eventRetention = eventRetention
     }
 
     /// The service's own SQLite file.
@@ -25,11 +28,11 @@ public struct HotelServiceSettings: Sendable {
 }
 
 /// The wiring every hotel service shares: router with access log and JSON errors, health probes
-/// that check the service's database, and the background services (relay, consumers) that run and
-/// stop with the HTTP server.
+/// that check the service's database, and the background services (relay, consumers, the event
+/// log's retention) that run and stop with the HTTP server.
 public enum HotelService {
     public static func application(
-        name: String, settings: HotelServiceSettings, store: ServiceDatabase, logger: Logger, services: [any Service],
+        name: String, settings: HotelServiceSettings, store: ServiceDatabase, eventLog: SQLiteEventLog, logger: Logger, services: [any Service],
         onServerRunning: @escaping @Sendable (Int) async -> Void, routes: (Router<PortierRequestContext>) -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: PortierRequestContext.self)
@@ -41,7 +44,7 @@ public enum HotelService {
         return Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-\(name)"),
-            services: services,
+            services: services + [EventLogRetention(log: eventLog, age: settings.eventRetention, logger: logger)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 logger.info("\(name) listening", metadata: ["port": .stringConvertible(port)])

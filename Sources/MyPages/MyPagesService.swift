@@ -59,7 +59,7 @@ public enum MyPagesService {
             logger: logger, handler: project
         )
         return HotelService.application(
-            name: name, settings: settings, store: store, logger: logger, services: [projection], onServerRunning: onServerRunning
+            name: name, settings: settings, store: store, eventLog: log, logger: logger, services: [projection], onServerRunning: onServerRunning
         ) { router in
             router.get("/mypages") { request, _ in try await list(request, store: store) }
             router.get("/mypages/:bookId") { _, context in try await find(RequestDecoding.id(context, "bookId"), store: store) }

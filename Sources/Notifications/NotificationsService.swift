@@ -66,7 +66,7 @@ public enum NotificationsService {
         }
         services += [consumer, DeliveryWorker(store: store, channels: channels, logger: logger)]
         return HotelService.application(
-            name: name, settings: settings, store: store, logger: logger, services: services, onServerRunning: onServerRunning
+            name: name, settings: settings, store: store, eventLog: log, logger: logger, services: services, onServerRunning: onServerRunning
         ) { router in
             router.get("/notifications") { request, _ in try await Notifier.list(request, store: store) }
         }

@@ -52,7 +52,7 @@ public enum PaymentsService {
         }
         let internalCalls = ServiceTokenGuard(settings: auth, logger: logger)
         return HotelService.application(
-            name: name, settings: settings, store: store, logger: logger,
+            name: name, settings: settings, store: store, eventLog: log, logger: logger,
             services: [OutboxRelay(store: store, log: log, logger: logger), cancellations, GuardShutdown(guard: internalCalls)],
             onServerRunning: onServerRunning
         ) { router in

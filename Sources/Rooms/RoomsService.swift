@@ -48,7 +48,7 @@ public enum RoomsService {
         )
         let relay = OutboxRelay(store: store, log: log, logger: logger)
         return HotelService.application(
-            name: name, settings: settings, store: store, logger: logger, services: [relay, calendar], onServerRunning: onServerRunning
+            name: name, settings: settings, store: store, eventLog: log, logger: logger, services: [relay, calendar], onServerRunning: onServerRunning
         ) { router in
             let controller = RoomsController(store: store)
             router.post("/rooms") { request, _ in try await controller.register(request) }

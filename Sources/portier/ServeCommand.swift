@@ -43,6 +43,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory of the SQLite files (env PORTIER_DATA_DIR).")
     var dataDirectory: String = Env.string("PORTIER_DATA_DIR", "./data")
 
+    @Option(
+        name: .customLong("event-retention-hours"),
+        help: "Consumed events older than this leave the shared event log, checked hourly (env PORTIER_EVENT_RETENTION_HOURS)."
+    )
+    var eventRetentionHours: Int = Env.int("PORTIER_EVENT_RETENTION_HOURS", 168)
+
     @Option(name: .customLong("payments-url"), help: "books: base URL of the payments service (env PORTIER_PAYMENTS_URL).")
     var paymentsURL: String = Env.string("PORTIER_PAYMENTS_URL", "http://127.0.0.1:8083")
 
@@ -83,7 +89,12 @@ struct ServeCommand: AsyncParsableCommand {
         JSONLogHandler.bootstrap(service: name)
         let logger = Logger(label: name)
         let port = self.port ?? Env.int("PORTIER_\(name.uppercased())_PORT", service.defaultPort)
-        let settings = HotelServiceSettings(host: host, port: port, dataDirectory: dataDirectory)
+        guard eventRetentionHours >= 1, eventRetentionHours <= 100 * 365 * 24 else {
+            throw ValidationError("--event-retention-hours must be between 1 and 876000, got \(eventRetentionHours)")
+        }
+        let settings = HotelServiceSettings(
+            host: host, port: port, dataDirectory: dataDirectory, eventRetention: .seconds(eventRetentionHours * 3600)
+        )
         let auth = ServiceAuthSettings(
             authURL: authURL, jwksURL: jwksURL ?? Env.optional("PORTIER_JWKS_URL"), issuer: issuer ?? Env.optional("PORTIER_ISSUER"),
             audience: audience

@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import PortierTestSupport
+import Testing
+@testable import EventBus
+
+/// The shared log's retention on a real SQLite file, and `portier events` as an operator runs it.
+@Suite struct RetentionTests {
+    static let day = 86_400.0
+
+    static func event(_ index: Int, daysAgo: Double) -> EventEnvelope {
+        EventEnvelope(
+            id: "event-\(index)", type: "Tested", occurredAt: Date().timeIntervalSince1970 - daysAgo * day, bookID: Int64(index), source: "test",
+            payload: Data("{}".utf8)
+        )
+    }
+
+    @Test func onlyEventsEveryGroupConsumedAndOlderThanTheAgeLeave() async throws {
+        try await TemporaryDirectory.with { dir in
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            try await log.append((1...4).map { Self.event($0, daysAgo: 10) } + (5...6).map { Self.event($0, daysAgo: 0) })
+            let retention = EventLogRetention(log: log, age: .seconds(7 * 86_400), logger: Logger(label: "retention"))
+            #expect(await retention.pruneOnce() == 0, "no group has consumed anything yet")
+
+            for (group, position) in [("fast", Int64(3)), ("slow", Int64(2))] {
+                _ = try await log.acquireLease(group: group, owner: group + "-1", duration: .seconds(30))
+                #expect(try await log.commit(group: group, owner: group + "-1", position: position, renewFor: .seconds(30)))
+            }
+            #expect(await retention.pruneOnce() == 2, "the slowest group holds back everything after position 2")
+            #expect(try await log.read(after: 0, limit: 10).map(\.position) == [3, 4, 5, 6])
+
+            for group in ["fast", "slow"] {
+                #expect(try await log.commit(group: group, owner: group + "-1", position: 6, renewFor: .seconds(30)))
+            }
+            #expect(await retention.pruneOnce() == 2, "consumed by all, but events 5 and 6 are recent")
+            #expect(try await log.read(after: 0, limit: 10).map(\.position) == [5, 6])
+
+            // Positions are never reused, so what groups hold stays meaningful.
+            try await log.append([Self.event(7, daysAgo: 0)])
+            #expect(try await log.read(after: 6, limit: 10).map(\.position) == [7])
+            let status = try await log.status()
+            #expect(status.lastPosition == 7 && status.oldestPosition == 5 && status.retained == 3)
+            #expect(status.groups.map(\.name) == ["fast", "slow"] && status.groups.map(\.lag) == [1, 1])
+            #expect(status.groups.allSatisfy { $0.owner != nil && $0.leaseSeconds > 0 })
+        }
+    }
+
+    @Test func portierEventsShowsEachGroupsLag() async throws {
+        try await TemporaryDirectory.with { dir in
+            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+            try await log.append((1...5).map { Self.event($0, daysAgo: 0) })
+            _ = try await log.acquireLease(group: "mypages", owner: "mypages-1", duration: .seconds(30))
+            #expect(try await log.commit(group: "mypages", owner: "mypages-1", position: 2, renewFor: .seconds(30)))
+            try await log.release(group: "mypages", owner: "mypages-1")
+
+            let process = try ChildProcess(["events", "--data-dir", dir.path])
+            #expect(try await process.waitForExit() == 0)
+            let output = process.lines.joined(separator: "\n")
+            #expect(output.contains("retained   5 events, positions 1...5"), "\(output)")
+            let row = try #require(process.lines.first { $0.hasPrefix("mypages") })
+            #expect(row.split(separator: " ").prefix(3) == ["mypages", "2", "3"], "position 2, lag 3: \(row)")
+            #expect(row.contains("free (no consumer running)"))
+
+            let missing = try ChildProcess(["events", "--data-dir", dir.sub("nowhere")])
+            #expect(try await missing.waitForExit() == 2)
+            #expect(missing.lines.joined().contains("no event log at"))
+        }
+    }
+}
