@@ -2,7 +2,8 @@
 # Token endpoint load: wrk POSTs client-credentials requests with HTTP Basic for 10 s over 32
 # connections against a freshly started release build. Prints tokens/s, p50, p99 and the token
 # server's CPU per token, beside the machine's one-core RSA-2048 sign rate (`openssl speed`)
-# measured in the same run, and the two ratios the goal is stated in.
+# measured in the same run (before and after the load, averaged), and the two ratios the goal is
+# stated in.
 #
 #   bench/token.sh                 # defaults
 #   DURATION=30s CONNECTIONS=64 bench/token.sh
@@ -30,12 +31,18 @@ wrk.headers["Authorization"] = "Basic $BASIC"
 $WRK_REPORT
 LUA
 
-echo "openssl speed rsa2048 (one core)..."
-rsa="$(rsa_sign_rate)"
+# The machine's speed drifts within minutes, so the sign rate is measured right before and right
+# after the load and the two are averaged; both are printed.
+echo "openssl speed rsa2048 (one core), before the load..."
+rsa_before="$(rsa_sign_rate)"
 echo "wrk -t1 -c$CONNECTIONS -d$DURATION POST /oauth/token (client_secret_basic), $(nproc) cores"
 cpu_before="$(cpu_us "${PIDS[0]}")"
 line="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/token.lua" "http://127.0.0.1:$PORT/oauth/token" | grep '^RESULT')"
 cpu_after="$(cpu_us "${PIDS[0]}")"
+echo "openssl speed rsa2048 (one core), after the load..."
+rsa_after="$(rsa_sign_rate)"
+rsa="$(awk -v a="$rsa_before" -v b="$rsa_after" 'BEGIN { printf "%.0f", (a + b) / 2 }')"
+echo "one-core sign rate: $rsa_before/s before, $rsa_after/s after, $rsa/s used"
 read -r _ rps p50 p99 errors non2xx requests <<< "$line"
 cpu_per_token="$(awk -v c=$((cpu_after - cpu_before)) -v n="$requests" 'BEGIN { printf "%.0f", (n > 0 ? c / n : 0) }')"
 signature_us="$(awk -v r="$rsa" 'BEGIN { printf "%.0f", (r > 0 ? 1e6 / r : 0) }')"
