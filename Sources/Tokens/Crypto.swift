@@ -1,4 +1,5 @@
 import COpenSSL
+import Synchronization
 
 /// The few OpenSSL primitives the rest of Portier needs, with Swift-friendly signatures.
 public enum Crypto {
@@ -10,7 +11,30 @@ public enum Crypto {
     }()
 
     /// Cryptographically secure random bytes from OpenSSL's DRBG.
+    ///
+    /// Small requests (token ids, one per token) are served from a 4 KiB block drawn from the DRBG
+    /// at once and handed out once each: every RAND_bytes call takes the DRBG's lock and asks the
+    /// kernel for the pid, which cost more than the bytes.
     public static func randomBytes(_ count: Int) -> [UInt8] {
+        guard count > 0, count <= 64 else { return drawRandom(max(0, count)) }
+        return randomBlock.withLock { block in
+            if block.bytes.count - block.used < count {
+                block.bytes = drawRandom(4096)
+                block.used = 0
+            }
+            let start = block.used
+            block.used += count
+            defer {
+                // What was handed out does not stay in memory.
+                for index in start..<block.used { block.bytes[index] = 0 }
+            }
+            return Array(block.bytes[start..<block.used])
+        }
+    }
+
+    private static let randomBlock = Mutex<(bytes: [UInt8], used: Int)>(([], 0))
+
+    private static func drawRandom(_ count: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         let ok = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
         precondition(ok == 1, "OpenSSL RAND_bytes failed; refusing to continue without secure randomness")

@@ -14,9 +14,16 @@ import Testing
     }
 
     @Test func randomTokensAreDistinctAndURLSafe() {
-        let tokens = (0..<100).map { _ in Crypto.randomToken(bytes: 16) }
-        #expect(Set(tokens).count == 100)
+        // 1,000 token ids span several of the 4 KiB blocks small requests are served from.
+        let tokens = (0..<1_000).map { _ in Crypto.randomToken(bytes: 16) }
+        #expect(Set(tokens).count == 1_000)
         #expect(tokens.allSatisfy { $0.count == 22 && Base64URL.decode($0)?.count == 16 })
+        // Sizes that do not divide the block, and one larger than the block path takes.
+        for count in [1, 7, 33, 64, 65, 5_000] {
+            let bytes = Crypto.randomBytes(count)
+            #expect(bytes.count == count)
+            #expect(count < 16 || Set(bytes).count > 8, "random bytes of length \(count) look constant")
+        }
     }
 
     @Test func constantTimeEqualsComparesContent() {
