@@ -29,6 +29,8 @@ final class ClientAuthenticator: Sendable {
     /// Successful checks, so PBKDF2 runs once per client and secret, not once per request. An entry
     /// is only used while the stored hash is unchanged, so `clients rotate-secret` invalidates it.
     private let verified = Mutex<[String: VerifiedSecret]>([:])
+    /// Basic headers the fast path decoded before (see ``fastCredentials(authorization:form:)``).
+    private let decodedHeaders = Mutex<[String: (credentials: Credentials, digest: [UInt8])]>([:])
     /// Checks in progress, by client id and secret digest (see ``attempt(_:address:)``).
     private let flights = Mutex<[Flight: Task<Outcome, Never>]>([:])
 
@@ -126,13 +128,38 @@ final class ClientAuthenticator: Sendable {
         return .authenticated(client)
     }
 
+    /// The fast path's credentials with the secret's SHA-256; nil when they are not plainly there
+    /// (then the slow path decides and answers). A known client sends the same `Authorization`
+    /// header on every request, so decoded Basic headers are kept: base64 and percent-decoding
+    /// cost more than the rest of the check. Only headers that decode to credentials are kept,
+    /// at most 10,000; the secrets in them are in this process's memory anyway while requests
+    /// carry them.
+    func fastCredentials(authorization: String?, form: [String: String]) -> (credentials: Credentials, digest: [UInt8])? {
+        guard let authorization else {
+            guard let credentials = try? Self.credentials(authorization: nil, form: form) else { return nil }
+            return (credentials, Crypto.sha256(credentials.secret))
+        }
+        if let known = decodedHeaders.withLock({ $0[authorization] }) {
+            let basic = BasicCredentials.Parsed.credentials(id: known.credentials.id, secret: known.credentials.secret)
+            guard let credentials = try? Self.credentials(authorization: authorization, form: form, basic: basic) else { return nil }
+            return (credentials, known.digest)
+        }
+        guard let credentials = try? Self.credentials(authorization: authorization, form: form) else { return nil }
+        let digest = Crypto.sha256(credentials.secret)
+        decodedHeaders.withLock { headers in
+            if headers.count >= 10_000 { headers.removeAll() }
+            headers[authorization] = (credentials, digest)
+        }
+        return (credentials, digest)
+    }
+
     /// The fast path's whole check, without I/O: true when `secret` is the one already verified
     /// for this client's current stored hash and the guard lets the client in, which it records
     /// as a success exactly as ``authenticate(_:context:form:)`` would. False means "not known
     /// here": the caller must go the slow way, which decides and logs; nothing is recorded then.
-    func admitVerified(_ credentials: Credentials, client: OAuthClient, address: String) -> Bool {
+    func admitVerified(_ credentials: Credentials, digest: [UInt8], client: OAuthClient, address: String) -> Bool {
         guard let cached = verified.withLock({ $0[client.id] }), cached.storedHash == client.secretHash,
-            Crypto.constantTimeEquals(cached.digest, Crypto.sha256(credentials.secret))
+            Crypto.constantTimeEquals(cached.digest, digest)
         else { return false }
         return guardState.withLock { state in
             guard case .granted(let ticket) = state.reserve(clientID: credentials.id, address: address, now: .now) else { return false }
@@ -170,9 +197,11 @@ final class ClientAuthenticator: Sendable {
     }
 
     /// Reads the credentials from the Authorization header or the form, never both.
-    static func credentials(authorization: String?, form: [String: String]) throws(APIError) -> Credentials {
+    static func credentials(
+        authorization: String?, form: [String: String], basic decoded: BasicCredentials.Parsed? = nil
+    ) throws(APIError) -> Credentials {
         if let authorization {
-            let basic = BasicCredentials.parse(authorization)
+            let basic = decoded ?? BasicCredentials.parse(authorization)
             guard basic != .notBasic else {
                 throw OAuthError.invalidClient("use HTTP Basic or client_secret_post to authenticate the client", challenge: true)
             }

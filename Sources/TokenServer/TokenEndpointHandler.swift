@@ -49,7 +49,7 @@ struct TokenFastPath: Sendable {
         guard let contentType = Self.single("content-type", in: head.headers), FormBody.isForm(contentType: contentType.lowercased()),
             let form = try? FormBody.parse(body.map { String(buffer: $0) } ?? ""), form["grant_type"] == "client_credentials",
             head.headers["authorization"].count <= 1,
-            let credentials = try? ClientAuthenticator.credentials(authorization: head.headers.first(name: "authorization"), form: form),
+            let (credentials, digest) = controller.authenticator.fastCredentials(authorization: head.headers.first(name: "authorization"), form: form),
             let client = try? controller.clients.findBlocking(id: credentials.id),
             let scopes = try? controller.grantedScopes(client, form: form)
         else { return nil }
@@ -60,7 +60,7 @@ struct TokenFastPath: Sendable {
         let address = controller.configuration.trustedProxies.clientAddress(
             peer: peer, forwardedFor: forwardedFor.isEmpty ? nil : forwardedFor.joined(separator: ", ")
         )
-        guard controller.authenticator.admitVerified(credentials, client: client, address: address) else { return nil }
+        guard controller.authenticator.admitVerified(credentials, digest: digest, client: client, address: address) else { return nil }
         return try? controller.issue(to: client, scopes: scopes, now: now)
     }
 
