@@ -82,15 +82,17 @@ final class ClientAuthenticator: Sendable {
     private struct Flight: Hashable {
         var clientID: String
         var secretDigest: [UInt8]
+        /// The guard decides per address, so only attempts from one address share a check.
+        var address: String
     }
 
-    /// Identical attempts (same client id, same secret) that arrive while one is being checked
+    /// Identical attempts (same client id, same secret, same address) that arrive while one is being checked
     /// wait for its outcome instead of running PBKDF2 and taking a guard slot each. Without this, a
     /// client that opens many connections at once after a restart (before its secret is cached)
     /// filled its slots with its own concurrent checks and got 429s for the right secret. Different
     /// secrets are never shared, so guessing in parallel is counted as before.
     private func attempt(_ credentials: Credentials, address: String) async -> Outcome {
-        let flight = Flight(clientID: credentials.id, secretDigest: Crypto.sha256(credentials.secret))
+        let flight = Flight(clientID: credentials.id, secretDigest: Crypto.sha256(credentials.secret), address: address)
         let (task, leads) = flights.withLock { flights -> (Task<Outcome, Never>, Bool) in
             if let running = flights[flight] { return (running, false) }
             let task = Task { await self.check(credentials, address: address) }
@@ -130,10 +132,8 @@ final class ClientAuthenticator: Sendable {
 
     /// The fast path's credentials with the secret's SHA-256; nil when they are not plainly there
     /// (then the slow path decides and answers). A known client sends the same `Authorization`
-    /// header on every request, so decoded Basic headers are kept: base64 and percent-decoding
-    /// cost more than the rest of the check. Only headers that decode to credentials are kept,
-    /// at most 10,000; the secrets in them are in this process's memory anyway while requests
-    /// carry them.
+    /// header on every request, so decoded Basic headers are kept (``rememberDecoded``): base64
+    /// and percent-decoding cost more than the rest of the check.
     func fastCredentials(authorization: String?, form: [String: String]) -> (credentials: Credentials, digest: [UInt8])? {
         guard let authorization else {
             guard let credentials = try? Self.credentials(authorization: nil, form: form) else { return nil }
@@ -145,12 +145,17 @@ final class ClientAuthenticator: Sendable {
             return (credentials, known.digest)
         }
         guard let credentials = try? Self.credentials(authorization: authorization, form: form) else { return nil }
-        let digest = Crypto.sha256(credentials.secret)
+        return (credentials, Crypto.sha256(credentials.secret))
+    }
+
+    /// Keeps a decoded Basic header once it has admitted its client (so only headers of real
+    /// clients with their right secrets, never a flood of made-up ones), if it is of a sane size.
+    func rememberDecoded(authorization: String, credentials: Credentials, digest: [UInt8]) {
+        guard credentials.method == .basic, authorization.utf8.count <= 512 else { return }
         decodedHeaders.withLock { headers in
             if headers.count >= 10_000 { headers.removeAll() }
             headers[authorization] = (credentials, digest)
         }
-        return (credentials, digest)
     }
 
     /// The fast path's whole check, without I/O: true when `secret` is the one already verified
@@ -214,11 +219,22 @@ final class ClientAuthenticator: Sendable {
             if let formID = form["client_id"], formID != id {
                 throw OAuthError.invalidRequest("client_id in the body does not match the Authorization header")
             }
+            try requireWellFormed(id, challenge: true)
             return Credentials(id: id, secret: secret, method: .basic)
         }
         guard let id = form["client_id"], let secret = form["client_secret"] else {
             throw OAuthError.invalidClient("client authentication is required (HTTP Basic or client_id and client_secret)", challenge: true)
         }
+        try requireWellFormed(id, challenge: false)
         return Credentials(id: id, secret: secret, method: .post)
+    }
+
+    /// An id no client can have is refused before any lookup, answered like an unknown client.
+    /// SQLite reads a bound string only up to a NUL byte, so `hotel-client%00x` would otherwise
+    /// find `hotel-client` while the guard counted failures under a fresh id for every suffix.
+    private static func requireWellFormed(_ id: String, challenge: Bool) throws(APIError) {
+        guard (try? ClientStore.validate(id: id)) != nil else {
+            throw OAuthError.invalidClient("client authentication failed", challenge: challenge)
+        }
     }
 }

@@ -122,4 +122,18 @@ import Testing
             #expect(statuses == Array(repeating: 200, count: 8))
         }
     }
+    /// SQLite reads a bound id only up to a NUL byte: `hotel-client%00x` must not reach the
+    /// `hotel-client` row (the guard would count every suffix as a different client).
+    @Test func anIdWithANulByteIsAnUnknownClient() async throws {
+        try await AuthFixture.run { auth in
+            let posted = try await HTTP.form(
+                auth.tokenURL, [("grant_type", "client_credentials"), ("client_id", "hotel-client\u{0}x"), ("client_secret", auth.demoSecret)]
+            )
+            #expect(posted.status == 401 && posted.json["error"] as? String == "invalid_client")
+            let basic = "Basic " + Data("hotel-client%00x:\(auth.demoSecret)".utf8).base64EncodedString()
+            let viaBasic = try await HTTP.form(auth.tokenURL, [("grant_type", "client_credentials")], headers: [("Authorization", basic)])
+            #expect(viaBasic.status == 401 && viaBasic.json["error"] as? String == "invalid_client")
+            #expect(try await auth.token().isEmpty == false, "the real client is unaffected")
+        }
+    }
 }
