@@ -61,6 +61,9 @@ struct TokenFastPath: Sendable {
             peer: peer, forwardedFor: forwardedFor.isEmpty ? nil : forwardedFor.joined(separator: ", ")
         )
         guard controller.authenticator.admitVerified(credentials, digest: digest, client: client, address: address) else { return nil }
+        if let authorization = head.headers.first(name: "authorization") {
+            controller.authenticator.rememberDecoded(authorization: authorization, credentials: credentials, digest: digest)
+        }
         return try? controller.issue(to: client, scopes: scopes, now: now)
     }
 
@@ -96,10 +99,14 @@ final class TokenEndpointHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var state = State.idle
     /// Requests handed to Hummingbird whose response has not ended yet.
     private var unanswered = 0
+    /// Answers written and not yet flushed.
     private var needsFlush = false
+    private var flushScheduled = false
     private var requestIDs = RequestID.Generator()
     private var date = HTTPDate()
     private var peer = "unknown"
+    /// A request handed to Hummingbird ends the connection: nothing after it is answered here.
+    private var closing = false
 
     init(_ fastPath: TokenFastPath) {
         self.fastPath = fastPath
@@ -113,7 +120,9 @@ final class TokenEndpointHandler: ChannelDuplexHandler, RemovableChannelHandler 
         let part = unwrapInboundIn(data)
         switch state {
         case .idle:
-            if case .head(let head) = part, unanswered == 0, fastPath.isCandidate(head) {
+            // Not while the client is not reading its answers (the regular path waits for it), nor
+            // after a request that ends the connection.
+            if case .head(let head) = part, unanswered == 0, !closing, context.channel.isWritable, fastPath.isCandidate(head) {
                 state = .holding(head, nil, started: .now)
                 return
             }
@@ -148,13 +157,36 @@ final class TokenEndpointHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
     }
 
+    /// Answers are flushed when the event loop finishes its pass over ready sockets (Netty's flush
+    /// consolidation): wrk, or any busy client, is woken once for several answers.
     func channelReadComplete(context: ChannelHandlerContext) {
-        if needsFlush {
-            needsFlush = false
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.eventLoop.execute { loopBound.value.flush() }
+        if needsFlush && !flushScheduled {
+            flushScheduled = true
+            let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.flushScheduled = false
+                handler.flushNow(context)
+            }
         }
         context.fireChannelReadComplete()
+    }
+
+    private func flushNow(_ context: ChannelHandlerContext) {
+        guard needsFlush else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    /// Graceful shutdown: Hummingbird closes a connection once it has nothing in flight, and it
+    /// does not know about this handler's requests. So answers waiting for the end of the pass are
+    /// flushed now, and a request still being received is handed over for Hummingbird to finish.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            flushNow(context)
+            if case .holding(let head, let body, _) = state { release(head, body, context: context) }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -171,7 +203,10 @@ final class TokenEndpointHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func pass(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
-        case .head: unanswered += 1; state = .forwarding
+        case .head(let head):
+            unanswered += 1
+            state = .forwarding
+            if !head.isKeepAlive { closing = true }
         case .body: break
         case .end: state = .idle
         }
