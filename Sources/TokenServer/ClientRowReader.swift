@@ -71,9 +71,15 @@ final class ClientRowReader: Sendable {
 
     /// Moves the stamp: a modification time later than the current one, to the nanosecond, set
     /// explicitly (not the file system's coarse clock), creating the file when missing.
+    ///
+    /// When the stamp cannot be moved exactly (set-times refused, or a file system that keeps only
+    /// whole seconds), the file is removed: readers then keep nothing and read every row fresh.
     static func touch(_ stampPath: String) {
         let fd = open(stampPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else {
+            unlink(stampPath)
+            return
+        }
         defer { close(fd) }
         var current = stat()
         var now = timespec()
@@ -89,7 +95,11 @@ final class ClientRowReader: Sendable {
             }
         }
         let times = [now, now]
-        _ = futimens(fd, times)
+        var written = stat()
+        guard futimens(fd, times) == 0, fstat(fd, &written) == 0, same(written.st_mtim, now) else {
+            unlink(stampPath)
+            return
+        }
     }
 
     private static func stamp(_ path: String) -> timespec? {
