@@ -30,8 +30,8 @@ public enum HeaderRules {
     /// (dropped anyway); nil when that leaves none. That is the usual case (`Connection: keep-alive`
     /// from every upstream), which then costs no array and no lowercasing.
     @inlinable
-    public static func connectionListed<Headers: Sequence<(name: String, value: String)>>(in headers: Headers) -> [String]? {
-        var listed: [String]?
+    public static func connectionListed<Headers: Sequence<(name: String, value: String)>>(in headers: Headers) -> Set<String>? {
+        var listed: Set<String>?
         for (name, value) in headers where isConnection(name) {
             // Bytes, not Characters: splitting a String by Character cost more than the rest.
             for var token in value.utf8.split(separator: UInt8(ascii: ",")) {
@@ -40,17 +40,19 @@ public enum HeaderRules {
                 // Short tokens such as "keep-alive" are small strings: no allocation.
                 let text = String(decoding: token, as: UTF8.self)
                 if text.isEmpty || isHopByHop(text) { continue }
-                listed = (listed ?? []) + [text.lowercased()]
+                if listed == nil { listed = [] }
+                listed?.insert(text.lowercased())
             }
         }
         return listed
     }
 
-    /// Whether `name` is one of the `listed` (lowercased) names, ignoring ASCII case.
+    /// Whether `name` is one of the `listed` (lowercased) names. A set, so a `Connection` header
+    /// listing thousands of names stays linear; only such a rare message pays for lowercasing.
     @inlinable
-    static func isListed(_ name: String, in listed: [String]?) -> Bool {
+    static func isListed(_ name: String, in listed: Set<String>?) -> Bool {
         guard let listed else { return false }
-        return listed.contains { equalsIgnoringCase(name, lowercase: $0) }
+        return listed.contains(name.lowercased())
     }
 
     /// Calls `body` with each request header that goes upstream: not hop-by-hop, not gateway-owned,
@@ -89,12 +91,6 @@ public enum HeaderRules {
     @inlinable
     public static func equalsIgnoringCase(_ name: some StringProtocol, _ lowercase: StaticString) -> Bool {
         equalsIgnoringCase(name, lowercaseBytes: UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
-    }
-
-    @inlinable
-    static func equalsIgnoringCase(_ name: some StringProtocol, lowercase: String) -> Bool {
-        var lowercase = lowercase
-        return lowercase.withUTF8 { equalsIgnoringCase(name, lowercaseBytes: $0) }
     }
 
     @inlinable
