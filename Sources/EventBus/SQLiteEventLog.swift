@@ -113,12 +113,26 @@ public struct SQLiteEventLog: EventLog {
     ///
     /// The log de-duplicates appends by event id only while the id is retained: a relay retrying
     /// an event older than the retention would append it again. Relays retry within seconds.
-    public func prune(occurredBefore cutoff: Double) async throws -> Int {
-        try await pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM events WHERE occurred_at < ? AND position <= (SELECT MIN(position) FROM consumer_groups)", arguments: [cutoff]
-            )
-            return db.changesCount
+    ///
+    /// Deletes in transactions of at most `batch` events, so a first prune of a large log does not
+    /// hold the shared file's write lock (and every relay appending to it) for long.
+    public func prune(occurredBefore cutoff: Double, batch: Int = 1000) async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM events WHERE position IN (
+                            SELECT position FROM events
+                            WHERE occurred_at < ? AND position <= (SELECT MIN(position) FROM consumer_groups)
+                            ORDER BY position LIMIT ?)
+                        """,
+                    arguments: [cutoff, max(1, batch)]
+                )
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < max(1, batch) { return total }
         }
     }
 
