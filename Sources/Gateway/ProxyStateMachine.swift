@@ -55,6 +55,22 @@ struct ProxyStateMachine {
         /// The whole request, end included, went to the upstream connection.
         var requestSent = false
         var upstreamKeepAlive = true
+
+        /// Gives the exchange up: a held breaker permit is released (the outcome says nothing
+        /// about the upstream) and an upstream being acquired or used is abandoned.
+        mutating func abandon(into step: inout Step) {
+            if permit {
+                permit = false
+                step.settle = .release
+            }
+            switch upstream {
+            case .acquiring, .attached:
+                step.upstream = .abandon
+                upstream = .finished
+            case .none, .finished:
+                break
+            }
+        }
     }
 
     /// How the breaker permit is settled.
@@ -235,17 +251,7 @@ struct ProxyStateMachine {
         exchange.body = .discarding
         exchange.keepAlive = false
         var step = Step()
-        if exchange.permit {
-            exchange.permit = false
-            step.settle = .release
-        }
-        switch exchange.upstream {
-        case .acquiring, .attached:
-            step.upstream = .abandon
-            exchange.upstream = .finished
-        case .none, .finished:
-            break
-        }
+        exchange.abandon(into: &step)
         switch exchange.response {
         case .waiting:
             exchange.response = .complete
@@ -277,14 +283,7 @@ struct ProxyStateMachine {
         guard var exchange else { return Step() }
         self.exchange = nil
         var step = Step(timer: .disarm)
-        if exchange.permit {
-            exchange.permit = false
-            step.settle = .release
-        }
-        switch exchange.upstream {
-        case .acquiring, .attached: step.upstream = .abandon
-        case .none, .finished: break
-        }
+        exchange.abandon(into: &step)
         return step
     }
 
@@ -303,14 +302,7 @@ struct ProxyStateMachine {
         }
         guard exchange.response == .waiting else { return Step(connection: .close) }
         var step = Step(timer: .disarm, connection: .close)
-        if exchange.permit {
-            exchange.permit = false
-            step.settle = .release
-        }
-        switch exchange.upstream {
-        case .acquiring, .attached: step.upstream = .abandon
-        case .none, .finished: break
-        }
+        exchange.abandon(into: &step)
         exchange.upstream = .finished
         exchange.response = .complete
         exchange.keepAlive = false
