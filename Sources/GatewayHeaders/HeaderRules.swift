@@ -19,32 +19,35 @@ public enum HeaderRules {
     /// they are hop-by-hop for this message too.
     @inlinable
     public static func connectionTokens(_ value: some StringProtocol, into tokens: inout Set<String>) {
-        for var token in value.split(separator: ",") {
-            while token.first == " " || token.first == "\t" { token.removeFirst() }
-            while token.last == " " || token.last == "\t" { token.removeLast() }
-            if !token.isEmpty { tokens.insert(String(token).lowercased()) }
-        }
+        forEachConnectionToken(in: String(value)) { tokens.insert($0.lowercased()) }
     }
 
     /// The names the message's `Connection` headers list, lowercased, leaving out hop-by-hop names
     /// (dropped anyway); nil when that leaves none. That is the usual case (`Connection: keep-alive`
-    /// from every upstream), which then costs no array and no lowercasing.
+    /// from every upstream), which then costs no set and no lowercasing.
     @inlinable
     public static func connectionListed<Headers: Sequence<(name: String, value: String)>>(in headers: Headers) -> Set<String>? {
         var listed: Set<String>?
         for (name, value) in headers where isConnection(name) {
-            // Bytes, not Characters: splitting a String by Character cost more than the rest.
-            for var token in value.utf8.split(separator: UInt8(ascii: ",")) {
-                while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { token = token.dropFirst() }
-                while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { token = token.dropLast() }
-                // Short tokens such as "keep-alive" are small strings: no allocation.
-                let text = String(decoding: token, as: UTF8.self)
-                if text.isEmpty || isHopByHop(text) { continue }
+            forEachConnectionToken(in: value) { token in
+                if isHopByHop(token) { return }
                 if listed == nil { listed = [] }
-                listed?.insert(text.lowercased())
+                listed?.insert(token.lowercased())
             }
         }
         return listed
+    }
+
+    /// Each non-empty token of a `Connection` value, spaces and tabs trimmed, as it was written.
+    /// By byte, not by Character: splitting a String by Character cost more than the rest, and
+    /// short tokens such as "keep-alive" stay small strings (no allocation).
+    @inlinable
+    static func forEachConnectionToken(in value: String, _ body: (String) -> Void) {
+        for var token in value.utf8.split(separator: UInt8(ascii: ",")) {
+            while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { token = token.dropFirst() }
+            while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { token = token.dropLast() }
+            if !token.isEmpty { body(String(decoding: token, as: UTF8.self)) }
+        }
     }
 
     /// Whether `name` is one of the `listed` (lowercased) names. A set, so a `Connection` header
