@@ -92,10 +92,11 @@ final class ClientAuthenticator: Sendable {
     /// filled its slots with its own concurrent checks and got 429s for the right secret. Different
     /// secrets are never shared, so guessing in parallel is counted as before.
     private func attempt(_ credentials: Credentials, address: String) async -> Outcome {
-        let flight = Flight(clientID: credentials.id, secretDigest: Crypto.sha256(credentials.secret), address: address)
+        let digest = Crypto.sha256(credentials.secret)
+        let flight = Flight(clientID: credentials.id, secretDigest: digest, address: address)
         let (task, leads) = flights.withLock { flights -> (Task<Outcome, Never>, Bool) in
             if let running = flights[flight] { return (running, false) }
-            let task = Task { await self.check(credentials, address: address) }
+            let task = Task { await self.check(credentials, digest: digest, address: address) }
             flights[flight] = task
             return (task, true)
         }
@@ -105,7 +106,7 @@ final class ClientAuthenticator: Sendable {
     }
 
     /// One check: the guard's reservation, the client lookup and the secret, settled once.
-    private func check(_ credentials: Credentials, address: String) async -> Outcome {
+    private func check(_ credentials: Credentials, digest: [UInt8], address: String) async -> Outcome {
         // The decision and the reservation are one step under the lock: concurrent attempts that
         // are still being checked count against the limits, so they cannot all pass together.
         let ticket: BruteForceGuard.Ticket
@@ -124,7 +125,7 @@ final class ClientAuthenticator: Sendable {
             return .failed(error)
         }
         var ok = false
-        if let client { ok = await verify(credentials.secret, for: client) }
+        if let client { ok = await verify(credentials.secret, digest: digest, for: client) }
         guardState.withLock { $0.settle(ticket, success: ok, now: .now) }
         guard ok, let client else { return .refused }
         return .authenticated(client)
@@ -183,8 +184,7 @@ final class ClientAuthenticator: Sendable {
         }
     }
 
-    private func verify(_ secret: String, for client: OAuthClient) async -> Bool {
-        let digest = Crypto.sha256(secret)
+    private func verify(_ secret: String, digest: [UInt8], for client: OAuthClient) async -> Bool {
         let cached = verified.withLock { $0[client.id] }
         if let cached, cached.storedHash == client.secretHash {
             return Crypto.constantTimeEquals(cached.digest, digest)

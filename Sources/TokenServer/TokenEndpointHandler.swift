@@ -49,7 +49,8 @@ struct TokenFastPath: Sendable {
         guard let contentType = Self.single("content-type", in: head.headers), FormBody.isForm(contentType: contentType.lowercased()),
             let form = try? FormBody.parse(body.map { String(buffer: $0) } ?? ""), form["grant_type"] == "client_credentials",
             head.headers["authorization"].count <= 1,
-            let (credentials, digest) = controller.authenticator.fastCredentials(authorization: head.headers.first(name: "authorization"), form: form),
+            case let authorization = head.headers.first(name: "authorization"),
+            let (credentials, digest) = controller.authenticator.fastCredentials(authorization: authorization, form: form),
             let client = try? controller.clients.findBlocking(id: credentials.id),
             let scopes = try? controller.grantedScopes(client, form: form)
         else { return nil }
@@ -61,9 +62,7 @@ struct TokenFastPath: Sendable {
             peer: peer, forwardedFor: forwardedFor.isEmpty ? nil : forwardedFor.joined(separator: ", ")
         )
         guard controller.authenticator.admitVerified(credentials, digest: digest, client: client, address: address) else { return nil }
-        if let authorization = head.headers.first(name: "authorization") {
-            controller.authenticator.rememberDecoded(authorization: authorization, credentials: credentials, digest: digest)
-        }
+        if let authorization { controller.authenticator.rememberDecoded(authorization: authorization, credentials: credentials, digest: digest) }
         return try? controller.issue(to: client, scopes: scopes, now: now)
     }
 
