@@ -12,11 +12,18 @@ struct Identity: Sendable {
     /// The client's rate-limit key, made once per token rather than per request.
     var limiterKey: String
 
+    /// `X-Client-Id`, `X-Client-Scopes` and `X-Client-Authorities` for the upstream, made once per
+    /// token. A value with control characters (which could split a header on the wire) is left out.
+    var upstreamHeaders: [(String, String)]
+
     init(clientID: String, scopes: [String], authorities: [String]) {
         self.clientID = clientID
         self.scopes = scopes
         self.authorities = authorities
         limiterKey = "client:" + clientID
+        var headers = [("X-Client-Id", clientID), ("X-Client-Scopes", scopes.joined(separator: " "))]
+        if !authorities.isEmpty { headers.append(("X-Client-Authorities", authorities.joined(separator: ","))) }
+        upstreamHeaders = headers.filter { ProxyHeaders.isSafe($0.1) }
     }
 }
 

@@ -57,7 +57,7 @@ struct GatewayConnection: ServerChildChannelValue {
     let channel: any Channel
 }
 
-/// Sets up each accepted connection: NIO's HTTP/1 server codec, then ``ProxyChannelHandler``,
+/// Sets up each accepted connection: NIO's HTTP/1 request decoder, then ``ProxyChannelHandler``,
 /// which answers every request on the connection's event loop with that loop's upstream pool.
 struct GatewayChildChannel: ServerChildChannel {
     let core: GatewayCore
@@ -76,9 +76,9 @@ struct GatewayChildChannel: ServerChildChannel {
             limits.maxHeaderListSize = maxHeaderBytes
             limits.maxHeaderFieldSize = maxHeaderBytes
             limits.maxHeaderFieldCount = GatewaySettings.maxHeaderFieldCount
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
-                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits
+            // Only the decoder: ProxyChannelHandler writes its responses as bytes (ResponseWriter).
+            try channel.pipeline.syncOperations.addHandler(
+                ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: limits))
             )
             let pool = try pools.pool(for: channel.eventLoop)
             try channel.pipeline.syncOperations.addHandler(ProxyChannelHandler(core: core, pool: pool, maxHeaderBytes: maxHeaderBytes))

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import GatewayConfig
+import GatewayHeaders
 import HTTPTypes
 import Logging
 import NIOCore
@@ -101,8 +102,15 @@ final class GatewayCore: Sendable {
         var route: Route
         var upstreamIndex: Int
         var upstream: Upstream
-        /// The request head as it goes upstream: the client's, with the minimal edits.
-        var head: HTTPRequestHead
+        /// The path after the upstream's base path, and the query.
+        var path: Substring
+        var query: Substring?
+        /// The `X-Forwarded-For` value to send.
+        var forwardedFor: String
+        /// The verified caller (nil on a public route): the upstream learns it from `X-Client-*`.
+        var identity: Identity?
+        /// The client's bearer token is not passed on.
+        var dropAuthorization: Bool
         /// `RateLimit-*` headers to add to the response.
         var limitHeaders: [(String, String)]
         var bodyLimit: Int
@@ -112,10 +120,42 @@ final class GatewayCore: Sendable {
         /// Points the request at another instance of the route (after a refused connection).
         mutating func retarget(index: Int, upstream: Upstream) {
             upstreamIndex = index
-            let path = head.uri.utf8.dropFirst(self.upstream.basePath.utf8.count)
-            head.uri = upstream.basePath + String(Substring(path))
-            head.headers.replaceOrAdd(name: "Host", value: upstream.hostHeader)
             self.upstream = upstream
+        }
+
+        /// Writes the request head as it goes upstream, straight into bytes: the client's head
+        /// with the minimal edits (see ``HeaderRules/forEachUpstreamHeader(in:dropAuthorization:_:)``),
+        /// the body framed as the client sent it, then the headers the gateway sets. Returns
+        /// whether the body goes in chunks.
+        func writeHead(of request: RequestInfo, into buffer: inout ByteBuffer) -> Bool {
+            let headers = request.head.headers
+            buffer.writeString(request.head.method.rawValue)
+            buffer.writeStaticString(" ")
+            buffer.writeString(upstream.basePath)
+            buffer.writeSubstring(path)
+            if let query {
+                buffer.writeStaticString("?")
+                buffer.writeSubstring(query)
+            }
+            buffer.writeStaticString(" HTTP/1.1\r\n")
+            HeaderRules.forEachUpstreamHeader(in: headers, dropAuthorization: dropAuthorization) { name, value in
+                HTTPWire.writeField(&buffer, name, value)
+            }
+            var chunked = false
+            if let length = headers.first(name: "content-length") {
+                HTTPWire.writeField(&buffer, "Content-Length", length)
+            } else if headers.contains(name: "transfer-encoding") {
+                buffer.writeStaticString("Transfer-Encoding: chunked\r\n")
+                chunked = true
+            }
+            HTTPWire.writeField(&buffer, "Host", upstream.hostHeader)
+            HTTPWire.writeField(&buffer, "X-Forwarded-For", forwardedFor)
+            buffer.writeStaticString("X-Forwarded-Proto: http\r\n")
+            if let host = headers.first(name: "host") { HTTPWire.writeField(&buffer, "X-Forwarded-Host", host) }
+            HTTPWire.writeField(&buffer, "X-Request-Id", request.requestID)
+            for (name, value) in identity?.upstreamHeaders ?? [] { HTTPWire.writeField(&buffer, name, value) }
+            buffer.writeStaticString("\r\n")
+            return chunked
         }
     }
 
@@ -261,32 +301,12 @@ final class GatewayCore: Sendable {
         }
 
         let (index, upstream) = route.balancer.pick()
-        var headers = ProxyHeaders.upstreamHeaders(from: request.head.headers, dropAuthorization: identity != nil && !route.settings.forwardToken)
-        headers.add(name: "Host", value: upstream.hostHeader)
-        if let forwardedFor, trusted.contains(request.peer) {
-            headers.add(name: "X-Forwarded-For", value: forwardedFor + ", " + request.peer)
-        } else {
-            headers.add(name: "X-Forwarded-For", value: request.peer)
-        }
-        headers.add(name: "X-Forwarded-Proto", value: "http")
-        if let host = request.head.headers.first(name: "host") { headers.add(name: "X-Forwarded-Host", value: host) }
-        headers.add(name: "X-Request-Id", value: request.requestID)
-        if let identity {
-            ProxyHeaders.addIfSafe(&headers, "X-Client-Id", identity.clientID)
-            ProxyHeaders.addIfSafe(&headers, "X-Client-Scopes", identity.scopes.joined(separator: " "))
-            if !identity.authorities.isEmpty { ProxyHeaders.addIfSafe(&headers, "X-Client-Authorities", identity.authorities.joined(separator: ",")) }
-        }
-        var uri = upstream.basePath
-        uri += route.upstreamPath(for: request.path)
-        if let query = request.query {
-            uri += "?"
-            uri += query
-        }
         trace.upstream = upstream.origin
         return .forward(
             Forwarding(
-                route: route, upstreamIndex: index, upstream: upstream,
-                head: HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers),
+                route: route, upstreamIndex: index, upstream: upstream, path: route.upstreamPath(for: request.path), query: request.query,
+                forwardedFor: forwardedFor.map { trusted.contains(request.peer) ? $0 + ", " + request.peer : request.peer } ?? request.peer,
+                identity: identity, dropAuthorization: identity != nil && !route.settings.forwardToken,
                 limitHeaders: limitHeaders, bodyLimit: bodyLimit, breakerGeneration: breakerGeneration
             )
         )

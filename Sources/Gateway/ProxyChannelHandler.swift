@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayHeaders
 import HTTPTypes
 import Logging
 import NIOCore
@@ -11,13 +12,14 @@ import Resilience
 /// What to do is decided by ``ProxyStateMachine``; this handler feeds it the connection's events
 /// and performs the steps it returns. Requests are admitted by ``GatewayCore`` (routing, auth,
 /// rate limit, breaker: all synchronous unless signing keys must be fetched) and sent upstream on
-/// a pooled connection of the same event loop (``UpstreamPool``): NIO's request and response heads
-/// pass through with the minimal header edits, and bodies stream both ways with backpressure.
+/// a pooled connection of the same event loop (``UpstreamPool``): heads are written as bytes from
+/// NIO's decoded ones with the minimal header edits (``HTTPWire``), and bodies stream both ways
+/// with backpressure.
 /// Writes are flushed once per read batch.
 final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, DeferredFlush {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let core: GatewayCore
     private let pool: UpstreamPool
@@ -36,6 +38,8 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Inside a batch of client reads: upstream writes are flushed once, when the batch ends.
     private var inReadBatch = false
     private var ids = RequestID.Generator()
+    /// The framing of the response being written to the client.
+    private var response = ResponseWriter()
     /// The metrics of the last request's route, method and status, reused while they repeat.
     private var metricsCache = GatewayMetrics.RequestSeries.Cache()
 
@@ -274,17 +278,19 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         case .send(let body, let end):
             guard let connection = leg.connection, let forwarding = leg.forwarding else { return }
             leg.upstreamStarted = .now
-            connection.write(.head(forwarding.head))
-            for part in body { connection.write(.body(.byteBuffer(part))) }
-            if end { connection.write(.end(nil)) }
+            var head = connection.allocator.buffer(capacity: 1024)
+            leg.chunkedUpload = forwarding.writeHead(of: leg.request, into: &head)
+            connection.writeHead(head, method: leg.request.head.method)
+            for part in body { connection.writeBody(part, chunked: leg.chunkedUpload) }
+            if end { connection.writeEnd(chunked: leg.chunkedUpload) }
             flushUpstream(connection)
         case .sendBody(let buffer):
             guard let connection = leg.connection else { return }
-            connection.write(.body(.byteBuffer(buffer)))
+            connection.writeBody(buffer, chunked: leg.chunkedUpload)
             flushUpstream(connection)
         case .sendEnd:
             guard let connection = leg.connection else { return }
-            connection.write(.end(nil))
+            connection.writeEnd(chunked: leg.chunkedUpload)
             flushUpstream(connection)
         case .release(let reusable):
             guard let connection = leg.connection else { return }
@@ -381,23 +387,24 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         case .admit(let head):
             admit(head, context: context)
         case .writeContinue:
-            let version = leg?.request.head.version ?? .http1_1
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .continue))), promise: nil)
+            let http10 = leg?.request.head.version.minor == 0
+            context.writeAndFlush(wrapOutboundOut(ResponseWriter.continueHead(http10: http10)), promise: nil)
         case .writeHead(let closeAfter):
             guard let leg, let upstreamHead = leg.upstreamHead, let forwarding = leg.forwarding else { return }
-            var headers = ProxyHeaders.downstreamHeaders(from: upstreamHead.headers)
-            for (name, value) in forwarding.limitHeaders { headers.add(name: name, value: value) }
-            headers.add(name: "X-Request-Id", value: leg.request.requestID)
-            if closeAfter {
-                headers.add(name: "Connection", value: "close")
-            } else if leg.request.head.version.minor == 0 {
-                headers.add(name: "Connection", value: "keep-alive")
+            let http10 = leg.request.head.version.minor == 0
+            var buffer = context.channel.allocator.buffer(capacity: 512)
+            response.head(
+                into: &buffer, http10: http10, status: upstreamHead.status, answersHead: leg.request.head.method == .HEAD,
+                connection: closeAfter ? "close" : http10 ? "keep-alive" : nil
+            ) { field in
+                ProxyHeaders.forEachDownstreamHeader(in: upstreamHead.headers, field)
+                for (name, value) in forwarding.limitHeaders { field(name, value) }
+                field("X-Request-Id", leg.request.requestID)
             }
-            let version: HTTPVersion = leg.request.head.version.minor == 0 ? .http1_0 : .http1_1
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: upstreamHead.status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(buffer), promise: nil)
             account(leg, status: Int(upstreamHead.status.code))
         case .writeBody(let buffer):
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            response.body(buffer, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }
             if !context.channel.isWritable {
                 // Over the high-water mark before the batch ends: send now. Upstream reads pause
                 // only if the socket is really full; channelWritabilityChanged resumes them.
@@ -406,7 +413,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             }
         case .writeEnd:
             // The upstream connection goes back to the pool now, so its read batch cannot flush this.
-            context.write(wrapOutboundOut(.end(nil)), promise: nil)
+            if let last = response.end() { context.write(wrapOutboundOut(last), promise: nil) }
             pool.flushAtEndOfPass(self)
         case .respond(let answer, let closeAfter):
             guard let leg else { return }
@@ -493,23 +500,23 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         return response
     }
 
-    private func write(_ response: GatewayCore.LocalResponse, context: ChannelHandlerContext, closeAfter: Bool, version: HTTPVersion, head: Bool) {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(response.headers.count + 2)
-        for field in response.headers { headers.add(name: field.name.rawName, value: field.value) }
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
-        if closeAfter {
-            headers.replaceOrAdd(name: "Connection", value: "close")
-        } else if version.minor == 0 {
-            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+    private func write(_ local: GatewayCore.LocalResponse, context: ChannelHandlerContext, closeAfter: Bool, version: HTTPVersion, head: Bool) {
+        let http10 = version.minor == 0
+        let connection: StaticString? = closeAfter ? "close" : http10 ? "keep-alive" : nil
+        let status = HTTPResponseStatus(statusCode: local.status.code, reasonPhrase: local.status.reasonPhrase)
+        var buffer = context.channel.allocator.buffer(capacity: 256 + local.body.readableBytes)
+        response.head(into: &buffer, http10: http10, status: status, answersHead: head, connection: connection) { field in
+            for header in local.headers {
+                let name = header.name.rawName
+                // The gateway frames the body, and says itself whether the connection stays.
+                if HeaderRules.equalsIgnoringCase(name, "content-length") || HeaderRules.equalsIgnoringCase(name, "transfer-encoding") { continue }
+                if connection != nil, HeaderRules.equalsIgnoringCase(name, "connection") { continue }
+                field(name, header.value)
+            }
+            field("Content-Length", String(local.body.readableBytes))
         }
-        let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
-        let responseVersion: HTTPVersion = version.minor == 0 ? .http1_0 : .http1_1
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: responseVersion, status: status, headers: headers))), promise: nil)
-        if !head, response.body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
-        }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if !response.suppressed { buffer.writeImmutableBuffer(local.body) }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     private func account(_ leg: Leg, status: Int) {
@@ -534,6 +541,8 @@ final class Leg {
     var lastUpstreamActivity = ContinuousClock.now
     /// The route's timeout while the upstream owes an answer (nil when nothing is owed).
     var timeout: Duration?
+    /// The request body goes upstream in chunks (the client sent it so).
+    var chunkedUpload = false
     /// Registered with the pool's timeout sweep.
     var watched = false
     /// The machine gave the upstream up; a connection that arrives late goes back to the pool.

@@ -100,12 +100,9 @@ final class UpstreamPool: @unchecked Sendable {
                     if let tls {
                         try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    var encoder = HTTPRequestEncoder.Configuration()
-                    // The gateway frames every request itself (Content-Length or chunked, as the client sent it).
-                    encoder.automaticallySetFramingHeaders = false
-                    try sync.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .fireError, enableOutboundHeaderValidation: false, encoderConfiguration: encoder
-                    )
+                    // The gateway writes requests as bytes, framed as the client sent them (RequestBytes).
+                    try sync.addHandler(RequestBytes())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError)))
                     // Reads only: a write timeout would attach a promise to every write.
                     try sync.addHandler(IdleStateHandler(readTimeout: idle))
                     try sync.addHandler(UpstreamConnection())
@@ -336,8 +333,25 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
         self.key = key
     }
 
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+
+    /// Sends a request head written as bytes; NIO's response decoder sees its method on the way.
+    func writeHead(_ bytes: ByteBuffer, method: HTTPMethod) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(.head(RequestBytes.methodOnly(method))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+    }
+
+    func writeBody(_ data: ByteBuffer, chunked: Bool) {
+        guard let context else { return }
+        ChunkedBody.write(data, chunked: chunked, allocator: context.channel.allocator) {
+            context.write(wrapOutboundOut(.body(.byteBuffer($0))), promise: nil)
+        }
+    }
+
+    func writeEnd(chunked: Bool) {
+        guard chunked, let context else { return }
+        context.write(wrapOutboundOut(.body(.byteBuffer(ChunkedBody.last))), promise: nil)
     }
 
     func flush() {

@@ -13,6 +13,8 @@ import Synchronization
 ///   `downloadGate`, then sends the rest
 /// - `/upload`: reads the body as it streams, opens `uploadStarted` after 1 MiB, answers its size
 /// - `POST /early`: 413 at once, without reading the body
+/// - `/status/N`: status N without a body; `/chunked`: a body without a length (sent in chunks)
+/// - `HEAD` on any path: the echo's head (its Content-Length), without the body
 public final class TestUpstream: Sendable {
     public let name: String
     public let hits = Atomic<Int>(0)
@@ -89,6 +91,23 @@ public final class TestUpstream: Sendable {
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"received\":\(received)}")))
         }
+        router.get("/status/{code}") { _, context -> Response in
+            // Any status, no body (204 and 304 must not have one).
+            upstream.hits.add(1, ordering: .relaxed)
+            return Response(status: .init(code: context.parameters.get("code", as: Int.self) ?? 500))
+        }
+        router.get("/chunked") { _, _ -> Response in
+            // A body of unknown length: on the wire, in chunks.
+            upstream.hits.add(1, ordering: .relaxed)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain"],
+                body: ResponseBody { writer in
+                    for part in 0..<3 { try await writer.write(ByteBuffer(string: "part \(part);")) }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        router.on("/**", method: .head) { request, context in try await upstream.echo(request, context) }
         router.on("/**", method: .get) { request, context in try await upstream.echo(request, context) }
         router.on("/**", method: .post) { request, context in try await upstream.echo(request, context) }
         router.on("/**", method: .put) { request, context in try await upstream.echo(request, context) }

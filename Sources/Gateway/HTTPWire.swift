@@ -1,0 +1,141 @@
+import GatewayHeaders
+import NIOCore
+import NIOHTTP1
+
+/// HTTP/1 written as bytes on both legs of the proxy.
+enum HTTPWire {
+    /// One header line. Names and values come from NIO's decoder (which refuses CR and LF in
+    /// them), from routes.json, or from the gateway itself; token claims are checked before.
+    static func writeField(_ buffer: inout ByteBuffer, _ name: String, _ value: String) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
+    }
+}
+
+/// The client side's HTTP/1 responses, written straight into bytes.
+///
+/// NIO's `HTTPResponseEncoder` wants a second header list per response (built from the upstream's,
+/// filtered), then checks and re-scans it to frame the body. The gateway knows the framing when it
+/// filters, so it writes the head in one pass and frames the body itself, with the same rules:
+/// - 1xx, 204 and 304 carry no body, so no Content-Length or Transfer-Encoding goes with them;
+/// - otherwise a Content-Length is kept, and without one an HTTP/1.1 body is chunked (an HTTP/1.0
+///   body ends with the connection);
+/// - the answer to HEAD keeps its framing headers but carries no body bytes.
+struct ResponseWriter {
+    /// The body of the response being written goes out in chunks.
+    private(set) var chunked = false
+    /// The response answers HEAD: body bytes are dropped.
+    private(set) var suppressed = false
+
+    /// A response head: status line, `fields` (written as given), then the framing and connection
+    /// headers. `fields` calls its argument with each header; a Content-Length among them is
+    /// dropped for a status that has no body, and otherwise decides the framing. Connection and
+    /// Transfer-Encoding must not be among them.
+    mutating func head(
+        into buffer: inout ByteBuffer, http10: Bool, status: HTTPResponseStatus, answersHead: Bool, connection: StaticString?,
+        fields: ((_ name: String, _ value: String) -> Void) -> Void
+    ) {
+        let code = Int(status.code)
+        let mayHaveBody = code >= 200 && code != 204 && code != 304
+        buffer.writeStaticString(http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        Self.writeStatus(&buffer, code: code, reason: status.reasonPhrase)
+        var hasLength = false
+        fields { name, value in
+            if HeaderRules.equalsIgnoringCase(name, "content-length") {
+                guard mayHaveBody else { return }
+                hasLength = true
+            }
+            HTTPWire.writeField(&buffer, name, value)
+        }
+        chunked = mayHaveBody && !hasLength && !http10
+        if chunked { buffer.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        if let connection {
+            buffer.writeStaticString("Connection: ")
+            buffer.writeStaticString(connection)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        suppressed = answersHead || !mayHaveBody
+        if suppressed { chunked = false }
+    }
+
+    /// The bytes that carry `data` as (part of) the body: nothing when the body is suppressed,
+    /// otherwise the data, in a chunk if the body is chunked.
+    func body(_ data: ByteBuffer, allocator: ByteBufferAllocator, _ write: (ByteBuffer) -> Void) {
+        guard !suppressed else { return }
+        ChunkedBody.write(data, chunked: chunked, allocator: allocator, write)
+    }
+
+    /// What ends the body: the last chunk of a chunked body, nothing otherwise.
+    func end() -> ByteBuffer? {
+        chunked && !suppressed ? ChunkedBody.last : nil
+    }
+
+    /// `100 Continue` for a client that waits for it before sending its body.
+    static func continueHead(http10: Bool) -> ByteBuffer {
+        ByteBuffer(staticString: http10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n")
+    }
+
+    private static func writeStatus(_ buffer: inout ByteBuffer, code: Int, reason: String) {
+        buffer.writeString(String(code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(reason)
+        buffer.writeStaticString("\r\n")
+    }
+}
+
+/// Chunked transfer coding (RFC 9112 7.1), for bodies the gateway passes on in either direction.
+enum ChunkedBody {
+    /// Writes `data` as one chunk (or as it is, when not `chunked`). Empty data writes nothing:
+    /// an empty chunk would end the body.
+    static func write(_ data: ByteBuffer, chunked: Bool, allocator: ByteBufferAllocator, _ write: (ByteBuffer) -> Void) {
+        guard data.readableBytes > 0 else { return }
+        guard chunked else {
+            write(data)
+            return
+        }
+        var prefix = allocator.buffer(capacity: 20)
+        prefix.writeString(String(data.readableBytes, radix: 16))
+        prefix.writeStaticString("\r\n")
+        write(prefix)
+        write(data)
+        write(chunkEnd)
+    }
+
+    /// The last chunk, with no trailers.
+    static let last = ByteBuffer(staticString: "0\r\n\r\n")
+    private static let chunkEnd = ByteBuffer(staticString: "\r\n")
+}
+
+/// The bottom of an upstream connection's pipeline, where NIO's request encoder would be: the
+/// gateway writes each request head and body as bytes (`.body`), after a `.head` that only NIO's
+/// response decoder above reads (it needs the request's method to know whether a response to
+/// HEAD has a body). The `.head` and `.end` parts stop here.
+final class RequestBytes: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = IOData
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .body(let bytes):
+            context.write(wrapOutboundOut(bytes), promise: promise)
+        case .head, .end:
+            promise?.succeed()
+        }
+    }
+
+    /// What the response decoder is shown for a request with `method`: it reads only the method.
+    static func methodOnly(_ method: HTTPMethod) -> HTTPRequestHead {
+        switch method {
+        case .HEAD: headOnly
+        case .CONNECT: connectOnly
+        default: otherOnly
+        }
+    }
+
+    private static let headOnly = HTTPRequestHead(version: .http1_1, method: .HEAD, uri: "/")
+    private static let connectOnly = HTTPRequestHead(version: .http1_1, method: .CONNECT, uri: "/")
+    private static let otherOnly = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+}

@@ -1,0 +1,134 @@
+import Foundation
+import PortierTestSupport
+import Testing
+
+/// The bytes a client sees on the wire: the gateway writes heads and frames bodies itself, so
+/// every framing rule is checked on a real socket, with requests that follow on the same
+/// connection (a stray byte would garble the next answer).
+@Suite(.timeLimit(.minutes(2))) struct WireTests {
+    static func routes(_ ports: GatewayHarness.Ports) -> [String: Any] {
+        ["routes": [["id": "svc", "path": "/", "upstreams": [ports.upstream("a")], "public": true]]]
+    }
+
+    static func port(_ gw: GatewayHarness) throws -> Int {
+        try #require(gw.base.split(separator: ":").last.flatMap { Int($0) })
+    }
+
+    /// The value of header `name` in a response head (case-insensitive), nil when absent.
+    static func header(_ head: String, _ name: String) -> String? {
+        for line in head.components(separatedBy: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            if line[..<colon].lowercased() == name { return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+        }
+        return nil
+    }
+
+    /// The head and the body of a whole response.
+    static func split(_ response: String) throws -> (head: String, body: String) {
+        let end = try #require(response.range(of: "\r\n\r\n"))
+        return (String(response[..<end.upperBound]), String(response[end.upperBound...]))
+    }
+
+    /// A chunked body decoded; nil when it is not well-formed or does not end with the last chunk.
+    /// (By byte: "\r\n" is one Character.)
+    static func dechunk(_ body: String) -> String? {
+        var rest = Array(body.utf8)[...]
+        var decoded: [UInt8] = []
+        let crlf: [UInt8] = [13, 10]
+        while let lineEnd = rest.indices.first(where: { rest[$0...].starts(with: crlf) }) {
+            guard let size = Int(String(decoding: rest[..<lineEnd], as: UTF8.self), radix: 16) else { return nil }
+            rest = rest[(lineEnd + 2)...]
+            if size == 0 { return rest.elementsEqual(crlf) ? String(decoding: decoded, as: UTF8.self) : nil }
+            guard rest.count >= size + 2, rest.dropFirst(size).starts(with: crlf) else { return nil }
+            decoded += rest.prefix(size)
+            rest = rest.dropFirst(size + 2)
+        }
+        return nil
+    }
+
+    @Test func headAnd204And304CarryNoBodyAndTheConnectionStaysInStep() async throws {
+        try await GatewayHarness.run(routes: Self.routes) { gw in
+            let connection = try RawSocket.open(port: try Self.port(gw))
+            try connection.send("HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = try await connection.read(through: "\r\n\r\n")
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            let length = try #require(Self.header(head, "content-length").flatMap { Int($0) }, "HEAD keeps the length GET would have")
+            #expect(length > 0)
+            #expect(Self.header(head, "transfer-encoding") == nil)
+            #expect(Self.header(head, "x-request-id") != nil)
+
+            // Forwarded and local answers alike: a head, nothing after it.
+            try connection.send("HEAD /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            let local = try await connection.read(through: "\r\n\r\n")
+            #expect(local.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(Self.header(local, "content-length") == "15")
+
+            for code in [204, 304] {
+                try connection.send("GET /status/\(code) HTTP/1.1\r\nHost: x\r\n\r\n")
+                let answer = try await connection.read(through: "\r\n\r\n")
+                #expect(answer.hasPrefix("HTTP/1.1 \(code) "))
+                #expect(Self.header(answer, "content-length") == nil, "\(code) has no body to measure")
+                #expect(Self.header(answer, "transfer-encoding") == nil)
+            }
+
+            // Had any body bytes followed those heads, this answer would not start at its status line.
+            try connection.send("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let (last, body) = try Self.split(try await connection.readUntilClosed())
+            #expect(last.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(Self.header(last, "connection") == "close")
+            #expect(Self.header(last, "content-length") == String(body.utf8.count))
+            let echo = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            #expect(echo?["method"] as? String == "GET")
+        }
+    }
+
+    @Test func aBodyWithoutALengthGoesInChunksToHTTP11AndUntilCloseToHTTP10() async throws {
+        try await GatewayHarness.run(routes: Self.routes) { gw in
+            let port = try Self.port(gw)
+            let (head, body) = try Self.split(
+                try await RawSocket.sendAndReadUntilClosed(port: port, "GET /chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            )
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(Self.header(head, "transfer-encoding") == "chunked")
+            #expect(Self.header(head, "content-length") == nil)
+            #expect(Self.dechunk(body) == "part 0;part 1;part 2;", "well-formed chunks ending with the last chunk, got \(body.debugDescription)")
+
+            // HTTP/1.0 has no chunks: the body runs until the gateway closes the connection.
+            let (oldHead, oldBody) = try Self.split(try await RawSocket.sendAndReadUntilClosed(port: port, "GET /chunked HTTP/1.0\r\nHost: x\r\n\r\n"))
+            #expect(oldHead.hasPrefix("HTTP/1.0 200 OK\r\n"))
+            #expect(Self.header(oldHead, "transfer-encoding") == nil)
+            #expect(Self.header(oldHead, "connection") == "close")
+            #expect(oldBody == "part 0;part 1;part 2;")
+        }
+    }
+
+    @Test func anHTTP10ClientThatAsksForKeepAliveGetsIt() async throws {
+        try await GatewayHarness.run(routes: Self.routes) { gw in
+            let connection = try RawSocket.open(port: try Self.port(gw))
+            try connection.send("GET /status/200 HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+            let head = try await connection.read(through: "\r\n\r\n")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK\r\n"))
+            #expect(Self.header(head, "connection") == "keep-alive")
+            #expect(Self.header(head, "content-length") == "0", "a 1.0 client needs the length to keep the connection")
+            try connection.send("GET /echo HTTP/1.0\r\nHost: x\r\n\r\n")
+            let (second, body) = try Self.split(try await connection.readUntilClosed())
+            #expect(second.hasPrefix("HTTP/1.0 200 OK\r\n"))
+            #expect(Self.header(second, "connection") == "close")
+            #expect(Self.header(second, "content-length") == String(body.utf8.count))
+        }
+    }
+
+    @Test func expectContinueGetsTheInterimAnswerBeforeTheBodyIsSent() async throws {
+        try await GatewayHarness.run(routes: Self.routes) { gw in
+            let connection = try RawSocket.open(port: try Self.port(gw))
+            try connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+            #expect(try await connection.read(through: "\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n")
+            try connection.send("hello")
+            let (head, body) = try Self.split(try await connection.readUntilClosed())
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            let echo = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            #expect(echo?["body"] as? String == "hello")
+            #expect((echo?["headers"] as? [String: String])?["Expect"] == nil, "the gateway answered the expectation itself")
+        }
+    }
+}
