@@ -120,10 +120,11 @@ final class AuthGuard: Sendable {
         if revocations.refuses(jti: claims.jti, clientID: claims.clientID ?? claims.sub, iat: claims.iat) {
             return .refused(Self.challenge(.invalidToken, "the token has been revoked"))
         }
-        let granted = claims.scopes
+        // A cached token's scopes were split once, with its identity.
+        let granted = identity?.scopes ?? claims.scopes
         let required = route.scopes(for: method)
-        let missing = required.filter { !granted.contains($0) }
-        guard missing.isEmpty else {
+        guard required.allSatisfy(granted.contains) else {
+            let missing = required.filter { !granted.contains($0) }
             return .refused(Self.insufficientScope(required: required, missing: missing, method: method.rawValue, route: route.id))
         }
         // A token that names no client would share one identity (and one rate-limit bucket) with every other such token.

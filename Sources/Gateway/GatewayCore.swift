@@ -112,7 +112,7 @@ final class GatewayCore: Sendable {
         /// The client's bearer token is not passed on.
         var dropAuthorization: Bool
         /// `RateLimit-*` headers to add to the response.
-        var limitHeaders: [(String, String)]
+        var limitHeaders: RateLimitHeaders?
         var bodyLimit: Int
         /// The breaker's generation when the permit was taken; the outcome is settled against it.
         var breakerGeneration: UInt64
@@ -261,7 +261,7 @@ final class GatewayCore: Sendable {
         _ request: RequestInfo, route: Route, identity: Identity?, bodyLimit: Int, trusted: TrustedProxies, trace: inout AccessTrace
     ) -> Admission {
         let forwardedFor = Self.joined(request.head.headers, "x-forwarded-for")
-        var limitHeaders: [(String, String)] = []
+        var limitHeaders: RateLimitHeaders?
         if let limiter = route.limiter, let settings = route.settings.rateLimit {
             let key: String
             if settings.key == .client, let identity {
@@ -270,7 +270,7 @@ final class GatewayCore: Sendable {
                 key = "ip:" + trusted.clientAddress(peer: request.peer, forwardedFor: forwardedFor)
             }
             let decision = limiter.consume(key: key)
-            limitHeaders = Self.rateLimitHeaders(decision)
+            limitHeaders = RateLimitHeaders(decision)
             guard decision.allowed else {
                 metrics.rateLimited(route: route.id)
                 var headers = HTTPFields()
@@ -363,18 +363,30 @@ final class GatewayCore: Sendable {
     }
 
     /// Puts `RateLimit-*` headers into a local answer's fields.
-    static func add(_ limitHeaders: [(String, String)], to fields: inout HTTPFields) {
-        for (name, value) in limitHeaders {
+    static func add(_ limitHeaders: RateLimitHeaders?, to fields: inout HTTPFields) {
+        limitHeaders?.forEach { name, value in
             if let name = HTTPField.Name(name) { fields[name] = value }
         }
     }
 
-    static func rateLimitHeaders(_ decision: TokenBucket.Decision) -> [(String, String)] {
-        [
-            ("RateLimit-Limit", String(decision.limit)),
-            ("RateLimit-Remaining", String(decision.remaining)),
-            ("RateLimit-Reset", String(decision.resetSeconds)),
-        ]
+    /// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` for a route's answers, as
+    /// numbers until written (small numbers make strings that need no allocation).
+    struct RateLimitHeaders {
+        var limit: Int
+        var remaining: Int
+        var reset: Int
+
+        init(_ decision: TokenBucket.Decision) {
+            limit = decision.limit
+            remaining = decision.remaining
+            reset = decision.resetSeconds
+        }
+
+        func forEach(_ body: (_ name: String, _ value: String) -> Void) {
+            body("RateLimit-Limit", String(limit))
+            body("RateLimit-Remaining", String(remaining))
+            body("RateLimit-Reset", String(reset))
+        }
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

@@ -398,7 +398,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
                 connection: closeAfter ? "close" : http10 ? "keep-alive" : nil
             ) { field in
                 ProxyHeaders.forEachDownstreamHeader(in: upstreamHead.headers, field)
-                for (name, value) in forwarding.limitHeaders { field(name, value) }
+                forwarding.limitHeaders?.forEach(field)
                 field("X-Request-Id", leg.request.requestID)
             }
             context.write(wrapOutboundOut(buffer), promise: nil)

@@ -18,7 +18,7 @@ struct ProxyStateMachine {
 
     enum Body: Equatable {
         /// Admission or the upstream connection is not ready yet; client reads are held meanwhile.
-        case holding(CircularBuffer<ByteBuffer>)
+        case holding([ByteBuffer])
         case streaming
         /// Answered without the body (or the upstream stopped wanting it): read and dropped.
         case discarding
@@ -86,7 +86,7 @@ struct ProxyStateMachine {
         /// or ``connectFailed(alternativeAvailable:)``.
         case acquire(fresh: Bool)
         /// Send the head, the body parts held so far and, when `end`, the end.
-        case send(body: CircularBuffer<ByteBuffer>, end: Bool)
+        case send(body: [ByteBuffer], end: Bool)
         case sendBody(ByteBuffer)
         case sendEnd
         /// The exchange is done with the connection; a reusable one goes back to the pool.

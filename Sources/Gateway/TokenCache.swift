@@ -6,12 +6,19 @@ import Tokens
 /// are re-checked on every hit), the revocation list is consulted after every hit, and each entry
 /// remembers the kid that verified it, so a key pruned from the JWKS takes its cached tokens with it.
 final class TokenCache: Sendable {
-    struct Entry: Sendable {
-        var claims: TokenClaims
+    /// A class: a hit hands out one reference, not a copy of every claim.
+    final class Entry: Sendable {
+        let claims: TokenClaims
         /// The signing key that verified the token; the entry is only good while the JWKS has it.
-        var kid: String
+        let kid: String
         /// Who the claims name, worked out once.
-        var identity: Identity?
+        let identity: Identity?
+
+        init(claims: TokenClaims, kid: String, identity: Identity?) {
+            self.claims = claims
+            self.kid = kid
+            self.identity = identity
+        }
     }
 
     private let entries = Mutex<[String: Entry]>([:])

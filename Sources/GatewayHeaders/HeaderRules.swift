@@ -43,10 +43,16 @@ public enum HeaderRules {
     /// short tokens such as "keep-alive" stay small strings (no allocation).
     @inlinable
     static func forEachConnectionToken(in value: String, _ body: (String) -> Void) {
-        for var token in value.utf8.split(separator: UInt8(ascii: ",")) {
+        // Scanned in place: `split` would build an array of the pieces first.
+        let utf8 = value.utf8
+        var start = utf8.startIndex
+        while start < utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
+            var token = utf8[start..<end]
             while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { token = token.dropFirst() }
             while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { token = token.dropLast() }
             if !token.isEmpty { body(String(decoding: token, as: UTF8.self)) }
+            start = end < utf8.endIndex ? utf8.index(after: end) : end
         }
     }
 

@@ -35,10 +35,12 @@ public enum RequestID {
         public mutating func next() -> String {
             let high = mix()
             let low = mix() ^ salt
-            var bytes = [UInt8](repeating: 0, count: 12)
-            for index in 0..<8 { bytes[index] = UInt8(truncatingIfNeeded: high >> (UInt64(index) * 8)) }
-            for index in 0..<4 { bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (UInt64(index) * 8)) }
-            return Base64URL.encode(bytes)
+            // 12 bytes on the stack, not in an array: one allocation per id (the string's).
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 12) { bytes in
+                for index in 0..<8 { bytes[index] = UInt8(truncatingIfNeeded: high >> (UInt64(index) * 8)) }
+                for index in 0..<4 { bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (UInt64(index) * 8)) }
+                return Base64URL.encode(buffer: UnsafeBufferPointer(bytes))
+            }
         }
 
         private mutating func mix() -> UInt64 {

@@ -40,7 +40,7 @@ public enum Base64URL {
         decode(Substring(slice))
     }
 
-    static func encode(buffer bytes: UnsafeBufferPointer<UInt8>) -> String {
+    public static func encode(buffer bytes: UnsafeBufferPointer<UInt8>) -> String {
         let count = bytes.count
         let outputCount = (count * 4 + 2) / 3
         return String(unsafeUninitializedCapacity: max(outputCount, 1)) { out in
