@@ -14,6 +14,27 @@ enum HTTPWire {
     }
 }
 
+/// Storage for the heads a connection writes, used again once the socket has sent the last one:
+/// `ByteBuffer.clear()` keeps storage nobody else holds, so a steady connection allocates nothing
+/// for its heads. Storage still queued for the socket is left to it, and a head that needed more
+/// than `keepLimit` bytes is not kept.
+struct HeadScratch {
+    private var buffer = ByteBuffer()
+    static let initialCapacity = 1024
+    static let keepLimit = 8192
+
+    /// Writes one head with `body` and returns it (sharing the storage until the socket is done).
+    mutating func write(_ body: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        if buffer.capacity == 0 || buffer.capacity > Self.keepLimit {
+            buffer = ByteBufferAllocator().buffer(capacity: Self.initialCapacity)
+        } else {
+            buffer.clear()
+        }
+        body(&buffer)
+        return buffer
+    }
+}
+
 /// The client side's HTTP/1 responses, written straight into bytes.
 ///
 /// NIO's `HTTPResponseEncoder` wants a second header list per response (built from the upstream's,

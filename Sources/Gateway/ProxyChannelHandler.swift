@@ -40,6 +40,9 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var ids = RequestID.Generator()
     /// The framing of the response being written to the client.
     private var response = ResponseWriter()
+    /// Storage for the heads this connection writes, to the client and upstream.
+    private var responseHeads = HeadScratch()
+    private var requestHeads = HeadScratch()
     /// The metrics of the last request's route, method and status, reused while they repeat.
     private var metricsCache = GatewayMetrics.RequestSeries.Cache()
 
@@ -278,8 +281,9 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         case .send(let body, let end):
             guard let connection = leg.connection, let forwarding = leg.forwarding else { return }
             leg.upstreamStarted = .now
-            var head = connection.allocator.buffer(capacity: 1024)
-            leg.chunkedUpload = forwarding.writeHead(of: leg.request, into: &head)
+            let head = requestHeads.write { buffer in
+                leg.chunkedUpload = forwarding.writeHead(of: leg.request, into: &buffer)
+            }
             connection.writeHead(head, method: leg.request.head.method)
             for part in body { connection.writeBody(part, chunked: leg.chunkedUpload) }
             if end { connection.writeEnd(chunked: leg.chunkedUpload) }
@@ -392,16 +396,17 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         case .writeHead(let closeAfter):
             guard let leg, let upstreamHead = leg.upstreamHead, let forwarding = leg.forwarding else { return }
             let http10 = leg.request.head.version.minor == 0
-            var buffer = context.channel.allocator.buffer(capacity: 512)
-            response.head(
-                into: &buffer, http10: http10, status: upstreamHead.status, answersHead: leg.request.head.method == .HEAD,
-                connection: closeAfter ? "close" : http10 ? "keep-alive" : nil
-            ) { field in
-                ProxyHeaders.forEachDownstreamHeader(in: upstreamHead.headers, field)
-                forwarding.limitHeaders?.forEach(field)
-                field("X-Request-Id", leg.request.requestID)
+            let head = responseHeads.write { buffer in
+                response.head(
+                    into: &buffer, http10: http10, status: upstreamHead.status, answersHead: leg.request.head.method == .HEAD,
+                    connection: closeAfter ? "close" : http10 ? "keep-alive" : nil
+                ) { field in
+                    ProxyHeaders.forEachDownstreamHeader(in: upstreamHead.headers, field)
+                    forwarding.limitHeaders?.forEach(field)
+                    field("X-Request-Id", leg.request.requestID)
+                }
             }
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            context.write(wrapOutboundOut(head), promise: nil)
             account(leg, status: Int(upstreamHead.status.code))
         case .writeBody(let buffer):
             response.body(buffer, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }

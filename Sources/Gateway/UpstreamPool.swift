@@ -333,8 +333,6 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
         self.key = key
     }
 
-    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
-
     /// Sends a request head written as bytes; NIO's response decoder sees its method on the way.
     func writeHead(_ bytes: ByteBuffer, method: HTTPMethod) {
         guard let context else { return }

@@ -18,7 +18,7 @@ public struct AccessLogLine {
         bytes = []
         bytes.reserveCapacity(320)
         bytes.append(contentsOf: #"{"ts":""#.utf8)
-        bytes.append(contentsOf: Timestamp.now())
+        Timestamp.append(to: &bytes)
         bytes.append(contentsOf: #"","level":"info","service":"#.utf8)
         var label = logger.label
         label.withUTF8 { Self.appendString($0, to: &bytes) }
@@ -85,22 +85,26 @@ public struct AccessLogLine {
 enum Timestamp {
     private static let cache = Mutex<(second: Int, prefix: [UInt8])>((-1, []))
 
-    static func now() -> [UInt8] {
+    /// Appends the time now to `bytes` (no array of its own: the access log line's is used).
+    static func append(to bytes: inout [UInt8]) {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         let second = Int(time.tv_sec)
-        var prefix = cache.withLock { $0.second == second ? $0.prefix : [] }
-        if prefix.isEmpty {
-            prefix = Array(JSONLogHandler.timestamp(seconds: time.tv_sec, millis: 0).utf8.dropLast(5))
-            let formatted = prefix
-            cache.withLock { $0 = (second, formatted) }
+        let appended = cache.withLock { cached in
+            guard cached.second == second else { return false }
+            bytes.append(contentsOf: cached.prefix)
+            return true
+        }
+        if !appended {
+            let prefix = Array(JSONLogHandler.timestamp(seconds: time.tv_sec, millis: 0).utf8.dropLast(5))
+            cache.withLock { $0 = (second, prefix) }
+            bytes.append(contentsOf: prefix)
         }
         let millis = Int(time.tv_nsec / 1_000_000)
-        prefix.append(UInt8(ascii: "."))
-        prefix.append(UInt8(ascii: "0") + UInt8(millis / 100))
-        prefix.append(UInt8(ascii: "0") + UInt8(millis / 10 % 10))
-        prefix.append(UInt8(ascii: "0") + UInt8(millis % 10))
-        prefix.append(UInt8(ascii: "Z"))
-        return prefix
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(millis / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(millis / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(millis % 10))
+        bytes.append(UInt8(ascii: "Z"))
     }
 }
