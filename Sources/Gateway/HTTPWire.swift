@@ -7,10 +7,23 @@ enum HTTPWire {
     /// One header line. Names and values come from NIO's decoder (which refuses CR and LF in
     /// them), from routes.json, or from the gateway itself; token claims are checked before.
     static func writeField(_ buffer: inout ByteBuffer, _ name: String, _ value: String) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
+        // One capacity check and one copy per part, not four buffer writes.
+        var name = name
+        var value = value
+        name.withUTF8 { name in
+            value.withUTF8 { value in
+                let total = name.count + value.count + 4
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+                    out.copyMemory(from: UnsafeRawBufferPointer(name))
+                    out[name.count] = UInt8(ascii: ":")
+                    out[name.count + 1] = UInt8(ascii: " ")
+                    UnsafeMutableRawBufferPointer(rebasing: out[(name.count + 2)...]).copyMemory(from: UnsafeRawBufferPointer(value))
+                    out[total - 2] = UInt8(ascii: "\r")
+                    out[total - 1] = UInt8(ascii: "\n")
+                    return total
+                }
+            }
+        }
     }
 }
 
@@ -130,21 +143,21 @@ enum ChunkedBody {
     private static let chunkEnd = ByteBuffer(staticString: "\r\n")
 }
 
-/// The bottom of an upstream connection's pipeline, where NIO's request encoder would be: the
-/// gateway writes each request head and body as bytes (`.body`), after a `.head` that only NIO's
-/// response decoder above reads (it needs the request's method to know whether a response to
-/// HEAD has a body). The `.head` and `.end` parts stop here.
+/// The bottom of an upstream connection's pipeline, where NIO's request encoder would be (below
+/// TLS when there is TLS). ``UpstreamConnection`` writes request bytes through this handler's
+/// context, so they pass no other handler on their way out; NIO's response decoder above learns
+/// each request's method (it needs HEAD to know that the answer has no body) by being told directly.
 final class RequestBytes: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = IOData
+    typealias OutboundIn = ByteBuffer
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .body(let bytes):
-            context.write(wrapOutboundOut(bytes), promise: promise)
-        case .head, .end:
-            promise?.succeed()
-        }
+    private(set) var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     /// What the response decoder is shown for a request with `method`: it reads only the method.

@@ -100,12 +100,15 @@ final class UpstreamPool: @unchecked Sendable {
                     if let tls {
                         try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    // The gateway writes requests as bytes, framed as the client sent them (RequestBytes).
-                    try sync.addHandler(RequestBytes())
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError)))
+                    // The gateway writes requests as bytes, framed as the client sent them, from
+                    // RequestBytes' place; the decoder hears of each request's method directly.
+                    let bottom = RequestBytes()
+                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .fireError)
+                    try sync.addHandler(bottom)
+                    try sync.addHandler(ByteToMessageHandler(decoder))
                     // Reads only: a write timeout would attach a promise to every write.
                     try sync.addHandler(IdleStateHandler(readTimeout: idle))
-                    try sync.addHandler(UpstreamConnection())
+                    try sync.addHandler(UpstreamConnection(bottom: bottom, decoder: decoder))
                 }
             }
         let loop = self.loop
@@ -249,15 +252,18 @@ protocol DeferredFlush: AnyObject {
 /// OpenSSL's client context could not be made, so https upstreams cannot be reached.
 struct TLSUnavailable: Error {}
 
-/// One upstream connection: NIO's HTTP/1 client codec below, this handler on top. While a client
-/// connection borrows it (`owner`), every response part goes to that connection's handler; while it
-/// sits idle in the pool, anything the upstream sends or a close just ends it.
+/// One upstream connection: NIO's HTTP/1 response decoder below (requests go out as bytes from
+/// ``RequestBytes``), this handler on top. While a client connection borrows it (`owner`), every
+/// response part goes to that connection's handler; while it sits idle in the pool, anything the
+/// upstream sends or a close just ends it.
 final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, DeferredFlush {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private var context: ChannelHandlerContext?
+    private let bottom: RequestBytes
+    private let decoder: HTTPResponseDecoder
     private(set) var key = UpstreamPool.Key(host: "", port: 0, tls: false)
     /// The client connection's handler using this connection now.
     var owner: ProxyChannelHandler?
@@ -266,6 +272,11 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
     var completed = 0
     private var readsHeld = false
     private var readPending = false
+
+    init(bottom: RequestBytes, decoder: HTTPResponseDecoder) {
+        self.bottom = bottom
+        self.decoder = decoder
+    }
 
     var isUsable: Bool { context?.channel.isActive ?? false }
     var isWritable: Bool { context?.channel.isWritable ?? false }
@@ -333,31 +344,29 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
         self.key = key
     }
 
-    /// Sends a request head written as bytes; NIO's response decoder sees its method on the way.
+    /// Sends a request head written as bytes, and tells NIO's response decoder its method.
     func writeHead(_ bytes: ByteBuffer, method: HTTPMethod) {
-        guard let context else { return }
-        context.write(wrapOutboundOut(.head(RequestBytes.methodOnly(method))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+        guard let out = bottom.context else { return }
+        decoder.write(data: .head(RequestBytes.methodOnly(method)))
+        out.write(NIOAny(bytes), promise: nil)
     }
 
     func writeBody(_ data: ByteBuffer, chunked: Bool) {
-        guard let context else { return }
-        ChunkedBody.write(data, chunked: chunked, allocator: context.channel.allocator) {
-            context.write(wrapOutboundOut(.body(.byteBuffer($0))), promise: nil)
-        }
+        guard let out = bottom.context else { return }
+        ChunkedBody.write(data, chunked: chunked, allocator: out.channel.allocator) { out.write(NIOAny($0), promise: nil) }
     }
 
     func writeEnd(chunked: Bool) {
-        guard chunked, let context else { return }
-        context.write(wrapOutboundOut(.body(.byteBuffer(ChunkedBody.last))), promise: nil)
+        guard chunked, let out = bottom.context else { return }
+        out.write(NIOAny(ChunkedBody.last), promise: nil)
     }
 
     func flush() {
-        context?.flush()
+        bottom.context?.flush()
     }
 
     func flushNow() {
-        context?.flush()
+        bottom.context?.flush()
     }
 
     /// Stops reading the upstream while the client cannot take more (backpressure).
