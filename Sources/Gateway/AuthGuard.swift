@@ -65,16 +65,26 @@ final class AuthGuard: Sendable {
 
     /// The same, given the `Authorization` header's value (the gateway's data path has NIO's headers).
     func check(authorization: String?, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now()) -> Outcome {
+        var memo = TokenCache.Memo()
+        return check(authorization: authorization, method: method, route: route, now: now, memo: &memo)
+    }
+
+    /// The same, with the connection's memo of the last token it sent (see ``TokenCache/Memo``).
+    /// Whatever the cache answers from, every check after the lookup runs on every request.
+    func check(
+        authorization: String?, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now(), memo: inout TokenCache.Memo
+    ) -> Outcome {
         guard let authorization else { return .refused(Self.challenge(nil, "a Bearer access token is required")) }
         let claims: TokenClaims
         let identity: Identity?
         // The cache is keyed by the whole header value, which determines the token: a hit needs no
         // parsing and no copy. It counts only while the key that verified it is still published:
         // after `keys prune` and the next JWKS refresh, the normal path below refuses the token.
-        if let cached = cache.lookup(authorization), jwks.contains(cached.kid) {
+        if let cached = cache.lookup(authorization, memo: &memo), jwks.contains(cached.kid) {
             do {
                 try verifier.check(cached.claims, now: now)
             } catch {
+                memo = TokenCache.Memo()
                 cache.remove(authorization)
                 return .refused(Self.challenge(.invalidToken, error.description))
             }

@@ -98,27 +98,48 @@ final class GatewayCore: Sendable {
     }
 
     /// Everything needed to send a request upstream and to account for it afterwards.
-    struct Forwarding {
-        var route: Route
-        var upstreamIndex: Int
-        var upstream: Upstream
+    ///
+    /// A class, so that the connection handler's many reads of it take one reference rather than
+    /// copying every field. Unchecked Sendable: admission makes it (in a task when keys had to be
+    /// fetched) and hands it over to one connection's event loop, the only place that changes it.
+    final class Forwarding: @unchecked Sendable {
+        let route: Route
+        private(set) var upstreamIndex: Int
+        private(set) var upstream: Upstream
         /// The path after the upstream's base path, and the query.
-        var path: Substring
-        var query: Substring?
+        let path: Substring
+        let query: Substring?
         /// The `X-Forwarded-For` value to send.
-        var forwardedFor: String
+        let forwardedFor: String
         /// The verified caller (nil on a public route): the upstream learns it from `X-Client-*`.
-        var identity: Identity?
+        let identity: Identity?
         /// The client's bearer token is not passed on.
-        var dropAuthorization: Bool
+        let dropAuthorization: Bool
         /// `RateLimit-*` headers to add to the response.
-        var limitHeaders: RateLimitHeaders?
-        var bodyLimit: Int
+        let limitHeaders: RateLimitHeaders?
+        let bodyLimit: Int
         /// The breaker's generation when the permit was taken; the outcome is settled against it.
-        var breakerGeneration: UInt64
+        let breakerGeneration: UInt64
+
+        init(
+            route: Route, upstreamIndex: Int, upstream: Upstream, path: Substring, query: Substring?, forwardedFor: String,
+            identity: Identity?, dropAuthorization: Bool, limitHeaders: RateLimitHeaders?, bodyLimit: Int, breakerGeneration: UInt64
+        ) {
+            self.route = route
+            self.upstreamIndex = upstreamIndex
+            self.upstream = upstream
+            self.path = path
+            self.query = query
+            self.forwardedFor = forwardedFor
+            self.identity = identity
+            self.dropAuthorization = dropAuthorization
+            self.limitHeaders = limitHeaders
+            self.bodyLimit = bodyLimit
+            self.breakerGeneration = breakerGeneration
+        }
 
         /// Points the request at another instance of the route (after a refused connection).
-        mutating func retarget(index: Int, upstream: Upstream) {
+        func retarget(index: Int, upstream: Upstream) {
             upstreamIndex = index
             self.upstream = upstream
         }
@@ -195,7 +216,8 @@ final class GatewayCore: Sendable {
 
     /// Runs routing, method and size checks, authentication, the rate limiter and the circuit
     /// breaker. A `.forward` result holds a breaker permit: its outcome must be recorded.
-    func admit(_ request: RequestInfo, trace: inout AccessTrace) -> Admission {
+    /// `memo` is the connection's memo of the last token it sent (see ``TokenCache/Memo``).
+    func admit(_ request: RequestInfo, trace: inout AccessTrace, memo: inout TokenCache.Memo) -> Admission {
         if Self.refusedMethods.contains(request.method) {
             let close = request.method == .connect
             return .respond(LocalResponse(.methodNotAllowed(allowed: Self.proxiedMethods), requestID: request.requestID, close: close))
@@ -227,7 +249,7 @@ final class GatewayCore: Sendable {
         guard let auth else {
             return .respond(LocalResponse(.serviceUnavailable("authentication is not configured", retryAfter: 5), requestID: request.requestID))
         }
-        switch auth.check(authorization: request.head.headers.first(name: "authorization"), method: request.method, route: route) {
+        switch auth.check(authorization: request.head.headers.first(name: "authorization"), method: request.method, route: route, memo: &memo) {
         case .allowed(let identity):
             trace.clientID = identity.clientID
             return admit(request, route: route, identity: identity, bodyLimit: bodyLimit, trusted: trusted, trace: &trace)

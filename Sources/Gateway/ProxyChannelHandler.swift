@@ -43,6 +43,8 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Storage for the heads this connection writes, to the client and upstream.
     private var responseHeads = HeadScratch()
     private var requestHeads = HeadScratch()
+    /// The last token this connection sent, and its cache entry.
+    private var tokenMemo = TokenCache.Memo()
     /// The metrics of the last request's route, method and status, reused while they repeat.
     private var metricsCache = GatewayMetrics.RequestSeries.Cache()
 
@@ -352,7 +354,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 
     private func connectFailed(_ leg: Leg) {
-        guard var forwarding = leg.forwarding else { return }
+        guard let forwarding = leg.forwarding else { return }
         let route = forwarding.route
         core.metrics.upstreamError(route: route.id, kind: "connect")
         route.balancer.eject(forwarding.upstreamIndex)
@@ -360,7 +362,6 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         let step = machine.connectFailed(alternativeAvailable: alternative != nil)
         if case .acquire = step.upstream, let (index, upstream) = alternative {
             forwarding.retarget(index: index, upstream: upstream)
-            leg.forwarding = forwarding
             leg.trace.upstream = upstream.origin
         }
         perform(step)
@@ -436,7 +437,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         let request = GatewayCore.RequestInfo(head: head, peer: peer, ids: &ids)
         let leg = Leg(request: request)
         self.leg = leg
-        proceed(leg, admission: core.admit(request, trace: &leg.trace))
+        proceed(leg, admission: core.admit(request, trace: &leg.trace, memo: &tokenMemo))
     }
 
     private func proceed(_ leg: Leg, admission: GatewayCore.Admission) {

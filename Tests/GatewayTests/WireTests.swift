@@ -132,3 +132,31 @@ import Testing
         }
     }
 }
+
+/// A keep-alive connection remembers the last token it sent (a shortcut past the shared cache):
+/// each request must still be judged by its own token.
+@Suite(.timeLimit(.minutes(2))) struct ConnectionTokenTests {
+    @Test func eachRequestOnOneConnectionIsJudgedByItsOwnToken() async throws {
+        try await GatewayHarness.run { gw in
+            let reader = try await gw.token(scope: "read")
+            let writer = try await gw.token(scope: "write")
+            let middle = reader.index(reader.endIndex, offsetBy: -20)
+            let forged = reader.replacingCharacters(in: middle...middle, with: reader[middle] == "A" ? "B" : "A")
+            let connection = try RawSocket.open(port: try WireTests.port(gw))
+            func status(_ method: String, _ token: String) async throws -> String {
+                let body = method == "POST" ? "Content-Length: 2\r\n\r\n{}" : "\r\n"
+                try connection.send("\(method) /rooms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\(body)")
+                let head = try await connection.read(through: "\r\n\r\n")
+                let length = WireTests.header(head, "content-length").flatMap { Int($0) } ?? 0
+                if length > 0 { _ = try await connection.read(bytes: length) }
+                return String(head.prefix(12))
+            }
+            #expect(try await status("GET", reader) == "HTTP/1.1 200")
+            #expect(try await status("POST", reader) == "HTTP/1.1 403", "a read token cannot write")
+            #expect(try await status("POST", writer) == "HTTP/1.1 200", "the next token on the connection counts, not the last one")
+            #expect(try await status("GET", writer) == "HTTP/1.1 403", "a write token cannot read")
+            #expect(try await status("GET", forged) == "HTTP/1.1 401", "a forged token after good ones is refused")
+            #expect(try await status("GET", reader) == "HTTP/1.1 200")
+        }
+    }
+}

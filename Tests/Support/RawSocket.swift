@@ -96,6 +96,14 @@ public final class RawConnection: @unchecked Sendable {
         return String(decoding: received[..<end], as: UTF8.self)
     }
 
+    /// Exactly `count` more bytes (a body whose length the head gave).
+    public func read(bytes count: Int, timeout: Int = 30) async throws -> String {
+        let (received, end) = try await receive(timeout: timeout) { bytes in bytes.count >= count ? count : nil }
+        guard let end else { throw ChildProcessError("closed after \(received.count) of \(count) bytes") }
+        pending = Array(received[end...])
+        return String(decoding: received[..<end], as: UTF8.self)
+    }
+
     /// Everything until the peer closes the connection.
     public func readUntilClosed(timeout: Int = 30) async throws -> String {
         let (received, _) = try await receive(timeout: timeout) { _ in nil }
