@@ -23,7 +23,13 @@ struct Identity: Sendable {
         limiterKey = "client:" + clientID
         var headers = [("X-Client-Id", clientID), ("X-Client-Scopes", scopes.joined(separator: " "))]
         if !authorities.isEmpty { headers.append(("X-Client-Authorities", authorities.joined(separator: ","))) }
-        upstreamHeaders = headers.filter { ProxyHeaders.isSafe($0.1) }
+        upstreamHeaders = headers.filter { Self.isHeaderSafe($0.1) }
+    }
+
+    /// Whether a value that came from a token's claims can go in a header: no control characters,
+    /// which could split the header on the wire.
+    static func isHeaderSafe(_ value: String) -> Bool {
+        value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F }
     }
 }
 

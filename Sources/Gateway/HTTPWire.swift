@@ -7,22 +7,24 @@ enum HTTPWire {
     /// One header line. Names and values come from NIO's decoder (which refuses CR and LF in
     /// them), from routes.json, or from the gateway itself; token claims are checked before.
     static func writeField(_ buffer: inout ByteBuffer, _ name: String, _ value: String) {
-        // One capacity check and one copy per part, not four buffer writes.
         var name = name
         var value = value
         name.withUTF8 { name in
-            value.withUTF8 { value in
-                let total = name.count + value.count + 4
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
-                    out.copyMemory(from: UnsafeRawBufferPointer(name))
-                    out[name.count] = UInt8(ascii: ":")
-                    out[name.count + 1] = UInt8(ascii: " ")
-                    UnsafeMutableRawBufferPointer(rebasing: out[(name.count + 2)...]).copyMemory(from: UnsafeRawBufferPointer(value))
-                    out[total - 2] = UInt8(ascii: "\r")
-                    out[total - 1] = UInt8(ascii: "\n")
-                    return total
-                }
-            }
+            value.withUTF8 { value in writeField(&buffer, name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
+        }
+    }
+
+    /// One capacity check and one copy per part, not four buffer writes.
+    static func writeField(_ buffer: inout ByteBuffer, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let total = name.count + value.count + 4
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            out.copyMemory(from: name)
+            out[name.count] = UInt8(ascii: ":")
+            out[name.count + 1] = UInt8(ascii: " ")
+            UnsafeMutableRawBufferPointer(rebasing: out[(name.count + 2)...]).copyMemory(from: value)
+            out[total - 2] = UInt8(ascii: "\r")
+            out[total - 1] = UInt8(ascii: "\n")
+            return total
         }
     }
 }
@@ -60,29 +62,49 @@ struct HeadScratch {
 struct ResponseWriter {
     /// The body of the response being written goes out in chunks.
     private(set) var chunked = false
-    /// The response answers HEAD: body bytes are dropped.
+    /// The response answers HEAD (or has no body): body bytes are dropped.
     private(set) var suppressed = false
+    private var mayHaveBody = true
+    private var hasLength = false
+    private var http10 = false
 
-    /// A response head: status line, `fields` (written as given), then the framing and connection
-    /// headers. `fields` calls its argument with each header; a Content-Length among them is
-    /// dropped for a status that has no body, and otherwise decides the framing. Connection and
-    /// Transfer-Encoding must not be among them.
-    mutating func head(
-        into buffer: inout ByteBuffer, http10: Bool, status: HTTPResponseStatus, answersHead: Bool, connection: StaticString?,
-        fields: ((_ name: String, _ value: String) -> Void) -> Void
-    ) {
-        let code = Int(status.code)
-        let mayHaveBody = code >= 200 && code != 204 && code != 304
+    /// Starts a head: the status line. Fields follow, then ``endHead(into:answersHead:connection:)``.
+    mutating func startHead(into buffer: inout ByteBuffer, http10: Bool, status: Int, reason: UnsafeRawBufferPointer) {
+        self.http10 = http10
+        mayHaveBody = status >= 200 && status != 204 && status != 304
+        hasLength = false
         buffer.writeStaticString(http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        Self.writeStatus(&buffer, code: code, reason: status.reasonPhrase)
-        var hasLength = false
-        fields { name, value in
-            if HeaderRules.equalsIgnoringCase(name, "content-length") {
-                guard mayHaveBody else { return }
-                hasLength = true
-            }
-            HTTPWire.writeField(&buffer, name, value)
+        buffer.writeString(String(status))
+        buffer.writeStaticString(" ")
+        buffer.writeBytes(reason)
+        buffer.writeStaticString("\r\n")
+    }
+
+    mutating func startHead(into buffer: inout ByteBuffer, http10: Bool, status: Int, reason: String) {
+        var reason = reason
+        reason.withUTF8 { startHead(into: &buffer, http10: http10, status: status, reason: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// One field, written as given. A Content-Length is dropped for a status without a body and
+    /// otherwise decides the framing. Connection and Transfer-Encoding must not come here.
+    mutating func field(into buffer: inout ByteBuffer, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if HeaderRules.equalsIgnoringCase(bytes: name, "content-length") {
+            guard mayHaveBody else { return }
+            hasLength = true
         }
+        HTTPWire.writeField(&buffer, name: name, value: value)
+    }
+
+    mutating func field(into buffer: inout ByteBuffer, _ name: String, _ value: String) {
+        var name = name
+        var value = value
+        name.withUTF8 { name in
+            value.withUTF8 { value in field(into: &buffer, name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
+        }
+    }
+
+    /// Ends the head: framing and connection headers, the blank line.
+    mutating func endHead(into buffer: inout ByteBuffer, answersHead: Bool, connection: StaticString?) {
         chunked = mayHaveBody && !hasLength && !http10
         if chunked { buffer.writeStaticString("Transfer-Encoding: chunked\r\n") }
         if let connection {
@@ -111,13 +133,6 @@ struct ResponseWriter {
     static func continueHead(http10: Bool) -> ByteBuffer {
         ByteBuffer(staticString: http10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n")
     }
-
-    private static func writeStatus(_ buffer: inout ByteBuffer, code: Int, reason: String) {
-        buffer.writeString(String(code))
-        buffer.writeStaticString(" ")
-        buffer.writeString(reason)
-        buffer.writeStaticString("\r\n")
-    }
 }
 
 /// Chunked transfer coding (RFC 9112 7.1), for bodies the gateway passes on in either direction.
@@ -145,8 +160,7 @@ enum ChunkedBody {
 
 /// The bottom of an upstream connection's pipeline, where NIO's request encoder would be (below
 /// TLS when there is TLS). ``UpstreamConnection`` writes request bytes through this handler's
-/// context, so they pass no other handler on their way out; NIO's response decoder above learns
-/// each request's method (it needs HEAD to know that the answer has no body) by being told directly.
+/// context, so they pass no other handler on their way out.
 final class RequestBytes: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
 
@@ -159,17 +173,4 @@ final class RequestBytes: ChannelOutboundHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
     }
-
-    /// What the response decoder is shown for a request with `method`: it reads only the method.
-    static func methodOnly(_ method: HTTPMethod) -> HTTPRequestHead {
-        switch method {
-        case .HEAD: headOnly
-        case .CONNECT: connectOnly
-        default: otherOnly
-        }
-    }
-
-    private static let headOnly = HTTPRequestHead(version: .http1_1, method: .HEAD, uri: "/")
-    private static let connectOnly = HTTPRequestHead(version: .http1_1, method: .CONNECT, uri: "/")
-    private static let otherOnly = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
 }

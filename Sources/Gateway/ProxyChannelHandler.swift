@@ -40,6 +40,8 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var ids = RequestID.Generator()
     /// The framing of the response being written to the client.
     private var response = ResponseWriter()
+    /// The upstream's head while the step that writes it to the client is performed.
+    private var pendingHead: UpstreamHead?
     /// Storage for the heads this connection writes, to the client and upstream.
     private var responseHeads = HeadScratch()
     private var requestHeads = HeadScratch()
@@ -173,16 +175,20 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     // MARK: Upstream events (from the borrowed UpstreamConnection, on this loop)
 
-    func upstreamRead(_ part: HTTPClientResponsePart, from connection: UpstreamConnection) {
+    func upstreamRead(_ part: UpstreamPart, from connection: UpstreamConnection) {
         guard let leg, leg.connection === connection else { return }
         leg.lastUpstreamActivity = .now
         switch part {
         case .head(let head):
-            leg.upstreamHead = head
-            let status = Int(head.status.code)
-            let mayHaveBody = leg.request.head.method != .HEAD && status >= 200 && status != 204 && status != 304
-            let delimitedByClose = leg.request.head.version.minor == 0 && mayHaveBody && !head.headers.contains(name: "content-length")
-            perform(machine.upstreamHead(status: status, keepAlive: head.isKeepAlive, delimitedByClose: delimitedByClose))
+            leg.upstreamStatus = head.parsed.status
+            // A body without a length cannot be chunked for an HTTP/1.0 client: it ends with the connection.
+            let unsized = head.parsed.framing == .chunked || head.parsed.framing == .untilClose
+            let delimitedByClose = leg.request.head.version.minor == 0 && unsized
+            // Written to the client while the machine's step is performed, then let go (its
+            // field list is the parser's storage, used again for the next response).
+            pendingHead = head
+            perform(machine.upstreamHead(status: head.parsed.status, keepAlive: head.parsed.keepAlive, delimitedByClose: delimitedByClose))
+            pendingHead = nil
         case .body(let buffer):
             perform(machine.upstreamBody(buffer))
         case .end:
@@ -202,7 +208,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     func upstreamClosed(_ error: (any Error)?, from connection: UpstreamConnection) {
         guard let leg, leg.connection === connection else { return }
         leg.connection = nil
-        if leg.upstreamHead == nil, let route = leg.forwarding?.route {
+        if leg.upstreamStatus == nil, let route = leg.forwarding?.route {
             core.metrics.upstreamError(route: route.id, kind: "reset")
         }
         perform(machine.upstreamFailed())
@@ -373,7 +379,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     func upstreamTimedOut(_ leg: Leg) {
         guard self.leg === leg, leg.timeout != nil else { return }
         leg.timeout = nil
-        if leg.upstreamHead != nil, let route = leg.forwarding?.route {
+        if leg.upstreamStatus != nil, let route = leg.forwarding?.route {
             // Mid-response: the client sees the connection close; the log and metrics say why.
             core.metrics.upstreamError(route: route.id, kind: "timeout")
             core.logger.warning(
@@ -395,20 +401,25 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             let http10 = leg?.request.head.version.minor == 0
             context.writeAndFlush(wrapOutboundOut(ResponseWriter.continueHead(http10: http10)), promise: nil)
         case .writeHead(let closeAfter):
-            guard let leg, let upstreamHead = leg.upstreamHead, let forwarding = leg.forwarding else { return }
+            guard let leg, let upstream = pendingHead, let forwarding = leg.forwarding else { return }
             let http10 = leg.request.head.version.minor == 0
             let head = responseHeads.write { buffer in
-                response.head(
-                    into: &buffer, http10: http10, status: upstreamHead.status, answersHead: leg.request.head.method == .HEAD,
-                    connection: closeAfter ? "close" : http10 ? "keep-alive" : nil
-                ) { field in
-                    ProxyHeaders.forEachDownstreamHeader(in: upstreamHead.headers, field)
-                    forwarding.limitHeaders?.forEach(field)
-                    field("X-Request-Id", leg.request.requestID)
+                upstream.bytes.withUnsafeReadableBytes { raw in
+                    let parsed = upstream.parsed
+                    response.startHead(into: &buffer, http10: http10, status: parsed.status, reason: UnsafeRawBufferPointer(rebasing: raw[parsed.reason]))
+                    HeaderRules.forEachDownstreamField(in: raw, fields: parsed.fields) { field in
+                        let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
+                        // The gateway sets its own request id.
+                        if HeaderRules.equalsIgnoringCase(bytes: name, "x-request-id") { return }
+                        response.field(into: &buffer, name: name, value: UnsafeRawBufferPointer(rebasing: raw[field.value]))
+                    }
                 }
+                forwarding.limitHeaders?.forEach { response.field(into: &buffer, $0, $1) }
+                response.field(into: &buffer, "X-Request-Id", leg.request.requestID)
+                response.endHead(into: &buffer, answersHead: leg.request.head.method == .HEAD, connection: closeAfter ? "close" : http10 ? "keep-alive" : nil)
             }
             context.write(wrapOutboundOut(head), promise: nil)
-            account(leg, status: Int(upstreamHead.status.code))
+            account(leg, status: upstream.parsed.status)
         case .writeBody(let buffer):
             response.body(buffer, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }
             if !context.channel.isWritable {
@@ -509,18 +520,17 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private func write(_ local: GatewayCore.LocalResponse, context: ChannelHandlerContext, closeAfter: Bool, version: HTTPVersion, head: Bool) {
         let http10 = version.minor == 0
         let connection: StaticString? = closeAfter ? "close" : http10 ? "keep-alive" : nil
-        let status = HTTPResponseStatus(statusCode: local.status.code, reasonPhrase: local.status.reasonPhrase)
         var buffer = context.channel.allocator.buffer(capacity: 256 + local.body.readableBytes)
-        response.head(into: &buffer, http10: http10, status: status, answersHead: head, connection: connection) { field in
-            for header in local.headers {
-                let name = header.name.rawName
-                // The gateway frames the body, and says itself whether the connection stays.
-                if HeaderRules.equalsIgnoringCase(name, "content-length") || HeaderRules.equalsIgnoringCase(name, "transfer-encoding") { continue }
-                if connection != nil, HeaderRules.equalsIgnoringCase(name, "connection") { continue }
-                field(name, header.value)
-            }
-            field("Content-Length", String(local.body.readableBytes))
+        response.startHead(into: &buffer, http10: http10, status: local.status.code, reason: local.status.reasonPhrase)
+        for header in local.headers {
+            let name = header.name.rawName
+            // The gateway frames the body, and says itself whether the connection stays.
+            if HeaderRules.equalsIgnoringCase(name, "content-length") || HeaderRules.equalsIgnoringCase(name, "transfer-encoding") { continue }
+            if connection != nil, HeaderRules.equalsIgnoringCase(name, "connection") { continue }
+            response.field(into: &buffer, name, header.value)
         }
+        response.field(into: &buffer, "Content-Length", String(local.body.readableBytes))
+        response.endHead(into: &buffer, answersHead: head, connection: connection)
         if !response.suppressed { buffer.writeImmutableBuffer(local.body) }
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
@@ -542,7 +552,8 @@ final class Leg {
     /// The answer admission decided on, when it is not forwarding.
     var local: GatewayCore.LocalResponse?
     var connection: UpstreamConnection?
-    var upstreamHead: HTTPResponseHead?
+    /// The upstream's status, once its head has arrived.
+    var upstreamStatus: Int?
     var upstreamStarted = ContinuousClock.now
     var lastUpstreamActivity = ContinuousClock.now
     /// The route's timeout while the upstream owes an answer (nil when nothing is owed).

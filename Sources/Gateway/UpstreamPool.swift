@@ -1,4 +1,5 @@
 import GatewayConfig
+import GatewayHeaders
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -101,14 +102,12 @@ final class UpstreamPool: @unchecked Sendable {
                         try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
                     // The gateway writes requests as bytes, framed as the client sent them, from
-                    // RequestBytes' place; the decoder hears of each request's method directly.
+                    // RequestBytes' place, and parses responses itself (ResponseParser).
                     let bottom = RequestBytes()
-                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .fireError)
                     try sync.addHandler(bottom)
-                    try sync.addHandler(ByteToMessageHandler(decoder))
                     // Reads only: a write timeout would attach a promise to every write.
                     try sync.addHandler(IdleStateHandler(readTimeout: idle))
-                    try sync.addHandler(UpstreamConnection(bottom: bottom, decoder: decoder))
+                    try sync.addHandler(UpstreamConnection(bottom: bottom))
                 }
             }
         let loop = self.loop
@@ -252,18 +251,38 @@ protocol DeferredFlush: AnyObject {
 /// OpenSSL's client context could not be made, so https upstreams cannot be reached.
 struct TLSUnavailable: Error {}
 
-/// One upstream connection: NIO's HTTP/1 response decoder below (requests go out as bytes from
-/// ``RequestBytes``), this handler on top. While a client connection borrows it (`owner`), every
-/// response part goes to that connection's handler; while it sits idle in the pool, anything the
-/// upstream sends or a close just ends it.
+/// A part of an upstream's response, as ``UpstreamConnection`` hands it to the client connection.
+enum UpstreamPart {
+    case head(UpstreamHead)
+    /// Body bytes, chunk framing removed.
+    case body(ByteBuffer)
+    case end
+}
+
+/// A response head as the upstream sent it: the bytes, and where ``ResponseParser`` found the
+/// status, reason and fields in them (offsets from the reader index).
+struct UpstreamHead {
+    var bytes: ByteBuffer
+    var parsed: ResponseParser.Head
+}
+
+/// One upstream connection: requests go out as bytes from ``RequestBytes`` at the bottom of the
+/// pipeline, and responses are parsed here from the bytes that arrive (``ResponseParser``: no
+/// strings, no header lists). While a client connection borrows it (`owner`), every response part
+/// goes to that connection's handler; while it sits idle in the pool, anything the upstream sends
+/// or a close just ends it.
 final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, DeferredFlush {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var context: ChannelHandlerContext?
     private let bottom: RequestBytes
-    private let decoder: HTTPResponseDecoder
+    private var parser = ResponseParser()
+    /// Bytes the parser could not use yet (a head cut by the read), given again with the next read.
+    private var pending: ByteBuffer?
+    /// The events of one read, kept for their storage.
+    private var events: [ResponseParser.Event] = []
     private(set) var key = UpstreamPool.Key(host: "", port: 0, tls: false)
     /// The client connection's handler using this connection now.
     var owner: ProxyChannelHandler?
@@ -273,9 +292,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
     private var readsHeld = false
     private var readPending = false
 
-    init(bottom: RequestBytes, decoder: HTTPResponseDecoder) {
+    init(bottom: RequestBytes) {
         self.bottom = bottom
-        self.decoder = decoder
     }
 
     var isUsable: Bool { context?.channel.isActive ?? false }
@@ -290,12 +308,61 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let owner else {
+        guard owner != nil else {
             // Nobody asked: an idle connection must not talk.
             context.close(promise: nil)
             return
         }
-        owner.upstreamRead(unwrapInboundIn(data), from: self)
+        var input = unwrapInboundIn(data)
+        if var earlier = pending.take() {
+            earlier.writeBuffer(&input)
+            input = earlier
+        }
+        // Parse first, then hand the events on: the owner may send the next request on this
+        // connection while it handles them, and the parser must not be in the middle of a call.
+        var events = self.events
+        self.events = []
+        var failure: ResponseParser.ParseError?
+        let consumed = input.withUnsafeReadableBytes { raw in
+            do throws(ResponseParser.ParseError) {
+                return try parser.parse(raw) { events.append($0) }
+            } catch {
+                failure = error
+                return raw.count
+            }
+        }
+        if consumed < input.readableBytes {
+            pending = input.getSlice(at: input.readerIndex + consumed, length: input.readableBytes - consumed)
+        }
+        deliver(events, from: input)
+        events.removeAll(keepingCapacity: true)
+        self.events = events
+        if let failure { fail(failure, context: context) }
+    }
+
+    /// Hands parsed events to the owner; offsets count from `input`'s reader index.
+    private func deliver(_ events: [ResponseParser.Event], from input: ByteBuffer) {
+        for event in events {
+            guard let owner else { return }
+            switch event {
+            case .head(let head):
+                owner.upstreamRead(.head(UpstreamHead(bytes: input, parsed: head)), from: self)
+            case .body(let range):
+                guard let slice = input.getSlice(at: input.readerIndex + range.lowerBound, length: range.count) else { return }
+                owner.upstreamRead(.body(slice), from: self)
+            case .end:
+                owner.upstreamRead(.end, from: self)
+            }
+        }
+    }
+
+    /// A response the parser refused (or a close mid-response): the owner hears of it, and the
+    /// connection is not used again.
+    private func fail(_ error: any Error, context: ChannelHandlerContext) {
+        let owner = self.owner
+        self.owner = nil
+        owner?.upstreamClosed(error, from: self)
+        context.close(promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -303,9 +370,18 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body that runs until the close ends here; a response cut short is an error.
+        var ended = false
+        var truncated: ResponseParser.ParseError?
+        do throws(ResponseParser.ParseError) {
+            try parser.finish { if case .end = $0 { ended = true } }
+        } catch {
+            truncated = error
+        }
+        if ended { owner?.upstreamRead(.end, from: self) }
         let owner = self.owner
         self.owner = nil
-        owner?.upstreamClosed(nil, from: self)
+        owner?.upstreamClosed(truncated, from: self)
         context.fireChannelInactive()
     }
 
@@ -344,10 +420,10 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
         self.key = key
     }
 
-    /// Sends a request head written as bytes, and tells NIO's response decoder its method.
+    /// Sends a request head written as bytes; its response is due next.
     func writeHead(_ bytes: ByteBuffer, method: HTTPMethod) {
         guard let out = bottom.context else { return }
-        decoder.write(data: .head(RequestBytes.methodOnly(method)))
+        parser.expectResponse(toHEAD: method == .HEAD)
         out.write(NIOAny(bytes), promise: nil)
     }
 

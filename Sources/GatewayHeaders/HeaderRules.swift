@@ -81,32 +81,23 @@ public enum HeaderRules {
         }
     }
 
-    /// Calls `body` with each upstream response header to pass back (any spelling of the name):
-    /// everything but hop-by-hop headers and those listed in `Connection`. The body is relayed
-    /// unchanged, so its Content-Length stays. `headers` is read twice.
-    @inlinable
-    public static func forEachDownstreamHeader<Headers: Sequence<(name: String, value: String)>>(
-        in headers: Headers, _ body: (_ name: String, _ value: String) -> Void
-    ) {
-        let listed = connectionListed(in: headers)
-        for (name, value) in headers {
-            if isHopByHop(name) { continue }
-            if isListed(name, in: listed) { continue }
-            body(name, value)
-        }
-    }
-
     /// ASCII case-insensitive equality with a lowercase name, without allocating.
     @inlinable
     public static func equalsIgnoringCase(_ name: some StringProtocol, _ lowercase: StaticString) -> Bool {
+        equalsIgnoringCase(bytes: name.utf8, lowercase)
+    }
+
+    /// The same for a name as bytes (the upstream's response heads are not made into strings).
+    @inlinable
+    public static func equalsIgnoringCase(bytes name: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
         equalsIgnoringCase(name, lowercaseBytes: UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
     }
 
     @inlinable
-    static func equalsIgnoringCase(_ name: some StringProtocol, lowercaseBytes other: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard name.utf8.count == other.count else { return false }
+    static func equalsIgnoringCase(_ name: some Collection<UInt8>, lowercaseBytes other: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard name.count == other.count else { return false }
         var index = 0
-        for byte in name.utf8 {
+        for byte in name {
             let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
             guard folded == other[index] else { return false }
             index += 1
@@ -122,16 +113,34 @@ public enum HeaderRules {
     /// The same as `hopByHop.contains(name.lowercased())`, without building the lowercased name.
     @inlinable
     public static func isHopByHop(_ name: some StringProtocol) -> Bool {
-        switch name.utf8.count {
-        case 2: return equalsIgnoringCase(name, "te")
-        case 7: return equalsIgnoringCase(name, "upgrade") || equalsIgnoringCase(name, "trailer")
-        case 8: return equalsIgnoringCase(name, "trailers")
-        case 10: return equalsIgnoringCase(name, "connection") || equalsIgnoringCase(name, "keep-alive")
-        case 16: return equalsIgnoringCase(name, "proxy-connection")
-        case 17: return equalsIgnoringCase(name, "transfer-encoding")
-        case 18: return equalsIgnoringCase(name, "proxy-authenticate")
-        case 19: return equalsIgnoringCase(name, "proxy-authorization")
+        isHopByHop(bytes: name.utf8)
+    }
+
+    @inlinable
+    public static func isHopByHop(bytes name: some Collection<UInt8>) -> Bool {
+        switch name.count {
+        case 2: return equalsIgnoringCase(bytes: name, "te")
+        case 7: return equalsIgnoringCase(bytes: name, "upgrade") || equalsIgnoringCase(bytes: name, "trailer")
+        case 8: return equalsIgnoringCase(bytes: name, "trailers")
+        case 10: return equalsIgnoringCase(bytes: name, "connection") || equalsIgnoringCase(bytes: name, "keep-alive")
+        case 16: return equalsIgnoringCase(bytes: name, "proxy-connection")
+        case 17: return equalsIgnoringCase(bytes: name, "transfer-encoding")
+        case 18: return equalsIgnoringCase(bytes: name, "proxy-authenticate")
+        case 19: return equalsIgnoringCase(bytes: name, "proxy-authorization")
         default: return false
+        }
+    }
+
+    /// tchar (RFC 9110 5.6.2): ALPHA, DIGIT and !#$%&'*+-.^_`|~, the bytes of a field name.
+    @inlinable
+    public static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"),
+            UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"),
+            UInt8(ascii: "~"):
+            true
+        default: false
         }
     }
 
