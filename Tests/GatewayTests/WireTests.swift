@@ -160,3 +160,47 @@ import Testing
         }
     }
 }
+
+/// Upstreams that answer with what no HTTP server should send: the client gets a clear 502 (or,
+/// once the head has gone out, a cut connection), and the gateway goes on serving.
+@Suite(.timeLimit(.minutes(2))) struct MalformedUpstreamTests {
+    @Test func aMalformedResponseIsA502AndTheGatewayGoesOn() async throws {
+        let answers: [String: String] = [
+            "/conflicting": "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc",
+            "/lengths": "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            "/folded": "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 0\r\n\r\n",
+            "/control": "HTTP/1.1 200 OK\r\nX-A: a\u{1}b\r\nContent-Length: 0\r\n\r\n",
+            "/not-http": "SSH-2.0-OpenSSH_9.2\r\n\r\n",
+            "/upgrade": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
+        ]
+        let cut = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
+        let upstream = try ScriptedUpstream { head in
+            let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+            return Array((path == "/cut" ? cut : answers[path] ?? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").utf8)
+        }
+        defer { upstream.stop() }
+        let routes: @Sendable (GatewayHarness.Ports) -> [String: Any] = { _ in
+            ["routes": [["id": "odd", "path": "/", "upstreams": ["http://127.0.0.1:\(upstream.port)"], "public": true]]]
+        }
+        try await GatewayHarness.run(upstreams: [], tokenServer: false, routes: routes) { gw in
+            for path in answers.keys.sorted() {
+                let response = try await gw.get(path)
+                #expect(response.status == 502, "\(path)")
+                #expect(response.json["error"] as? String == "bad_gateway", "\(path)")
+            }
+            let fine = try await gw.get("/fine")
+            #expect(fine.status == 200)
+            #expect(fine.text == "ok")
+
+            // Once the head is out, a body cut short can only be a cut connection: the client
+            // sees fewer bytes than the length it was promised.
+            let (head, body) = try WireTests.split(
+                try await RawSocket.sendAndReadUntilClosed(port: try WireTests.port(gw), "GET /cut HTTP/1.1\r\nHost: x\r\n\r\n")
+            )
+            #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(WireTests.header(head, "content-length") == "10")
+            #expect(body == "abc")
+            #expect(try await gw.get("/fine").status == 200)
+        }
+    }
+}
