@@ -22,29 +22,59 @@ final class GatewayCore: Sendable {
     let logger: Logger
     let metrics = GatewayMetrics()
     let revocations: RevocationList
-    private let state: Mutex<(table: RouteTable, auth: AuthGuard?, trusted: TrustedProxies)>
+    private let state: Mutex<Snapshot>
+    /// The version of the snapshot in `state`: connections read this, not the lock, per request.
+    private let version = Atomic<UInt64>(0)
+
+    /// Everything a reload swaps, taken together.
+    struct Snapshot: Sendable {
+        let table: RouteTable
+        let auth: AuthGuard?
+        let trusted: TrustedProxies
+        let version: UInt64
+    }
+
+    /// A connection's copy of the current ``Snapshot``: one atomic load per request tells whether
+    /// it is still current, so requests take no process-wide lock. A reload reaches each
+    /// connection at its next request.
+    struct SnapshotCache {
+        fileprivate var snapshot: Snapshot?
+
+        init() {}
+    }
 
     init(configuration: GatewayConfiguration, client: HTTPClient, logger: Logger) throws {
         self.client = client
         self.logger = logger
         self.revocations = RevocationList(logger: logger)
-        let table = RouteTable(configuration: configuration)
-        state = Mutex((table, nil, try TrustedProxies(configuration.trustedProxies)))
-        state.withLock { $0.auth = makeGuard(configuration.auth, previous: nil) }
+        let trusted = try TrustedProxies(configuration.trustedProxies)
+        state = Mutex(Snapshot(table: RouteTable(configuration: configuration), auth: nil, trusted: trusted, version: 0))
+        state.withLock { $0 = Snapshot(table: $0.table, auth: makeGuard(configuration.auth, previous: nil), trusted: trusted, version: 0) }
         metrics.trackRevocationFeed(revocations)
     }
 
     var table: RouteTable { state.withLock { $0.table } }
     var authGuard: AuthGuard? { state.withLock { $0.auth } }
 
+    /// The current snapshot, from `cache` while no reload happened since it was taken.
+    func current(_ cache: inout SnapshotCache) -> Snapshot {
+        if let snapshot = cache.snapshot, snapshot.version == version.load(ordering: .acquiring) { return snapshot }
+        let snapshot = state.withLock { $0 }
+        cache.snapshot = snapshot
+        return snapshot
+    }
+
     /// Swaps in a new configuration. Routes whose limiter or breaker settings are unchanged keep
     /// their state; requests in flight finish with the route they were admitted on.
     func apply(_ configuration: GatewayConfiguration) throws {
         let trusted = try TrustedProxies(configuration.trustedProxies)
         state.withLock { state in
-            state.table = RouteTable(configuration: configuration, previous: state.table)
-            state.auth = makeGuard(configuration.auth, previous: state.auth)
-            state.trusted = trusted
+            let next = Snapshot(
+                table: RouteTable(configuration: configuration, previous: state.table), auth: makeGuard(configuration.auth, previous: state.auth),
+                trusted: trusted, version: state.version &+ 1
+            )
+            state = next
+            version.store(next.version, ordering: .releasing)
         }
     }
 
@@ -216,8 +246,9 @@ final class GatewayCore: Sendable {
 
     /// Runs routing, method and size checks, authentication, the rate limiter and the circuit
     /// breaker. A `.forward` result holds a breaker permit: its outcome must be recorded.
-    /// `memo` is the connection's memo of the last token it sent (see ``TokenCache/Memo``).
-    func admit(_ request: RequestInfo, trace: inout AccessTrace, memo: inout TokenCache.Memo) -> Admission {
+    /// `memo` is the connection's memo of the last token it sent (see ``TokenCache/Memo``), and
+    /// `snapshot` its copy of the route table and auth settings.
+    func admit(_ request: RequestInfo, trace: inout AccessTrace, memo: inout TokenCache.Memo, snapshot: inout SnapshotCache) -> Admission {
         if Self.refusedMethods.contains(request.method) {
             let close = request.method == .connect
             return .respond(LocalResponse(.methodNotAllowed(allowed: Self.proxiedMethods), requestID: request.requestID, close: close))
@@ -230,8 +261,9 @@ final class GatewayCore: Sendable {
             // Served on the admin listener only; answered here so that no route proxies it either.
             return .respond(LocalResponse(.notFound("/metrics is served on the gateway's admin listener"), requestID: request.requestID))
         }
-        // One lock per request for everything a reload swaps.
-        let (table, auth, trusted) = state.withLock { ($0.table, $0.auth, $0.trusted) }
+        // Everything a reload swaps, without a lock while no reload happened.
+        let current = current(&snapshot)
+        let (table, auth, trusted) = (current.table, current.auth, current.trusted)
         guard let route = table.match(request.path) else {
             return .respond(LocalResponse(.notFound("no route matches \(request.path)"), requestID: request.requestID))
         }

@@ -47,6 +47,8 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var requestHeads = HeadScratch()
     /// The last token this connection sent, and its cache entry.
     private var tokenMemo = TokenCache.Memo()
+    /// The route table and auth settings as of this connection's last request.
+    private var snapshot = GatewayCore.SnapshotCache()
     /// The metrics of the last request's route, method and status, reused while they repeat.
     private var metricsCache = GatewayMetrics.RequestSeries.Cache()
 
@@ -448,7 +450,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         let request = GatewayCore.RequestInfo(head: head, peer: peer, ids: &ids)
         let leg = Leg(request: request)
         self.leg = leg
-        proceed(leg, admission: core.admit(request, trace: &leg.trace, memo: &tokenMemo))
+        proceed(leg, admission: core.admit(request, trace: &leg.trace, memo: &tokenMemo, snapshot: &snapshot))
     }
 
     private func proceed(_ leg: Leg, admission: GatewayCore.Admission) {
