@@ -129,10 +129,8 @@ struct ResponseWriter {
         chunked && !suppressed ? ChunkedBody.last : nil
     }
 
-    /// `100 Continue` for a client that waits for it before sending its body.
-    static func continueHead(http10: Bool) -> ByteBuffer {
-        ByteBuffer(staticString: http10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n")
-    }
+    /// `100 Continue` for an HTTP/1.1 client that waits for it before sending its body.
+    static let continueHead = ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")
 }
 
 /// Chunked transfer coding (RFC 9112 7.1), for bodies the gateway passes on in either direction.

@@ -210,7 +210,14 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     func upstreamClosed(_ error: (any Error)?, from connection: UpstreamConnection) {
         guard let leg, leg.connection === connection else { return }
         leg.connection = nil
-        if leg.upstreamStatus == nil, let route = leg.forwarding?.route {
+        // A close mid-response is the upstream hanging up; anything else the parser refused is malformed.
+        if let error = error as? ResponseParser.ParseError, error != .truncated, let route = leg.forwarding?.route {
+            core.metrics.upstreamError(route: route.id, kind: "malformed")
+            core.logger.warning(
+                "upstream sent a malformed response",
+                metadata: ["route": .string(route.id), "error": .string("\(error)"), "request_id": .string(leg.request.requestID)]
+            )
+        } else if leg.upstreamStatus == nil, let route = leg.forwarding?.route {
             core.metrics.upstreamError(route: route.id, kind: "reset")
         }
         perform(machine.upstreamFailed())
@@ -400,8 +407,9 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         case .admit(let head):
             admit(head, context: context)
         case .writeContinue:
-            let http10 = leg?.request.head.version.minor == 0
-            context.writeAndFlush(wrapOutboundOut(ResponseWriter.continueHead(http10: http10)), promise: nil)
+            // No 1xx to an HTTP/1.0 client (RFC 9110 15.2): it sends its body without waiting.
+            guard leg?.request.head.version.minor != 0 else { return }
+            context.writeAndFlush(wrapOutboundOut(ResponseWriter.continueHead), promise: nil)
         case .writeHead(let closeAfter):
             guard let leg, let upstream = pendingHead, let forwarding = leg.forwarding else { return }
             let http10 = leg.request.head.version.minor == 0
@@ -411,11 +419,15 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
                     response.startHead(into: &buffer, http10: http10, status: parsed.status, reason: UnsafeRawBufferPointer(rebasing: raw[parsed.reason]))
                     HeaderRules.forEachDownstreamField(in: raw, fields: parsed.fields) { field in
                         let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
-                        // The gateway sets its own request id.
-                        if HeaderRules.equalsIgnoringCase(bytes: name, "x-request-id") { return }
+                        // The gateway sets its own request id, and writes the length as one number
+                        // (an upstream may repeat it, or list it, which strict clients refuse).
+                        if HeaderRules.equalsIgnoringCase(bytes: name, "x-request-id") || HeaderRules.equalsIgnoringCase(bytes: name, "content-length") {
+                            return
+                        }
                         response.field(into: &buffer, name: name, value: UnsafeRawBufferPointer(rebasing: raw[field.value]))
                     }
                 }
+                if let length = upstream.parsed.contentLength { response.field(into: &buffer, "Content-Length", String(length)) }
                 forwarding.limitHeaders?.forEach { response.field(into: &buffer, $0, $1) }
                 response.field(into: &buffer, "X-Request-Id", leg.request.requestID)
                 response.endHead(into: &buffer, answersHead: leg.request.head.method == .HEAD, connection: closeAfter ? "close" : http10 ? "keep-alive" : nil)

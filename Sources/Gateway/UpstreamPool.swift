@@ -291,12 +291,14 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
     var completed = 0
     private var readsHeld = false
     private var readPending = false
+    /// The upstream sent something the parser refused: the connection goes back to no one.
+    private var broken = false
 
     init(bottom: RequestBytes) {
         self.bottom = bottom
     }
 
-    var isUsable: Bool { context?.channel.isActive ?? false }
+    var isUsable: Bool { !broken && context?.channel.isActive ?? false }
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -334,6 +336,10 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, D
         if consumed < input.readableBytes {
             pending = input.getSlice(at: input.readerIndex + consumed, length: input.readableBytes - consumed)
         }
+        // Refused bytes after a complete response (a body on a HEAD answer, more than the
+        // length): that response still goes to its client, but the connection must not be
+        // lent to the next request, which would then be blamed for them.
+        if failure != nil { broken = true }
         deliver(events, from: input)
         events.removeAll(keepingCapacity: true)
         self.events = events

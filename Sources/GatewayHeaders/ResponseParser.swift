@@ -29,8 +29,12 @@ public struct ResponseParser: Sendable {
         public var minor: Int
         public var status: Int
         public var reason: Range<Int>
-        /// The fields in order; valid only while the event is handled (the parser reuses the storage).
+        /// The fields in order. The array shares the parser's storage: kept past the event, it
+        /// costs a copy when the next response is parsed.
         public var fields: [Field]
+        /// The Content-Length the fields declare (one number, however it was written), also for
+        /// a response that has no body (the answer to HEAD tells the length GET would have).
+        public var contentLength: Int?
         public var keepAlive: Bool
         public var framing: Framing
         /// Where the head starts in the input and how long it is, blank line included.
@@ -81,6 +85,8 @@ public struct ResponseParser: Sendable {
     private var answersHead = false
     private var fields: [Field] = []
     private var trailerBytes = 0
+    /// How far the search for the end of an incomplete head got, from the head's start.
+    private var headScan = (scanned: 0, lineStart: 0)
 
     public init() {}
 
@@ -94,6 +100,7 @@ public struct ResponseParser: Sendable {
     /// response has no body whatever its head says.
     public mutating func expectResponse(toHEAD: Bool) {
         state = .head
+        headScan = (0, 0)
         answersHead = toHEAD
     }
 
@@ -210,11 +217,12 @@ public struct ResponseParser: Sendable {
 
     /// The head starting at `from`, or nil when its blank line has not arrived yet.
     private mutating func parseHead(_ input: UnsafeRawBufferPointer, from start: Int) throws(ParseError) -> Head? {
-        // Find the blank line first: nothing is parsed twice when a head comes in pieces.
+        // Find the blank line first: nothing is parsed twice when a head comes in pieces, and the
+        // search goes on where the last read's ended (the caller gives the head again from its start).
         let limit = min(input.count, start + Self.maxHeadBytes)
-        var lineStart = start
+        var lineStart = start + headScan.lineStart
         var headEnd: Int?
-        var index = start
+        var index = start + headScan.scanned
         while index < limit {
             if input[index] == UInt8(ascii: "\n") {
                 let content = index - lineStart
@@ -231,8 +239,10 @@ public struct ResponseParser: Sendable {
         }
         guard let headEnd else {
             if limit - start >= Self.maxHeadBytes { throw .headTooLarge }
+            headScan = (limit - start, lineStart - start)
             return nil
         }
+        headScan = (0, 0)
 
         var at = start
         // A leading blank line.
@@ -280,10 +290,11 @@ public struct ResponseParser: Sendable {
         } else {
             framing = .untilClose
         }
-        let persistent = (minor == 1 ? !close : keepAlive && !close) && framing != .untilClose
+        // An HTTP/1.0 message with Transfer-Encoding cannot be trusted to end where it says (RFC 9112 6.1).
+        let persistent = (minor == 1 ? !close : keepAlive && !close && !transferEncoding) && framing != .untilClose
         return Head(
-            minor: minor, status: status, reason: reason, fields: fields, keepAlive: persistent, framing: framing, start: start,
-            count: headEnd - start
+            minor: minor, status: status, reason: reason, fields: fields, contentLength: contentLength, keepAlive: persistent, framing: framing,
+            start: start, count: headEnd - start
         )
     }
 
@@ -381,6 +392,10 @@ public struct ResponseParser: Sendable {
         var size = 0
         var digits = 0
         var index = from
+        // Leading zeros carry no size (some servers pad the size to a fixed width).
+        while index + 1 < line.contentEnd, input[index] == UInt8(ascii: "0"), Self.hexValue(input[index + 1]) != nil {
+            index += 1
+        }
         while index < line.contentEnd, let digit = Self.hexValue(input[index]) {
             // Fifteen hex digits stay below Int.max.
             guard digits < 15 else { throw .malformedChunk }

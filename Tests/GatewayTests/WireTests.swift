@@ -173,10 +173,14 @@ import Testing
             "/not-http": "SSH-2.0-OpenSSH_9.2\r\n\r\n",
             "/upgrade": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
         ]
-        let cut = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
+        let others = [
+            "/cut": "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+            "/extra": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokXX",
+            "/listed-length": "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nok",
+        ]
         let upstream = try ScriptedUpstream { head in
             let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? ""
-            return Array((path == "/cut" ? cut : answers[path] ?? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").utf8)
+            return Array((answers[path] ?? others[path] ?? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").utf8)
         }
         defer { upstream.stop() }
         let routes: @Sendable (GatewayHarness.Ports) -> [String: Any] = { _ in
@@ -201,6 +205,23 @@ import Testing
             #expect(WireTests.header(head, "content-length") == "10")
             #expect(body == "abc")
             #expect(try await gw.get("/fine").status == 200)
+
+            // One length, written once, however the upstream repeated it.
+            let (listed, _) = try WireTests.split(
+                try await RawSocket.sendAndReadUntilClosed(port: try WireTests.port(gw), "GET /listed-length HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            )
+            #expect(listed.lowercased().components(separatedBy: "content-length:").count == 2, "\(listed)")
+            #expect(WireTests.header(listed, "content-length") == "2")
+
+            // Bytes after a complete response: that response reaches its client, and the request
+            // queued behind it on the same client connection (a POST, never retried) is not sent
+            // over the upstream connection that misbehaved.
+            let both = try await RawSocket.sendAndReadUntilClosed(
+                port: try WireTests.port(gw),
+                "GET /extra HTTP/1.1\r\nHost: x\r\n\r\nPOST /fine HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+            )
+            #expect(both.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 3, "two answers of 200: \(both.debugDescription)")
+            #expect(both.hasSuffix("\r\n\r\nok"))
         }
     }
 }
