@@ -100,12 +100,17 @@ enum GatewayHeadersFuzz {
                 pending = Array(input[consumed...])
             } catch let error as ResponseParser.ParseError {
                 run.error = error
-                return run
+                return merged(run)
             } catch {
                 Fuzz.check(false, "unexpected error \(error)")
             }
         }
-        // Body pieces may be cut differently; compare what they add up to.
+        return merged(run)
+    }
+
+    /// Body pieces may be cut differently by the reads; compare what they add up to.
+    static func merged(_ run: Run) -> Run {
+        var run = run
         run.events = run.events.reduce(into: []) { merged, event in
             if event.hasPrefix("body "), let last = merged.last, last.hasPrefix("body ") {
                 merged[merged.count - 1] = last + event.dropFirst(5)

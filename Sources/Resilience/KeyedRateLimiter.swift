@@ -2,54 +2,90 @@ import Synchronization
 
 /// One token bucket per key (client id or address), shared by all requests to a route.
 ///
-/// Buckets that have refilled completely carry no information and are swept, so a flood of new
-/// keys cannot grow the table without bound. A sweep runs only once the table has doubled since the
-/// last one, so its cost is constant per request on average even when a flood leaves nothing to
-/// sweep; once four times the threshold of keys are still draining, the table starts over.
+/// Buckets that have refilled completely carry no information and are dropped, so a flood of new
+/// keys cannot grow the table without bound. The sweep is spread over the requests: each looks at
+/// the next two keys in turn (a full pass every half-table of requests), so no request pays for
+/// the whole table. At `maxKeys` keys still draining (a flood of new addresses), a new key takes
+/// the place of the key the sweep would look at next, whose bucket starts over; nobody else's does.
 public final class KeyedRateLimiter: Sendable {
     public let configuration: TokenBucket.Configuration
+    private struct Slot {
+        var bucket: TokenBucket
+        /// Where the key sits in `Table.keys`.
+        var position: Int
+    }
     private struct Table {
-        var buckets: [String: TokenBucket] = [:]
-        var sweepAt: Int
-        var sweeps = 0
-    }
-    private let table: Mutex<Table>
-    private let sweepThreshold: Int
+        var slots: [String: Slot] = [:]
+        /// Every tracked key once, in the order the sweep visits them.
+        var keys: [String] = []
+        var cursor = 0
+        /// Keys the sweep has looked at, and buckets it dropped (for tests).
+        var examined = 0
 
-    public init(configuration: TokenBucket.Configuration, sweepThreshold: Int = 10_000) {
+        /// Looks at the key under the cursor: drops it when its bucket is full, else moves on.
+        mutating func sweepStep(now: ContinuousClock.Instant) {
+            guard !keys.isEmpty else { return }
+            if cursor >= keys.count { cursor = 0 }
+            examined += 1
+            let key = keys[cursor]
+            if let slot = slots[key], !slot.bucket.isFull(now: now) {
+                cursor += 1
+            } else {
+                remove(at: cursor)
+            }
+        }
+
+        /// Removes the key at `position`; the last key takes its place (the cursor looks at it next).
+        mutating func remove(at position: Int) {
+            let key = keys[position]
+            slots[key] = nil
+            let last = keys.count - 1
+            if position != last {
+                let moved = keys[last]
+                keys[position] = moved
+                slots[moved]?.position = position
+            }
+            keys.removeLast()
+        }
+    }
+    private let table = Mutex(Table())
+    private let maxKeys: Int
+
+    public init(configuration: TokenBucket.Configuration, maxKeys: Int = 40_000) {
         self.configuration = configuration
-        self.sweepThreshold = max(1, sweepThreshold)
-        self.table = Mutex(Table(sweepAt: max(1, sweepThreshold)))
+        self.maxKeys = max(1, maxKeys)
     }
 
-    /// Takes a token from `key`'s bucket.
+    /// Takes a token from `key`'s bucket. Constant work per call: two sweep steps and one lookup.
     public func consume(key: String, now: ContinuousClock.Instant = .now) -> TokenBucket.Decision {
         table.withLock { table in
-            if table.buckets.count >= table.sweepAt {
-                table.buckets = table.buckets.filter { !$0.value.isFull(now: now) }
-                table.sweeps += 1
-                if table.buckets.count >= 4 * sweepThreshold {
-                    // Four times the threshold of keys still draining: a flood of addresses. Their
-                    // buckets start over rather than memory growing further.
-                    table.buckets.removeAll(keepingCapacity: true)
-                }
-                table.sweepAt = max(sweepThreshold, 2 * table.buckets.count)
+            table.sweepStep(now: now)
+            table.sweepStep(now: now)
+            if var slot = table.slots[key] {
+                let decision = slot.bucket.consume(now: now)
+                table.slots[key] = slot
+                return decision
             }
-            var bucket = table.buckets[key] ?? TokenBucket(configuration: configuration, now: now)
+            if table.keys.count >= maxKeys {
+                if table.cursor >= table.keys.count { table.cursor = 0 }
+                table.remove(at: table.cursor)
+            }
+            var bucket = TokenBucket(configuration: configuration, now: now)
             let decision = bucket.consume(now: now)
-            table.buckets[key] = bucket
+            table.slots[key] = Slot(bucket: bucket, position: table.keys.count)
+            table.keys.append(key)
             return decision
         }
     }
 
     /// How many keys currently have a bucket (for tests and metrics).
     public var trackedKeys: Int {
-        table.withLock { $0.buckets.count }
+        table.withLock { $0.slots.count }
     }
 
-    /// How many sweeps have run (for tests).
-    var sweeps: Int {
-        table.withLock { $0.sweeps }
+    /// How many keys the sweep has looked at (for tests).
+    var examined: Int {
+        table.withLock { $0.examined }
     }
 }
 

@@ -36,24 +36,32 @@ import Testing
     }
 
     @Test func keyedLimiterKeepsKeysApartAndSweepsFullBuckets() {
-        let limiter = KeyedRateLimiter(configuration: .init(perSecond: 1, burst: 1), sweepThreshold: 3)
+        let limiter = KeyedRateLimiter(configuration: .init(perSecond: 1, burst: 1))
         #expect(limiter.consume(key: "a", now: start).allowed)
         #expect(!limiter.consume(key: "a", now: start).allowed)
         #expect(limiter.consume(key: "b", now: start).allowed, "another key has its own bucket")
         _ = limiter.consume(key: "c", now: start)
-        #expect(limiter.trackedKeys == 3)
+        #expect(limiter.trackedKeys == 3, "draining buckets are kept")
+        // Ten seconds on, every bucket is full again: the requests that follow sweep them away.
         _ = limiter.consume(key: "d", now: start + .seconds(10))
-        #expect(limiter.trackedKeys == 1, "refilled buckets are swept once the table is full")
+        _ = limiter.consume(key: "d", now: start + .seconds(10))
+        #expect(limiter.trackedKeys == 1, "refilled buckets are swept as requests come")
+        #expect(!limiter.consume(key: "d", now: start + .seconds(10)).allowed, "d's own bucket was kept")
     }
 
-    @Test func aFloodOfDrainingKeysNeitherSweepsEveryRequestNorGrowsWithoutBound() {
-        // Every key spends its only token, so no bucket is ever full and a sweep frees nothing.
-        let limiter = KeyedRateLimiter(configuration: .init(perSecond: 0.001, burst: 1), sweepThreshold: 100)
+    @Test func aFloodOfDrainingKeysStaysWithinItsCapWithConstantWorkPerRequest() {
+        // Every key spends its only token, so no bucket is ever full and the sweep frees nothing.
+        let limiter = KeyedRateLimiter(configuration: .init(perSecond: 0.001, burst: 1), maxKeys: 400)
+        #expect(limiter.consume(key: "heavy", now: start).allowed)
         for index in 0..<10_000 {
             _ = limiter.consume(key: "ip:\(index)", now: start)
         }
-        // Sweeping on every request past the threshold would be 9,900 sweeps of 100+ keys each.
-        #expect(limiter.sweeps <= 10_000 / 100, "a sweep only after the table doubled: \(limiter.sweeps) sweeps for 10,000 keys")
-        #expect(limiter.trackedKeys <= 4 * 100, "the table stays within its hard cap: \(limiter.trackedKeys) keys")
+        #expect(limiter.examined <= 2 * 10_001, "two keys looked at per request, never the whole table: \(limiter.examined)")
+        #expect(limiter.trackedKeys == 400, "the table stays at its cap: \(limiter.trackedKeys) keys")
+        // Below the cap nobody's bucket starts over: a draining key stays refused.
+        let small = KeyedRateLimiter(configuration: .init(perSecond: 0.001, burst: 1), maxKeys: 400)
+        #expect(small.consume(key: "heavy", now: start).allowed)
+        for index in 0..<300 { _ = small.consume(key: "ip:\(index)", now: start) }
+        #expect(!small.consume(key: "heavy", now: start).allowed)
     }
 }
