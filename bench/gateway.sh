@@ -21,6 +21,7 @@
 #
 #   bench/gateway.sh
 #   DURATION=30s CONNECTIONS=128 bench/gateway.sh
+#   ALLOCS=1 bench/gateway.sh                also counts Portier's malloc calls per request (perf uprobe)
 #   PERF_DIR=/tmp/perf bench/gateway.sh      also records a perf profile of Portier per shape
 #     (PERF_CALLGRAPH=1: with frame-pointer stacks; PERF_CALLGRAPH=dwarf: DWARF unwinding)
 #   SKIP_BUILD=1 bench/gateway.sh      no swift build: use the portier already in .build/release
@@ -30,6 +31,15 @@ need wrk wrk
 need nginx nginx-light
 need haproxy haproxy
 need pgrep procps
+ALLOCS_LINE=""
+if [ -n "${ALLOCS:-}" ]; then
+  need perf linux-perf
+  # A uprobe on libc's malloc (once per boot; needs root).
+  libc="$(ldconfig -p | awk '/libc\.so\.6 .*x86-64/ { print $NF; exit }')"
+  if ! perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc'; then
+    perf probe -q -x "$libc" malloc || { echo "bench: cannot add a uprobe on malloc in $libc" >&2; exit 1; }
+  fi
+fi
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 UPSTREAM=19081 NGINX_PROXY=19082 HAPROXY=19083 PORTIER=19084 PORTIER_ADMIN=19089 AUTH=19090
@@ -277,11 +287,22 @@ run() {
     perf record -q $graph -p "$pid" -o "$PERF_DIR/perf.$shape.data" > /dev/null 2>&1 &
     perf_pid=$!
   fi
+  local alloc_pid=""
+  if [ -n "${ALLOCS:-}" ] && [ "$key" = portier ]; then
+    # ALLOCS=1: count Portier's malloc calls during the run (a uprobe on libc's malloc).
+    perf stat -x, -e probe_libc:malloc -p "$pid" -o "$WORK/allocs.$shape" > /dev/null 2>&1 &
+    alloc_pid=$!
+  fi
   before="$(cpu_tree_us "$pid")"
   line="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/$shape.lua" "http://127.0.0.1:$port" | grep '^RESULT')"
   after="$(cpu_tree_us "$pid")"
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   read -r _ rps p50 p99 errors non2xx requests <<< "$line"
+  if [ -n "$alloc_pid" ]; then
+    kill -INT "$alloc_pid"
+    wait "$alloc_pid" 2>/dev/null || true
+    ALLOCS_LINE+="$(awk -F, -v n="$requests" -v s="$shape" '/probe_libc:malloc/ { printf "%s %.1f, ", s, (n > 0 ? $1 / n : 0) }' "$WORK/allocs.$shape")"
+  fi
   cpu="$(awk -v us=$((after - before)) -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? us / n : 0) }')"
   # shellcheck disable=SC2059 # ROW is the format
   printf "$ROW" "$name" "$rps" "$p50" "$p99" "$errors" "$non2xx" "$cpu"
@@ -321,3 +342,4 @@ table "B. POST $POST_PATH, ${#BODY}-byte JSON body, Bearer token, 200 routes (ta
 shape post
 echo
 echo "Portier peak RSS: $(peak_rss "$PORTIER_PID") MiB (A), $(peak_rss "$PORTIER_ROUTES_PID") MiB (B)"
+if [ -n "${ALLOCS:-}" ]; then echo "Portier malloc calls per request: ${ALLOCS_LINE%, }"; fi
