@@ -220,7 +220,9 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         } else if leg.upstreamStatus == nil, let route = leg.forwarding?.route {
             core.metrics.upstreamError(route: route.id, kind: "reset")
         }
-        perform(machine.upstreamFailed())
+        // A connection closed before any answer may be a stale keep-alive one; a malformed answer is not.
+        let malformed = (error as? ResponseParser.ParseError).map { $0 != .truncated } ?? false
+        perform(machine.upstreamFailed(answered: malformed))
     }
 
     func upstreamWritabilityChanged(from connection: UpstreamConnection) {

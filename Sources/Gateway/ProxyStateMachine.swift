@@ -459,14 +459,16 @@ struct ProxyStateMachine {
     }
 
     /// The upstream connection closed or failed before the response ended.
-    mutating func upstreamFailed() -> Step {
+    /// - Parameter answered: the upstream did answer, with something unusable (a malformed
+    ///   response), so it was not a kept-alive connection closed meanwhile: no retry.
+    mutating func upstreamFailed(answered: Bool = false) -> Step {
         guard var exchange, case .attached(let reused) = exchange.upstream else { return Step() }
         exchange.upstream = .finished
         switch exchange.response {
         case .waiting:
             // A kept-alive connection the upstream had closed meanwhile: a request without a body
             // that is safe to repeat goes once more, on a new connection.
-            if reused && exchange.idempotent && !exchange.hasBody && !exchange.retried {
+            if reused && !answered && exchange.idempotent && !exchange.hasBody && !exchange.retried {
                 exchange.retried = true
                 exchange.upstream = .acquiring
                 self.exchange = exchange

@@ -129,6 +129,19 @@ import Testing
         )
     }
 
+    @Test func aMalformedAnswerOnAReusedConnectionIsNotRetried() {
+        var machine = Machine()
+        _ = machine.received(.head(Self.head()))
+        _ = machine.received(.end(nil))
+        _ = machine.admitted(.forward(bodyLimit: 10))
+        _ = machine.attached(reused: true)
+        #expect(
+            machine.upstreamFailed(answered: true)
+                == Step(settle: .failure, client: .respond(.upstreamReset, closeAfter: false), timer: .disarm, reads: .resume),
+            "the upstream answered: asking again would only reach it twice"
+        )
+    }
+
     @Test func aPostIsNotRepeatedAfterAReset() {
         var machine = Machine()
         Self.forwarded(&machine, Self.head(.POST, [("Content-Length", "2")]))

@@ -224,4 +224,24 @@ import Testing
             #expect(both.hasSuffix("\r\n\r\nok"))
         }
     }
+
+    @Test func aMalformedAnswerOnAReusedConnectionIsNotAskedTwice() async throws {
+        let upstream = try ScriptedUpstream(keepOpen: true) { head in
+            head.hasPrefix("GET /folded ")
+                ? Array("HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 0\r\n\r\n".utf8)
+                : Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
+        }
+        defer { upstream.stop() }
+        let routes: @Sendable (GatewayHarness.Ports) -> [String: Any] = { _ in
+            ["routes": [["id": "odd", "path": "/", "upstreams": ["http://127.0.0.1:\(upstream.port)"], "public": true]]]
+        }
+        try await GatewayHarness.run(upstreams: [], tokenServer: false, routes: routes) { gw in
+            // The first answer leaves a kept-alive connection in the pool; the second request reuses it.
+            let fine = try await gw.get("/fine")
+            #expect(fine.status == 200)
+            let folded = try await gw.get("/folded")
+            #expect(folded.status == 502)
+            #expect(upstream.hits("/folded") == 1, "a GET the upstream answered badly is not sent again")
+        }
+    }
 }

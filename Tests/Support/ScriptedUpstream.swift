@@ -1,17 +1,25 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// An upstream that answers with bytes a test chose, for what no HTTP server would send (a
 /// malformed head, conflicting lengths, a body cut short). Each connection gets the answer to its
-/// first request head, then is closed. Plain sockets on a thread of its own.
+/// first request head, then is closed; with `keepOpen`, it goes on answering request heads
+/// (requests without bodies) until the peer closes. Plain sockets on threads of its own.
 public final class ScriptedUpstream: Sendable {
     public let port: Int
     private let fd: Int32
+    private let paths = Mutex<[String: Int]>([:])
+
+    /// How many requests for `path` arrived.
+    public func hits(_ path: String) -> Int {
+        paths.withLock { $0[path] ?? 0 }
+    }
 
     /// `answer` maps a request head to the bytes to send back.
-    public init(answer: @escaping @Sendable (String) -> [UInt8]) throws {
+    public init(keepOpen: Bool = false, answer: @escaping @Sendable (String) -> [UInt8]) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ChildProcessError("socket failed") }
         var address = sockaddr_in()
@@ -28,28 +36,33 @@ public final class ScriptedUpstream: Sendable {
         }
         self.fd = fd
         self.port = Int(UInt16(bigEndian: address.sin_port))
-        Thread.detachNewThread {
+        Thread.detachNewThread { [self] in
             while true {
                 let connection = accept(fd, nil, nil)
                 guard connection >= 0 else { return }
-                Thread.detachNewThread { Self.serve(connection, answer) }
+                Thread.detachNewThread { self.serve(connection, keepOpen: keepOpen, answer) }
             }
         }
     }
 
-    private static func serve(_ connection: Int32, _ answer: @Sendable (String) -> [UInt8]) {
+    private func serve(_ connection: Int32, keepOpen: Bool, _ answer: @Sendable (String) -> [UInt8]) {
         defer { close(connection) }
         var limit = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while !String(decoding: received, as: UTF8.self).contains("\r\n\r\n") {
-            let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { return }
-            received += buffer[0..<count]
-        }
-        let reply = answer(String(decoding: received, as: UTF8.self))
-        _ = reply.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        repeat {
+            var received: [UInt8] = []
+            while !String(decoding: received, as: UTF8.self).contains("\r\n\r\n") {
+                let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { return }
+                received += buffer[0..<count]
+            }
+            let head = String(decoding: received, as: UTF8.self)
+            let path = head.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+            paths.withLock { $0[path, default: 0] += 1 }
+            let reply = answer(head)
+            guard reply.withUnsafeBytes({ send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == reply.count else { return }
+        } while keepOpen
     }
 
     /// Stops accepting; connections being served finish.
