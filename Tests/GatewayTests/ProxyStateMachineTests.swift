@@ -114,12 +114,18 @@ import Testing
         #expect(relaying.closed() == Step(upstream: .abandon, timer: .disarm))
     }
 
-    @Test func aResetOnAReusedConnectionRetriesAnIdempotentRequestOnceOnAFreshOne() {
+    /// A GET, complete, admitted and sent on a kept-alive connection from the pool.
+    static func sentOnReusedConnection() -> Machine {
         var machine = Machine()
         _ = machine.received(.head(Self.head()))
         _ = machine.received(.end(nil))
         _ = machine.admitted(.forward(bodyLimit: 10))
         _ = machine.attached(reused: true)
+        return machine
+    }
+
+    @Test func aResetOnAReusedConnectionRetriesAnIdempotentRequestOnceOnAFreshOne() {
+        var machine = Self.sentOnReusedConnection()
         #expect(machine.upstreamFailed() == Step(upstream: .acquire(fresh: true), timer: .disarm))
         #expect(machine.attached(reused: false) == Step(upstream: .send(body: [], end: true), timer: .arm, reads: .resume))
         #expect(
@@ -130,11 +136,7 @@ import Testing
     }
 
     @Test func aMalformedAnswerOnAReusedConnectionIsNotRetried() {
-        var machine = Machine()
-        _ = machine.received(.head(Self.head()))
-        _ = machine.received(.end(nil))
-        _ = machine.admitted(.forward(bodyLimit: 10))
-        _ = machine.attached(reused: true)
+        var machine = Self.sentOnReusedConnection()
         #expect(
             machine.upstreamFailed(answered: true)
                 == Step(settle: .failure, client: .respond(.upstreamReset, closeAfter: false), timer: .disarm, reads: .resume),
