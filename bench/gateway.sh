@@ -32,12 +32,15 @@ need nginx nginx-light
 need haproxy haproxy
 need pgrep procps
 ALLOCS_LINE=""
-if [ -n "${ALLOCS:-}" ]; then
+COUNT_ALLOCS=0
+if [ "${ALLOCS:-0}" != 0 ]; then
+  COUNT_ALLOCS=1
   need perf linux-perf
-  # A uprobe on libc's malloc (once per boot; needs root).
-  libc="$(ldconfig -p | awk '/libc\.so\.6 .*x86-64/ { print $NF; exit }')"
-  if ! perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc'; then
-    perf probe -q -x "$libc" malloc || { echo "bench: cannot add a uprobe on malloc in $libc" >&2; exit 1; }
+  # A uprobe on libc's malloc (once per boot; needs root). Both pipes read all their input, so
+  # pipefail sees no SIGPIPE.
+  libc="$(ldconfig -p | awk '/libc\.so\.6 / && !found { found = $NF } END { print found }')"
+  if ! perf probe -l 2>/dev/null | grep 'probe_libc:malloc' > /dev/null; then
+    perf probe -q -x "$libc" malloc || { echo "bench: cannot add a uprobe on malloc in '$libc' (needs root)" >&2; exit 1; }
   fi
 fi
 DURATION="${DURATION:-10s}"
@@ -288,7 +291,7 @@ run() {
     perf_pid=$!
   fi
   local alloc_pid=""
-  if [ -n "${ALLOCS:-}" ] && [ "$key" = portier ]; then
+  if [ "$COUNT_ALLOCS" = 1 ] && [ "$key" = portier ]; then
     # ALLOCS=1: count Portier's malloc calls during the run (a uprobe on libc's malloc).
     perf stat -x, -e probe_libc:malloc -p "$pid" -o "$WORK/allocs.$shape" > /dev/null 2>&1 &
     alloc_pid=$!
@@ -299,9 +302,13 @@ run() {
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
   read -r _ rps p50 p99 errors non2xx requests <<< "$line"
   if [ -n "$alloc_pid" ]; then
-    kill -INT "$alloc_pid"
+    kill -INT "$alloc_pid" 2>/dev/null || true
     wait "$alloc_pid" 2>/dev/null || true
-    ALLOCS_LINE+="$(awk -F, -v n="$requests" -v s="$shape" '/probe_libc:malloc/ { printf "%s %.1f, ", s, (n > 0 ? $1 / n : 0) }' "$WORK/allocs.$shape")"
+    if [ -s "$WORK/allocs.$shape" ]; then
+      ALLOCS_LINE+="$(awk -F, -v n="$requests" -v s="$shape" '/probe_libc:malloc/ { printf "%s %.1f, ", s, (n > 0 ? $1 / n : 0) }' "$WORK/allocs.$shape")"
+    else
+      ALLOCS_LINE+="$shape (perf stat gave nothing), "
+    fi
   fi
   cpu="$(awk -v us=$((after - before)) -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? us / n : 0) }')"
   # shellcheck disable=SC2059 # ROW is the format
@@ -342,4 +349,4 @@ table "B. POST $POST_PATH, ${#BODY}-byte JSON body, Bearer token, 200 routes (ta
 shape post
 echo
 echo "Portier peak RSS: $(peak_rss "$PORTIER_PID") MiB (A), $(peak_rss "$PORTIER_ROUTES_PID") MiB (B)"
-if [ -n "${ALLOCS:-}" ]; then echo "Portier malloc calls per request: ${ALLOCS_LINE%, }"; fi
+if [ "$COUNT_ALLOCS" = 1 ]; then echo "Portier malloc calls per request: ${ALLOCS_LINE%, }"; fi

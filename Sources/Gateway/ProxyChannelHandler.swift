@@ -220,9 +220,11 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         } else if leg.upstreamStatus == nil, let route = leg.forwarding?.route {
             core.metrics.upstreamError(route: route.id, kind: "reset")
         }
-        // A connection closed before any answer may be a stale keep-alive one; a malformed answer is not.
-        let malformed = (error as? ResponseParser.ParseError).map { $0 != .truncated } ?? false
-        perform(machine.upstreamFailed(answered: malformed))
+        // A connection closed before any answer may be a stale keep-alive one, and bytes that do not
+        // start with a status line may be the tail of the previous response; a response with a
+        // proper status line that is malformed further on is this request's answer.
+        let answered = (error as? ResponseParser.ParseError).map { ![.truncated, .unsolicited, .malformedStatusLine].contains($0) } ?? false
+        perform(machine.upstreamFailed(answered: answered))
     }
 
     func upstreamWritabilityChanged(from connection: UpstreamConnection) {

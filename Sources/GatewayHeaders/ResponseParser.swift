@@ -112,10 +112,8 @@ public struct ResponseParser: Sendable {
             case .idle:
                 throw .unsolicited
             case .head:
-                guard let head = try parseHead(input, from: at) else {
-                    guard input.count - at <= Self.maxHeadBytes else { throw .headTooLarge }
-                    return at
-                }
+                // Nil: the head is not complete yet (parseHead refuses one past the limit).
+                guard let head = try parseHead(input, from: at) else { return at }
                 at += head.count
                 // Interim answers (100 Continue, 103 Early Hints) are dropped; the final one follows.
                 if head.status < 200 { continue }

@@ -9,17 +9,12 @@ import Synchronization
 /// the place of the key the sweep would look at next, whose bucket starts over; nobody else's does.
 public final class KeyedRateLimiter: Sendable {
     public let configuration: TokenBucket.Configuration
-    private struct Slot {
-        var bucket: TokenBucket
-        /// Where the key sits in `Table.keys`.
-        var position: Int
-    }
     private struct Table {
-        var slots: [String: Slot] = [:]
+        var buckets: [String: TokenBucket] = [:]
         /// Every tracked key once, in the order the sweep visits them.
         var keys: [String] = []
         var cursor = 0
-        /// Keys the sweep has looked at, and buckets it dropped (for tests).
+        /// Keys the sweep has looked at (for tests).
         var examined = 0
 
         /// Looks at the key under the cursor: drops it when its bucket is full, else moves on.
@@ -27,24 +22,17 @@ public final class KeyedRateLimiter: Sendable {
             guard !keys.isEmpty else { return }
             if cursor >= keys.count { cursor = 0 }
             examined += 1
-            let key = keys[cursor]
-            if let slot = slots[key], !slot.bucket.isFull(now: now) {
+            if let bucket = buckets[keys[cursor]], !bucket.isFull(now: now) {
                 cursor += 1
             } else {
-                remove(at: cursor)
+                removeAtCursor()
             }
         }
 
-        /// Removes the key at `position`; the last key takes its place (the cursor looks at it next).
-        mutating func remove(at position: Int) {
-            let key = keys[position]
-            slots[key] = nil
-            let last = keys.count - 1
-            if position != last {
-                let moved = keys[last]
-                keys[position] = moved
-                slots[moved]?.position = position
-            }
+        /// Removes the key under the cursor; the last key takes its place (looked at next).
+        mutating func removeAtCursor() {
+            buckets[keys[cursor]] = nil
+            keys.swapAt(cursor, keys.count - 1)
             keys.removeLast()
         }
     }
@@ -61,18 +49,18 @@ public final class KeyedRateLimiter: Sendable {
         table.withLock { table in
             table.sweepStep(now: now)
             table.sweepStep(now: now)
-            if var slot = table.slots[key] {
-                let decision = slot.bucket.consume(now: now)
-                table.slots[key] = slot
+            if var bucket = table.buckets[key] {
+                let decision = bucket.consume(now: now)
+                table.buckets[key] = bucket
                 return decision
             }
             if table.keys.count >= maxKeys {
                 if table.cursor >= table.keys.count { table.cursor = 0 }
-                table.remove(at: table.cursor)
+                table.removeAtCursor()
             }
             var bucket = TokenBucket(configuration: configuration, now: now)
             let decision = bucket.consume(now: now)
-            table.slots[key] = Slot(bucket: bucket, position: table.keys.count)
+            table.buckets[key] = bucket
             table.keys.append(key)
             return decision
         }
@@ -80,7 +68,7 @@ public final class KeyedRateLimiter: Sendable {
 
     /// How many keys currently have a bucket (for tests and metrics).
     public var trackedKeys: Int {
-        table.withLock { $0.slots.count }
+        table.withLock { $0.buckets.count }
     }
 
     /// How many keys the sweep has looked at (for tests).
