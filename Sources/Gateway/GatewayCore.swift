@@ -125,6 +125,9 @@ final class GatewayCore: Sendable {
         var route: Route
         var guardian: AuthGuard
         var kid: String?
+        /// From the same snapshot as `route`, so a reload during the wait changes nothing.
+        var bodyLimit: Int
+        var trusted: TrustedProxies
     }
 
     /// Everything needed to send a request upstream and to account for it afterwards.
@@ -288,7 +291,7 @@ final class GatewayCore: Sendable {
         case .refused(let error):
             return .respond(LocalResponse(error, requestID: request.requestID))
         case .needsKeys(let kid):
-            return .needsKeys(Pending(request: request, route: route, guardian: auth, kid: kid))
+            return .needsKeys(Pending(request: request, route: route, guardian: auth, kid: kid, bodyLimit: bodyLimit, trusted: trusted))
         }
     }
 
@@ -301,9 +304,9 @@ final class GatewayCore: Sendable {
         switch outcome {
         case .allowed(let identity):
             trace.clientID = identity.clientID
-            let (table, trusted) = state.withLock { ($0.table, $0.trusted) }
-            let limit = pending.route.settings.maxBodyBytes ?? table.configuration.maxBodyBytes
-            return admit(pending.request, route: pending.route, identity: identity, bodyLimit: limit, trusted: trusted, trace: &trace)
+            return admit(
+                pending.request, route: pending.route, identity: identity, bodyLimit: pending.bodyLimit, trusted: pending.trusted, trace: &trace
+            )
         case .refused(let error):
             return .respond(LocalResponse(error, requestID: pending.request.requestID))
         case .needsKeys:
