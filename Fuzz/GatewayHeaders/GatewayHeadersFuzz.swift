@@ -45,9 +45,10 @@ enum GatewayHeadersFuzz {
         checkResponses(bytes)
     }
 
-    /// What one run of ``ResponseParser`` over a stream made of: every event as text, and how it ended.
+    /// What one run of ``ResponseParser`` over a stream made of: every event as bytes (a body piece
+    /// cut inside a UTF-8 sequence would decode differently as text), and how it ended.
     struct Run: Equatable {
-        var events: [String] = []
+        var events: [[UInt8]] = []
         var error: ResponseParser.ParseError?
     }
 
@@ -61,7 +62,7 @@ enum GatewayHeadersFuzz {
         let toHEAD = first & 1 == 1
         let whole = parseStream(bytes, cut: nil, toHEAD: toHEAD)
         let cut = parseStream(bytes, cut: Int(first) % (bytes.count + 1), toHEAD: toHEAD)
-        Fuzz.check(whole == cut, "a read boundary changed the result: \(whole) against \(cut)")
+        Fuzz.check(whole == cut, "a read boundary changed the result: \(describe(whole)) against \(describe(cut))")
     }
 
     static func parseStream(_ bytes: [UInt8], cut: Int?, toHEAD: Bool) -> Run {
@@ -82,17 +83,17 @@ enum GatewayHeadersFuzz {
                             for field in head.fields {
                                 Fuzz.check(field.name.lowerBound >= head.start && field.value.upperBound <= head.start + head.count, "field outside the head")
                             }
-                            run.events.append("head \(head.status) \(head.framing) \(head.keepAlive) " + String(decoding: raw[head.start..<(head.start + head.count)], as: UTF8.self))
+                            run.events.append(Array("head \(head.status) \(head.framing) \(head.keepAlive) ".utf8) + raw[head.start..<(head.start + head.count)])
                             checkDownstream(raw, head)
                             if case .length(let count) = head.framing { length = count } else { length = nil }
                             received = 0
                         case .body(let range):
                             Fuzz.check(range.lowerBound >= 0 && range.upperBound <= raw.count, "body outside its input")
                             received += range.count
-                            run.events.append("body " + String(decoding: raw[range], as: UTF8.self))
+                            run.events.append(Self.bodyMark + raw[range])
                         case .end:
                             if let length { Fuzz.check(received == length, "a body of \(received) bytes ended with Content-Length \(length)") }
-                            run.events.append("end")
+                            run.events.append(Array("end".utf8))
                         }
                     }
                 }
@@ -112,13 +113,19 @@ enum GatewayHeadersFuzz {
     static func merged(_ run: Run) -> Run {
         var run = run
         run.events = run.events.reduce(into: []) { merged, event in
-            if event.hasPrefix("body "), let last = merged.last, last.hasPrefix("body ") {
-                merged[merged.count - 1] = last + event.dropFirst(5)
+            if event.starts(with: bodyMark), let last = merged.last, last.starts(with: bodyMark) {
+                merged[merged.count - 1] = last + event.dropFirst(bodyMark.count)
             } else {
                 merged.append(event)
             }
         }
         return run
+    }
+
+    static let bodyMark = Array("body ".utf8)
+
+    static func describe(_ run: Run) -> String {
+        "\(run.events.map { String(decoding: $0, as: UTF8.self) }), error: \(String(describing: run.error))"
     }
 
     /// The fields ``HeaderRules/forEachDownstreamField(in:fields:_:)`` passes back, against the sets.
