@@ -43,16 +43,24 @@ public enum HeaderRules {
     /// short tokens such as "keep-alive" stay small strings (no allocation).
     @inlinable
     static func forEachConnectionToken(in value: String, _ body: (String) -> Void) {
-        // Scanned in place: `split` would build an array of the pieces first.
-        let utf8 = value.utf8
-        var start = utf8.startIndex
-        while start < utf8.endIndex {
-            let end = utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
-            var token = utf8[start..<end]
-            while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { token = token.dropFirst() }
-            while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { token = token.dropLast() }
-            if !token.isEmpty { body(String(decoding: token, as: UTF8.self)) }
-            start = end < utf8.endIndex ? utf8.index(after: end) : end
+        var value = value
+        value.withUTF8 { bytes in forEachListElement(UnsafeRawBufferPointer(bytes)) { body(String(decoding: $0, as: UTF8.self)) } }
+    }
+
+    /// Each non-empty element of a comma-separated list, spaces and tabs trimmed, scanned in place
+    /// (`split` would build an array of the pieces first).
+    @inlinable
+    public static func forEachListElement(_ value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var start = 0
+        while start <= value.count {
+            var end = start
+            while end < value.count, value[end] != UInt8(ascii: ",") { end += 1 }
+            var first = start
+            var last = end
+            while first < last, value[first] == UInt8(ascii: " ") || value[first] == UInt8(ascii: "\t") { first += 1 }
+            while last > first, value[last - 1] == UInt8(ascii: " ") || value[last - 1] == UInt8(ascii: "\t") { last -= 1 }
+            if first < last { body(UnsafeRawBufferPointer(rebasing: value[first..<last])) }
+            start = end + 1
         }
     }
 

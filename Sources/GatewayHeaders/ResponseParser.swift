@@ -265,9 +265,9 @@ public struct ResponseParser: Sendable {
                 contentLength = try Self.contentLength(value, previous: contentLength)
             } else if HeaderRules.equalsIgnoringCase(bytes: name, "transfer-encoding") {
                 transferEncoding = true
-                Self.forEachToken(value) { token in chunkedLast = HeaderRules.equalsIgnoringCase(bytes: token, "chunked") }
+                HeaderRules.forEachListElement(value) { token in chunkedLast = HeaderRules.equalsIgnoringCase(bytes: token, "chunked") }
             } else if HeaderRules.equalsIgnoringCase(bytes: name, "connection") {
-                Self.forEachToken(value) { token in
+                HeaderRules.forEachListElement(value) { token in
                     if HeaderRules.equalsIgnoringCase(bytes: token, "close") { close = true }
                     if HeaderRules.equalsIgnoringCase(bytes: token, "keep-alive") { keepAlive = true }
                 }
@@ -347,7 +347,7 @@ public struct ResponseParser: Sendable {
     static func contentLength(_ value: UnsafeRawBufferPointer, previous: Int?) throws(ParseError) -> Int {
         var result = previous
         var failed = false
-        forEachToken(value) { token in
+        HeaderRules.forEachListElement(value) { token in
             var number = 0
             for byte in token {
                 guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), number <= (Int.max - 9) / 10 else {
@@ -361,21 +361,6 @@ public struct ResponseParser: Sendable {
         }
         guard !failed, let result else { throw .badContentLength }
         return result
-    }
-
-    /// Each non-empty element of a comma-separated list, spaces and tabs trimmed.
-    static func forEachToken(_ value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
-        var start = 0
-        while start <= value.count {
-            var end = start
-            while end < value.count, value[end] != UInt8(ascii: ",") { end += 1 }
-            var first = start
-            var last = end
-            while first < last, value[first] == UInt8(ascii: " ") || value[first] == UInt8(ascii: "\t") { first += 1 }
-            while last > first, value[last - 1] == UInt8(ascii: " ") || value[last - 1] == UInt8(ascii: "\t") { last -= 1 }
-            if first < last { body(UnsafeRawBufferPointer(rebasing: value[first..<last])) }
-            start = end + 1
-        }
     }
 
     // MARK: Chunks
@@ -430,7 +415,7 @@ extension HeaderRules {
         // Names the Connection fields list beyond the hop-by-hop ones: usually none.
         var listed: [UnsafeRawBufferPointer] = []
         for field in fields where equalsIgnoringCase(bytes: UnsafeRawBufferPointer(rebasing: input[field.name]), "connection") {
-            ResponseParser.forEachToken(UnsafeRawBufferPointer(rebasing: input[field.value])) { token in
+            HeaderRules.forEachListElement(UnsafeRawBufferPointer(rebasing: input[field.value])) { token in
                 if !isHopByHop(bytes: token) { listed.append(token) }
             }
         }

@@ -131,6 +131,25 @@ import Testing
             #expect((echo?["headers"] as? [String: String])?["Expect"] == nil, "the gateway answered the expectation itself")
         }
     }
+
+    @Test func anHTTP10ClientGetsNo100ContinueEvenIfItAsks() async throws {
+        let upstream = try ScriptedUpstream { _ in Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8) }
+        defer { upstream.stop() }
+        let routes: @Sendable (GatewayHarness.Ports) -> [String: Any] = { _ in
+            ["routes": [["id": "svc", "path": "/", "upstreams": ["http://127.0.0.1:\(upstream.port)"], "public": true]]]
+        }
+        try await GatewayHarness.run(upstreams: [], tokenServer: false, routes: routes) { gw in
+            let connection = try RawSocket.open(port: try Self.port(gw))
+            try connection.send("POST /upload HTTP/1.0\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            // Once the upstream has the request head, the gateway has done what it does on attach
+            // (where an HTTP/1.1 client would get its 100 Continue); only then comes the body.
+            let arrived = try await eventually { upstream.hits("/upload") == 1 }
+            #expect(arrived)
+            try connection.send("hello")
+            let answer = try await connection.readUntilClosed()
+            #expect(answer.hasPrefix("HTTP/1.0 200 OK\r\n"), "no 1xx to an HTTP/1.0 client (RFC 9110 15.2): \(answer.debugDescription)")
+        }
+    }
 }
 
 /// A keep-alive connection remembers the last token it sent (a shortcut past the shared cache):
