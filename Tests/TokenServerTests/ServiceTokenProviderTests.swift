@@ -58,7 +58,9 @@ import Tokens
             try await LiveServer.run(application, port: signal) { port in
                 let provider = ServiceTokenProvider(
                     configuration: .init(tokenURL: "http://127.0.0.1:\(port)/oauth/token", clientID: "portier-books", secretFile: secretFile),
-                    client: HTTP.client, logger: testLogger("books")
+                    // CI once took more than the default 5 s for this trivial answer while every suite ran in
+                    // parallel; the test is about renewal, not about speed.
+                    client: HTTP.client, logger: testLogger("books"), requestTimeout: .seconds(60)
                 )
                 let first = try await provider.token()
                 #expect(first == "token-1")
