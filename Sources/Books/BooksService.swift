@@ -111,7 +111,7 @@ public enum BooksService {
                 try db.execute(sql: "ALTER TABLE pending_voids ADD COLUMN state TEXT NOT NULL DEFAULT 'due'")
             }
         }
-        let log = try SQLiteEventLog(path: settings.eventLogPath)
+        let log = try settings.openEventLog(logger: logger)
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout = .init(connect: .seconds(1), read: nil)
         clientConfiguration.redirectConfiguration = .disallow

@@ -50,14 +50,13 @@ public struct EventConsumer: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown { await loop() }
-        if let sqlite = log as? SQLiteEventLog {
-            try? await sqlite.release(group: group, owner: owner)
-        }
+        try? await log.release(group: group, owner: owner)
     }
 
     private func loop() async {
         var waitingLogged = false
         var failures = 0
+        let wakeup = log.appendWakeup()
         while !Task.isCancelled {
             do {
                 switch try await log.acquireLease(group: group, owner: owner, duration: leaseDuration) {
@@ -72,7 +71,7 @@ public struct EventConsumer: Service {
                         logger.info("took over the consumer group", metadata: ["group": .string(group), "position": .stringConvertible(position)])
                         waitingLogged = false
                     }
-                    try await consume(from: position)
+                    try await consume(from: position, wakeup: wakeup)
                 }
                 failures = 0
             } catch {
@@ -87,7 +86,7 @@ public struct EventConsumer: Service {
     }
 
     /// Consumes while the lease holds; returns to re-acquire it.
-    private func consume(from start: Int64) async throws {
+    private func consume(from start: Int64, wakeup: Wakeup?) async throws {
         var position = start
         var lastRenewal = ContinuousClock.now
         let renewEvery = leaseDuration / 3
@@ -105,7 +104,11 @@ public struct EventConsumer: Service {
                     guard try await log.commit(group: group, owner: owner, position: position, renewFor: leaseDuration) else { return }
                     lastRenewal = .now
                 }
-                try? await Task.sleep(for: pollInterval)
+                if let wakeup {
+                    await wakeup.wait(timeout: min(log.idlePollInterval ?? pollInterval, renewEvery))
+                } else {
+                    try? await Task.sleep(for: pollInterval)
+                }
                 continue
             }
             try await apply(events)

@@ -8,12 +8,12 @@ import ServiceLifecycle
 public struct EventLogRetention: Service {
     public static let defaultAge: Duration = .seconds(7 * 86_400)
 
-    let log: SQLiteEventLog
+    let log: any EventLog
     let age: Duration
     let interval: Duration
     let logger: Logger
 
-    public init(log: SQLiteEventLog, age: Duration = Self.defaultAge, interval: Duration = .seconds(3600), logger: Logger) {
+    public init(log: any EventLog, age: Duration = Self.defaultAge, interval: Duration = .seconds(3600), logger: Logger) {
         self.log = log
         self.age = age
         self.interval = interval
@@ -33,11 +33,11 @@ public struct EventLogRetention: Service {
     /// One pass; returns how many events went. A failure is logged and tried again next time.
     @discardableResult
     public func pruneOnce() async -> Int {
-        let cutoff = Date().timeIntervalSince1970 - SQLiteEventLog.seconds(age)
+        let cutoff = Date().timeIntervalSince1970 - age.seconds
         do {
-            let pruned = try await log.prune(occurredBefore: cutoff)
+            let pruned = try await log.prune(occurredBefore: cutoff, batch: 1000)
             if pruned > 0 {
-                logger.info("pruned consumed events from the log", metadata: ["events": .stringConvertible(pruned), "older_than_s": .stringConvertible(Int(SQLiteEventLog.seconds(age)))])
+                logger.info("pruned consumed events from the log", metadata: ["events": .stringConvertible(pruned), "older_than_s": .stringConvertible(Int(age.seconds))])
             }
             return pruned
         } catch {

@@ -65,7 +65,7 @@ public struct SQLiteEventLog: EventLog {
 
     public func acquireLease(group: String, owner: String, duration: Duration) async throws -> Lease {
         let now = Date().timeIntervalSince1970
-        let until = now + Self.seconds(duration)
+        let until = now + duration.seconds
         return try await pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT position, owner, lease_until FROM consumer_groups WHERE name = ?", arguments: [group]) else {
                 try db.execute(sql: "INSERT INTO consumer_groups (name, position, owner, lease_until) VALUES (?, 0, ?, ?)", arguments: [group, owner, until])
@@ -82,7 +82,7 @@ public struct SQLiteEventLog: EventLog {
     }
 
     public func commit(group: String, owner: String, position: Int64, renewFor duration: Duration) async throws -> Bool {
-        let until = Date().timeIntervalSince1970 + Self.seconds(duration)
+        let until = Date().timeIntervalSince1970 + duration.seconds
         return try await pool.write { db in
             try db.execute(
                 sql: "UPDATE consumer_groups SET position = MAX(position, ?), lease_until = ? WHERE name = ? AND owner = ?",
@@ -92,23 +92,19 @@ public struct SQLiteEventLog: EventLog {
         }
     }
 
-    /// Gives the lease up (graceful shutdown), so a replica can take over at once.
     public func release(group: String, owner: String) async throws {
         try await pool.write { db in
             try db.execute(sql: "UPDATE consumer_groups SET owner = NULL, lease_until = 0 WHERE name = ? AND owner = ?", arguments: [group, owner])
         }
     }
 
-    /// A group's committed position (for tests, `portier` diagnostics and benchmarks).
     public func position(of group: String) async throws -> Int64 {
         try await pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT position FROM consumer_groups WHERE name = ?", arguments: [group]) ?? 0
         }
     }
 
-    /// Deletes the events that every consumer group has consumed and that occurred before
-    /// `cutoff` (seconds since 1970); returns how many. With no group at all nothing is deleted,
-    /// and the slowest group holds back everything after its position. Positions are never reused
+    /// With no group at all nothing is deleted, and the slowest group holds back everything after its position. Positions are never reused
     /// (AUTOINCREMENT), so a group's position stays meaningful after a prune.
     ///
     /// The log de-duplicates appends by event id only while the id is retained: a relay retrying
@@ -116,6 +112,18 @@ public struct SQLiteEventLog: EventLog {
     ///
     /// Deletes in transactions of at most `batch` events, so a first prune of a large log does not
     /// hold the shared file's write lock (and every relay appending to it) for long.
+    public func rewind(group: String, to position: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO consumer_groups (name, position, owner, lease_until) VALUES (?, ?, NULL, 0)
+                    ON CONFLICT (name) DO UPDATE SET position = excluded.position, owner = NULL, lease_until = 0
+                    """,
+                arguments: [group, max(0, position)]
+            )
+        }
+    }
+
     public func prune(occurredBefore cutoff: Double, batch: Int = 1000) async throws -> Int {
         var total = 0
         while true {
@@ -136,28 +144,7 @@ public struct SQLiteEventLog: EventLog {
         }
     }
 
-    /// What `portier events` shows: the log's extent and each group's position, lag and lease.
-    public struct Status: Sendable, Equatable {
-        public struct Group: Sendable, Equatable {
-            public var name: String
-            public var position: Int64
-            /// Events appended after the group's position.
-            public var lag: Int64
-            public var owner: String?
-            /// Seconds until the lease runs out; 0 or less when nobody holds it.
-            public var leaseSeconds: Double
-        }
-
-        /// The position of the last event ever appended (0 for an empty log).
-        public var lastPosition: Int64
-        /// The oldest event still in the log, nil when it is empty.
-        public var oldestPosition: Int64?
-        public var oldestOccurredAt: Double?
-        public var retained: Int64
-        public var groups: [Group]
-    }
-
-    public func status() async throws -> Status {
+    public func status() async throws -> EventLogStatus {
         let now = Date().timeIntervalSince1970
         return try await pool.read { db in
             // sqlite_sequence keeps the last position even when every event was pruned.
@@ -168,21 +155,18 @@ public struct SQLiteEventLog: EventLog {
                 let position: Int64 = try row.decode(forColumn: "position")
                 let owner: String? = try row.decode(forColumn: "owner")
                 let leaseUntil: Double = try row.decode(forColumn: "lease_until")
-                return Status.Group(
+                return EventLogStatus.Group(
                     name: try row.decode(forColumn: "name"), position: position, lag: max(0, last - position), owner: owner,
                     leaseSeconds: owner == nil ? 0 : leaseUntil - now
                 )
             }
-            return Status(
+            return EventLogStatus(
                 lastPosition: last, oldestPosition: try oldest?.decode(forColumn: "position"),
                 oldestOccurredAt: try oldest?.decode(forColumn: "occurred_at"), retained: retained, groups: groups
             )
         }
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 extension Configuration {

@@ -12,12 +12,18 @@ public struct HotelServiceSettings: Sendable {
     public var dataDirectory: String
     /// Consumed events older than this leave the shared log (``EventLogRetention``).
     public var eventRetention: Duration
+    /// The PostgreSQL database of the event log; nil for the SQLite file in the data directory.
+    public var database: PostgresURL?
 
-    public init(host: String = "127.0.0.1", port: Int, dataDirectory: String = "./data", eventRetention: Duration = EventLogRetention.defaultAge) {
+    public init(
+        host: String = "127.0.0.1", port: Int, dataDirectory: String = "./data", eventRetention: Duration = EventLogRetention.defaultAge,
+        database: PostgresURL? = nil
+    ) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.eventRetention = eventRetention
+        self.database = database
     }
 
     /// The service's own SQLite file.
@@ -25,6 +31,13 @@ public struct HotelServiceSettings: Sendable {
 
     /// The event log shared by the services on this machine.
     public var eventLogPath: String { dataDirectory + "/events.sqlite" }
+
+    /// The event log the services share: in PostgreSQL when ``database`` is set, else the SQLite
+    /// file. A PostgreSQL log is also a service (its connection pool), which the application runs.
+    public func openEventLog(logger: Logger) throws -> any EventLog {
+        if let database { return PostgresEventLog(url: database, logger: logger) }
+        return try SQLiteEventLog(path: eventLogPath)
+    }
 }
 
 /// The wiring every hotel service shares: router with access log and JSON errors, health probes
@@ -32,7 +45,7 @@ public struct HotelServiceSettings: Sendable {
 /// log's retention) that run and stop with the HTTP server.
 public enum HotelService {
     public static func application(
-        name: String, settings: HotelServiceSettings, store: ServiceDatabase, eventLog: SQLiteEventLog, logger: Logger, services: [any Service],
+        name: String, settings: HotelServiceSettings, store: ServiceDatabase, eventLog: any EventLog, logger: Logger, services: [any Service],
         onServerRunning: @escaping @Sendable (Int) async -> Void, routes: (Router<PortierRequestContext>) -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: PortierRequestContext.self)
@@ -44,7 +57,9 @@ public enum HotelService {
         return Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-\(name)"),
-            services: services + [EventLogRetention(log: eventLog, age: settings.eventRetention, logger: logger)],
+            // The log's own service first: it starts first and stops last, after the relay's final flush.
+            services: [eventLog as? any Service].compactMap { $0 } + services
+                + [EventLogRetention(log: eventLog, age: settings.eventRetention, logger: logger)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 logger.info("\(name) listening", metadata: ["port": .stringConvertible(port)])

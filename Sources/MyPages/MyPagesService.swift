@@ -53,7 +53,7 @@ public enum MyPagesService {
         settings: HotelServiceSettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let store = try ServiceDatabase(path: settings.databasePath(name), source: name, migrations: registerMigrations)
-        let log = try SQLiteEventLog(path: settings.eventLogPath)
+        let log = try settings.openEventLog(logger: logger)
         let projection = EventConsumer(
             group: name, log: log, store: store, types: [Booked.type, BookCanceled.type, PaymentApproved.type, PaymentCanceled.type],
             logger: logger, handler: project

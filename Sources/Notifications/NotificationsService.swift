@@ -50,7 +50,7 @@ public enum NotificationsService {
                 )
             }
         }
-        let log = try SQLiteEventLog(path: settings.eventLogPath)
+        let log = try settings.openEventLog(logger: logger)
         var services: [any Service] = []
         var channels: [any NotificationChannel] = [LogChannel(logger: logger)]
         if let webhookURL {

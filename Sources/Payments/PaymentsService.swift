@@ -45,7 +45,7 @@ public enum PaymentsService {
                 )
             }
         }
-        let log = try SQLiteEventLog(path: settings.eventLogPath)
+        let log = try settings.openEventLog(logger: logger)
         let ledger = PaymentLedger(store: store)
         let cancellations = EventConsumer(group: name, log: log, store: store, types: [BookCanceled.type], logger: logger) { event, db in
             try ledger.cancel(bookID: try event.decode(BookCanceled.self).booking.bookID, in: db, createTombstone: false)

@@ -42,7 +42,7 @@ public enum RoomsService {
                 )
             }
         }
-        let log = try SQLiteEventLog(path: settings.eventLogPath)
+        let log = try settings.openEventLog(logger: logger)
         let calendar = EventConsumer(
             group: name, log: log, store: store, types: [Booked.type, BookCanceled.type], logger: logger, handler: applyCalendarEvent
         )

@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory of the SQLite files (env PORTIER_DATA_DIR).")
     var dataDirectory: String = Env.string("PORTIER_DATA_DIR", "./data")
 
+    @OptionGroup var database: DatabaseOption
+
     @Option(
         name: .customLong("event-retention-hours"),
         help: "Consumed events older than this leave the shared event log, checked hourly (env PORTIER_EVENT_RETENTION_HOURS)."
@@ -93,7 +95,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--event-retention-hours must be between 1 and 876000, got \(eventRetentionHours)")
         }
         let settings = HotelServiceSettings(
-            host: host, port: port, dataDirectory: dataDirectory, eventRetention: .seconds(eventRetentionHours * 3600)
+            host: host, port: port, dataDirectory: dataDirectory, eventRetention: .seconds(eventRetentionHours * 3600),
+            database: try database.url()
         )
         let auth = ServiceAuthSettings(
             authURL: authURL, jwksURL: jwksURL ?? Env.optional("PORTIER_JWKS_URL"), issuer: issuer ?? Env.optional("PORTIER_ISSUER"),

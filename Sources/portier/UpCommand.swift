@@ -34,6 +34,7 @@ struct UpCommand: AsyncParsableCommand {
             """
     )
     var issuerOption: String?
+    @OptionGroup var database: DatabaseOption
     @Option(name: .customLong("stop-grace-seconds"), help: "On Ctrl-C, how long each process may take to stop before it is killed.")
     var stopGraceSeconds: Int = 15
 
@@ -48,6 +49,11 @@ struct UpCommand: AsyncParsableCommand {
         let checked = requested.merging(["gateway-admin": gatewayAdminPort]) { current, _ in current }
         for (name, port) in checked.sorted(by: { $0.value < $1.value }) where port != 0 && !Self.isFree(host: host, port: port) {
             throw UpError("port \(port) (\(name)) is already in use. Is another `portier up` running? Stop it, or pick another port with --\(name)-port.")
+        }
+        // The services find the database in their environment: a password stays out of `ps`.
+        if let url = try database.url(), let text = database.database {
+            setenv("PORTIER_DATABASE_URL", text, 1)
+            Console.write("portier up: the event log is in PostgreSQL at \(url)")
         }
         let logDirectory = dataDirectory + "/logs"
         for directory in [dataDirectory, logDirectory, keysDirectory] { try PrivateFiles.secure(directory: directory) }

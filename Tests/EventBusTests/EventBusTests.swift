@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 @testable import EventBus
 
-/// The bus on real SQLite files: outbox, relay, log, consumer groups.
+/// The bus on real SQLite files and a real PostgreSQL: outbox, relay, log, consumer groups, on each engine of the log.
 @Suite struct EventBusTests {
     static func store(_ dir: TemporaryDirectory, _ name: String = "svc") throws -> ServiceDatabase {
         try ServiceDatabase(path: dir.sub("\(name).sqlite"), source: name) { migrator in
@@ -37,10 +37,9 @@ import Testing
         }
     }
 
-    @Test func theRelayMovesEventsInOrderAndAReplayAddsNothing() async throws {
-        try await TemporaryDirectory.with { dir in
+    @Test(arguments: Engine.allCases) func theRelayMovesEventsInOrderAndAReplayAddsNothing(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             let store = try Self.store(dir)
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
             try await store.write { db in
                 for index in 1...3 { try store.publish(Self.event(index), in: db) }
             }
@@ -55,12 +54,11 @@ import Testing
             }
             _ = try await relay.relayOnce()
             #expect(try await log.read(after: 0, limit: 10).map(\.envelope.id) == ["event-1", "event-2", "event-3", "event-4"])
-        }
+        } }
     }
 
-    @Test func leasesAreExclusiveUntilReleasedOrExpired() async throws {
-        try await TemporaryDirectory.with { dir in
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+    @Test(arguments: Engine.allCases) func leasesAreExclusiveUntilReleasedOrExpired(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             #expect(try await log.acquireLease(group: "g", owner: "a", duration: .seconds(30)) == .granted(position: 0))
             guard case .heldByOther(let owner, _) = try await log.acquireLease(group: "g", owner: "b", duration: .seconds(30)) else {
                 Issue.record("b must not get the lease while a holds it")
@@ -73,7 +71,7 @@ import Testing
             #expect(try await log.acquireLease(group: "g", owner: "b", duration: .seconds(30)) == .granted(position: 7), "expired: b takes over at a's position")
             try await log.release(group: "g", owner: "b")
             #expect(try await log.acquireLease(group: "g", owner: "c", duration: .seconds(30)) == .granted(position: 7))
-        }
+        } }
     }
 
     /// Runs consumers as services until `until` holds, then shuts them down gracefully.
@@ -88,7 +86,7 @@ import Testing
     }
 
     func consumer(
-        _ store: ServiceDatabase, _ log: SQLiteEventLog, name: String, fail: String? = nil, retention: Duration = .seconds(7 * 86_400)
+        _ store: ServiceDatabase, _ log: any EventLog, name: String, fail: String? = nil, retention: Duration = .seconds(7 * 86_400)
     ) -> EventConsumer {
         EventConsumer(
             group: "effects", log: log, store: store, types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5),
@@ -103,10 +101,9 @@ import Testing
         try await store.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM effects ORDER BY id") }
     }
 
-    @Test func twoMembersOfAGroupHandleEveryEventOnceInTotal() async throws {
-        try await TemporaryDirectory.with { dir in
+    @Test(arguments: Engine.allCases) func twoMembersOfAGroupHandleEveryEventOnceInTotal(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             let store = try Self.store(dir)
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
             try await log.append((1...200).map(Self.event))
             try await runConsumers([consumer(store, log, name: "a"), consumer(store, log, name: "b")]) {
                 try await effects(store).count >= 200
@@ -115,13 +112,12 @@ import Testing
             #expect(handled.count == 200)
             #expect(Set(handled).count == 200)
             #expect(handled == (1...200).map { "event-\($0)" }, "in log order")
-        }
+        } }
     }
 
-    @Test func aConsumerResumesFromItsPositionAndRedeliveryTakesEffectOnce() async throws {
-        try await TemporaryDirectory.with { dir in
+    @Test(arguments: Engine.allCases) func aConsumerResumesFromItsPositionAndRedeliveryTakesEffectOnce(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             let store = try Self.store(dir)
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
             try await log.append((1...50).map(Self.event))
             try await runConsumers([consumer(store, log, name: "first")]) { try await effects(store).count >= 50 }
             try await log.append((51...80).map(Self.event))
@@ -131,16 +127,15 @@ import Testing
             #expect(try await effects(store).count == 80)
 
             // Rewind the group, as a crash between effect and commit would: nothing happens twice.
-            try await log.pool.write { db in try db.execute(sql: "UPDATE consumer_groups SET position = 0") }
+            try await log.rewind(group: "effects", to: 0)
             try await runConsumers([consumer(store, log, name: "third")]) { try await log.position(of: "effects") >= 80 }
             #expect(try await effects(store).count == 80)
-        }
+        } }
     }
 
-    @Test func processedEventsAreForgottenOnlyOnceCommittedPastAndOld() async throws {
-        try await TemporaryDirectory.with { dir in
+    @Test(arguments: Engine.allCases) func processedEventsAreForgottenOnlyOnceCommittedPastAndOld(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             let store = try Self.store(dir)
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
             @Sendable func remembered() async throws -> Int {
                 try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processed_events") ?? -1 }
             }
@@ -161,13 +156,12 @@ import Testing
             let handled = try await effects(store)
             #expect(handled == (1...70).map { "event-\($0)" }, "each once, in order")
             #expect(try await remembered() == 10)
-        }
+        } }
     }
 
-    @Test func aHandlerThatFailsInSQLIsSetAsideNotRetriedForever() async throws {
-        try await TemporaryDirectory.with { dir in
+    @Test(arguments: Engine.allCases) func aHandlerThatFailsInSQLIsSetAsideNotRetriedForever(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             let store = try Self.store(dir)
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
             try await log.append((1...3).map(Self.event))
             let buggy = EventConsumer(group: "effects", log: log, store: store, types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5)) {
                 event, db in
@@ -178,18 +172,17 @@ import Testing
             #expect(try await effects(store) == ["event-1", "event-3"])
             let dead = try await store.read { db in try String.fetchAll(db, sql: "SELECT error FROM dead_letters") }
             #expect(dead.count == 1 && dead[0].contains("no_such_table"))
-        }
+        } }
     }
 
-    @Test func anUnprocessableEventIsSetAsideAndTheRestGoOn() async throws {
-        try await TemporaryDirectory.with { dir in
+    @Test(arguments: Engine.allCases) func anUnprocessableEventIsSetAsideAndTheRestGoOn(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             let store = try Self.store(dir)
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
             try await log.append((1...5).map(Self.event))
             try await runConsumers([consumer(store, log, name: "a", fail: "event-3")]) { try await log.position(of: "effects") >= 5 }
             #expect(try await effects(store) == ["event-1", "event-2", "event-4", "event-5"])
             let dead = try await store.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM dead_letters") }
             #expect(dead == ["event-3"])
-        }
+        } }
     }
 }

@@ -1,0 +1,77 @@
+import Logging
+import PostgresNIO
+
+/// Creates or upgrades one schema: named migrations, each a list of statements, applied once in
+/// order and recorded in `<schema>.migrations`. Every process of every replica migrates on start,
+/// so all of it runs in one transaction under an advisory lock: the first process applies what is
+/// missing, and the others wait and then find nothing to do.
+public struct PostgresMigrator: Sendable {
+    public struct Migration: Sendable {
+        public var name: String
+        public var statements: [String]
+
+        public init(_ name: String, _ statements: [String]) {
+            self.name = name
+            self.statements = statements
+        }
+    }
+
+    /// A schema name: code constants only, never user input (it is spliced into SQL).
+    public let schema: String
+    public let migrations: [Migration]
+
+    public init(schema: String, migrations: [Migration]) {
+        precondition(!schema.isEmpty && schema.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }, "schema names are code constants")
+        self.schema = schema
+        self.migrations = migrations
+    }
+
+    /// The lock every migration of every schema takes: concurrent `CREATE SCHEMA IF NOT EXISTS`
+    /// of two processes can otherwise fail on a unique index of the catalog.
+    static let lockKey: Int64 = 0x706F_7274_6D69_6772  // "portmigr"
+
+    /// Applies what is missing; returns the names it applied.
+    @discardableResult
+    public func migrate(_ client: PostgresClient, logger: Logger) async throws -> [String] {
+        let schema = self.schema
+        let migrations = self.migrations
+        do {
+            return try await client.withTransaction(logger: logger) { connection -> [String] in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: "CREATE TABLE IF NOT EXISTS \(schema).migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                    ),
+                    logger: logger
+                )
+                var applied: Set<String> = []
+                for try await name in try await connection.query(PostgresQuery(unsafeSQL: "SELECT name FROM \(schema).migrations"), logger: logger)
+                    .decode(String.self)
+                {
+                    applied.insert(name)
+                }
+                var done: [String] = []
+                for migration in migrations where !applied.contains(migration.name) {
+                    for statement in migration.statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    let name = migration.name
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: "INSERT INTO \(schema).migrations (name) VALUES ($1)", binds: Self.binds(name)), logger: logger
+                    )
+                    done.append(name)
+                }
+                return done
+            }
+        } catch {
+            throw PostgresFailure("migrating schema \(schema)", error)
+        }
+    }
+
+    static func binds(_ value: String) -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(value)
+        return binds
+    }
+}

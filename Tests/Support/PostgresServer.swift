@@ -1,0 +1,174 @@
+import Foundation
+import Synchronization
+
+/// A throwaway PostgreSQL cluster for the tests: one per test process, in a temporary directory, on
+/// a free loopback port, started on first use. Each test takes a database of its own
+/// (``database(_:)``), so suites run in parallel without seeing each other's rows.
+///
+/// PostgreSQL refuses to run as root, so when the tests run as root the cluster belongs to the
+/// `postgres` user (`runuser`). A watchdog process stops the cluster and removes its directory when
+/// the test process ends, also when it crashes or is killed. `make test` installs the server
+/// (Debian's `postgresql`) when missing; nothing depends on a server started by hand.
+public struct PostgresServer: Sendable {
+    public let port: Int
+    let binDirectory: String
+    let directory: String
+
+    /// The cluster this test process shares; started by the first caller.
+    public static func shared() async throws -> PostgresServer {
+        try await started.value
+    }
+
+    private static let started = Task { try PostgresServer.start() }
+
+    /// A new, empty database; returns its URL (`postgres://portier@127.0.0.1:<port>/<name>`).
+    public static func database(_ prefix: String = "t") async throws -> String {
+        let server = try await shared()
+        let name = "\(prefix)_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+        try server.psql("CREATE DATABASE \(name)")
+        return server.url(database: name)
+    }
+
+    public func url(database: String) -> String { "postgres://portier@127.0.0.1:\(port)/\(database)" }
+
+    /// Runs one SQL command through `psql` as the cluster's superuser.
+    public func psql(_ sql: String, database: String = "postgres") throws {
+        let (status, output) = try Self.run(
+            binDirectory + "/psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "portier", "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", sql]
+        )
+        guard status == 0 else { throw ChildProcessError("psql failed (\(status)): \(output)") }
+    }
+
+    /// Stops the cluster at once (as a crash would) or cleanly, and starts it again on the same
+    /// port and data: for tests of what the processes do while the database is away.
+    public func stop(immediately: Bool = true) throws {
+        try asOwner(binDirectory + "/pg_ctl", ["-D", directory + "/data", "-m", immediately ? "immediate" : "fast", "-w", "stop"])
+    }
+
+    /// Starts the server and waits until it accepts connections. It runs as a child of this process,
+    /// not daemonized by `pg_ctl start`: a daemon inherits the descriptor Foundation watches to learn
+    /// that a child exited, and the start would never be seen to finish.
+    public func start() throws {
+        let options = [
+            "-D", directory + "/data", "-c", "listen_addresses=127.0.0.1", "-p", String(port), "-k", directory,
+            // A throwaway cluster need not survive a power cut; without fsync the tests run faster.
+            "-c", "fsync=off", "-c", "max_connections=400", "-c", "logging_collector=off",
+        ]
+        let server = Process()
+        let postgres = binDirectory + "/postgres"
+        if getuid() == 0 {
+            server.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            server.arguments = ["-u", "postgres", "--", postgres] + options
+        } else {
+            server.executableURL = URL(fileURLWithPath: postgres)
+            server.arguments = options
+        }
+        let logPath = directory + "/server.log"
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        guard let log = FileHandle(forWritingAtPath: logPath) else { throw ChildProcessError("cannot open \(logPath)") }
+        log.seekToEndOfFile()
+        server.standardOutput = log
+        server.standardError = log
+        try server.run()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if !server.isRunning {
+                let text = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+                throw ChildProcessError("postgres exited (\(server.terminationStatus)): \(text.suffix(2000))")
+            }
+            if (try? Self.run(binDirectory + "/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port)]))?.0 == 0 { return }
+            usleep(50_000)
+        }
+        server.terminate()
+        throw ChildProcessError("postgres did not accept connections within 60 s")
+    }
+
+    static func start() throws -> PostgresServer {
+        let bin = try findBinaries()
+        let directory = NSTemporaryDirectory() + "portier-pg-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if getuid() == 0 {
+            _ = try run("/bin/chown", ["postgres:postgres", directory])
+        }
+        var server = PostgresServer(port: 0, binDirectory: bin, directory: directory)
+        // Trust on loopback only: the cluster lives as long as this test process, in its own directory.
+        try server.asOwner(
+            bin + "/initdb", ["-D", directory + "/data", "-U", "portier", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
+        )
+        Watchdog.start(directory: directory, pgctl: bin + "/pg_ctl")
+        // A port found free can be taken before the server binds it: try a few.
+        var lastError: any Error = ChildProcessError("no attempt")
+        for _ in 0..<5 {
+            let held = try HeldPort()
+            let port = held.port
+            server = PostgresServer(port: port, binDirectory: bin, directory: directory)
+            do {
+                // Held until the server binds it (both set SO_REUSEADDR), so no port-0 bind takes it first.
+                try withExtendedLifetime(held) { try server.start() }
+                return server
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    static func findBinaries() throws -> String {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+        for version in versions.reversed() where FileManager.default.isExecutableFile(atPath: "\(root)/\(version)/bin/initdb") {
+            return "\(root)/\(version)/bin"
+        }
+        throw ChildProcessError("PostgreSQL's server is not installed (no \(root)/*/bin/initdb); `make test` installs Debian's postgresql")
+    }
+
+    /// Runs a server tool as the cluster's owner: `postgres` when the tests run as root.
+    func asOwner(_ tool: String, _ arguments: [String]) throws {
+        let (status, output) = getuid() == 0 ? try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", tool] + arguments) : try Self.run(tool, arguments)
+        guard status == 0 else {
+            let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+            throw ChildProcessError("\((tool as NSString).lastPathComponent) failed (\(status)): \(output)\n\(log.suffix(2000))")
+        }
+    }
+
+    static func run(_ tool: String, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        // Output goes to a file, not a pipe: `pg_ctl start` leaves the server holding its stdout, so
+        // a pipe would never reach end of file.
+        let outputPath = NSTemporaryDirectory() + "portier-pg-output-\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath) else {
+            throw ChildProcessError("cannot create \(outputPath)")
+        }
+        defer {
+            try? output.close()
+            try? FileManager.default.removeItem(atPath: outputPath)
+        }
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, text)
+    }
+
+    /// Stops the cluster and removes its directory once this process is gone, however it ends. It
+    /// runs in a session of its own, so killing the test's process group does not take it along.
+    enum Watchdog {
+        static func start(directory: String, pgctl: String) {
+            let owner = getuid() == 0 ? "/usr/sbin/runuser -u postgres -- " : ""
+            let script = """
+                while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+                \(owner)\(pgctl) -D '\(directory)/data' -m immediate stop >/dev/null 2>&1
+                rm -rf '\(directory)'
+                """
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+            process.arguments = ["/bin/sh", "-c", script]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try? process.run()
+        }
+    }
+}
