@@ -28,6 +28,7 @@ public final class PostgresEventLog: EventLog, Service {
     let logger: Logger
     private let migration = Mutex<Task<Void, any Error>?>(nil)
     private let wakeups = Mutex<[Wakeup]>([])
+    private let listening = Atomic<Bool>(false)
 
     public static let schema = "portier_events"
     static let channel = "portier_events"
@@ -55,7 +56,7 @@ public final class PostgresEventLog: EventLog, Service {
                         name text PRIMARY KEY,
                         position bigint NOT NULL DEFAULT 0,
                         owner text,
-                        lease_until timestamptz NOT NULL DEFAULT '-infinity'
+                        lease_until timestamptz NOT NULL DEFAULT 'epoch'
                     )
                     """,
                 ]
@@ -218,7 +219,7 @@ public final class PostgresEventLog: EventLog, Service {
     public func release(group: String, owner: String) async throws {
         _ = try await run("releasing a consumer group's lease") { [logger] in
             try await client.query(
-                "UPDATE portier_events.consumer_groups SET owner = NULL, lease_until = '-infinity' WHERE name = \(group) AND owner = \(owner)",
+                "UPDATE portier_events.consumer_groups SET owner = NULL, lease_until = 'epoch' WHERE name = \(group) AND owner = \(owner)",
                 logger: logger
             )
         }
@@ -239,8 +240,8 @@ public final class PostgresEventLog: EventLog, Service {
         _ = try await run("rewinding a consumer group") { [logger] in
             try await client.query(
                 """
-                INSERT INTO portier_events.consumer_groups (name, position, owner, lease_until) VALUES (\(group), \(position), NULL, '-infinity')
-                ON CONFLICT (name) DO UPDATE SET position = excluded.position, owner = NULL, lease_until = '-infinity'
+                INSERT INTO portier_events.consumer_groups (name, position, owner, lease_until) VALUES (\(group), \(position), NULL, 'epoch')
+                ON CONFLICT (name) DO UPDATE SET position = excluded.position, owner = NULL, lease_until = 'epoch'
                 """,
                 logger: logger
             )
@@ -312,6 +313,10 @@ public final class PostgresEventLog: EventLog, Service {
 
     public var idlePollInterval: Duration? { .seconds(1) }
 
+    /// Whether appends wake this process's consumers now (false while the listening connection is
+    /// being established or re-established; consumers poll meanwhile).
+    public var isListening: Bool { listening.load(ordering: .acquiring) }
+
     public func appendWakeup() -> Wakeup? {
         let wakeup = Wakeup()
         wakeups.withLock { $0.append(wakeup) }
@@ -328,6 +333,8 @@ public final class PostgresEventLog: EventLog, Service {
                     try await connection.listen(on: Self.channel) { notifications in
                         failures = 0
                         self.wakeAll()  // appends made while nobody listened
+                        self.listening.store(true, ordering: .releasing)
+                        defer { self.listening.store(false, ordering: .releasing) }
                         for try await _ in notifications { self.wakeAll() }
                     }
                 }
