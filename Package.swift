@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "HotelTests",
             dependencies: [
-                "PortierTestSupport", "Tokens",
+                "PortierTestSupport", "Tokens", "EventBus",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

@@ -1,5 +1,7 @@
+import EventBus
 import Foundation
 import GRDB
+import Logging
 import PortierTestSupport
 
 /// Reads the event pipeline's state straight from the stack's SQLite files, so a test can wait
@@ -16,25 +18,28 @@ extension HotelStack {
     /// True once every event the services have written is in the log and `group` has committed
     /// its position past all of them. From then on the group receives nothing it has not had,
     /// so counts of its effects are final: a duplicate can no longer "arrive later".
-    func hasConsumedEverything(group: String) throws -> Bool {
+    func hasConsumedEverything(group: String) async throws -> Bool {
         for service in Service.allCases where FileManager.default.fileExists(atPath: dataDirectory + "/\(service.rawValue).sqlite") {
             guard try number(service.rawValue, "SELECT COUNT(*) FROM outbox") == 0 else { return false }
         }
-        let head = try number("events", "SELECT COALESCE(MAX(position), 0) FROM events")
-        let committed = try number("events", "SELECT position FROM consumer_groups WHERE name = ?", [group])
-        return committed >= head
+        let status = try await eventLogStatus()
+        let committed = status.groups.first { $0.name == group }?.position ?? 0
+        return committed >= status.lastPosition
     }
 
     /// The pid of the process holding `group`'s lease (owners are `host:pid:nonce`), if any.
-    func leaseHolderPID(group: String) throws -> Int32? {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: dataDirectory + "/events.sqlite", configuration: configuration)
-        let owner = try queue.read { db in
-            try String.fetchOne(db, sql: "SELECT owner FROM consumer_groups WHERE name = ? AND lease_until > ?", arguments: [group, Date().timeIntervalSince1970])
-        }
-        let parts = owner?.split(separator: ":") ?? []
+    func leaseHolderPID(group: String) async throws -> Int32? {
+        let holder = try await eventLogStatus().groups.first { $0.name == group && $0.leaseSeconds > 0 }
+        let parts = holder?.owner?.split(separator: ":") ?? []
         guard parts.count >= 3 else { return nil }
         return Int32(parts[parts.count - 2])
+    }
+
+    /// The shared log's status, read the way `portier events` reads it, from either engine.
+    func eventLogStatus() async throws -> EventLogStatus {
+        if let databaseURL {
+            return try await PostgresEventLog.with(url: try PostgresURL(databaseURL), logger: Logger(label: "probe")) { try await $0.status() }
+        }
+        return try await SQLiteEventLog(path: dataDirectory + "/events.sqlite").status()
     }
 }

@@ -18,8 +18,8 @@ import Testing
         return try queue.read { db in try Int.fetchOne(db, sql: sql) ?? -1 }
     }
 
-    @Test func bookingsWorkWhileNotificationsIsDownAndEveryMissedOneArrivesOnce() async throws {
-        try await HotelStack.run { hotel in
+    @Test(arguments: HotelStack.LogEngine.allCases) func bookingsWorkWhileNotificationsIsDownAndEveryMissedOneArrivesOnce(eventLog: HotelStack.LogEngine) async throws {
+        try await HotelStack.run(eventLog: eventLog) { hotel in
             let room = try await hotel.registerRoom(hostID: 3)
             try await hotel.stop("notifications")
             #expect(try await hotel.get("/notifications?recipient=guest:20").status == 502, "it really is down")
@@ -40,7 +40,7 @@ import Testing
                 return guest == 4 && host == 4
             })
             // Once the group has committed past every event, nothing more can be delivered to it.
-            #expect(try await eventually { try hotel.hasConsumedEverything(group: "notifications") })
+            #expect(try await eventually { try await hotel.hasConsumedEverything(group: "notifications") })
             let guest = try await hotel.notifications("guest:20")
             let host = try await hotel.notifications("host:3")
             #expect(guest.count == 4 && host.count == 4, "no duplicates, and none still to come")
@@ -113,8 +113,8 @@ import Testing
         }
     }
 
-    @Test func aConsumerKilledMidStreamLosesAndDuplicatesNothing() async throws {
-        try await HotelStack.run { hotel in
+    @Test(arguments: HotelStack.LogEngine.allCases) func aConsumerKilledMidStreamLosesAndDuplicatesNothing(eventLog: HotelStack.LogEngine) async throws {
+        try await HotelStack.run(eventLog: eventLog) { hotel in
             let rooms = [try await hotel.registerRoom(hostID: 5), try await hotel.registerRoom(hostID: 5)]
             let bookings = 24
             func book(_ index: Int) async throws {
@@ -131,7 +131,7 @@ import Testing
             for index in bookings / 2..<bookings { try await book(index) }
             try await hotel.start(.mypages)
 
-            #expect(try await eventually { try hotel.hasConsumedEverything(group: "mypages") })
+            #expect(try await eventually { try await hotel.hasConsumedEverything(group: "mypages") })
             let page = try await hotel.get("/mypages?hostId=5&size=100").json
             #expect(page["total"] as? Int == bookings)
             let rows = page["items"] as? [[String: Any]] ?? []
@@ -144,11 +144,11 @@ import Testing
     /// Two replicas of notifications share one database and one consumer group. Deliveries are
     /// counted where they land (a webhook receiver), so a notification sent twice would show even
     /// though the notifications table cannot hold it twice.
-    @Test func twoReplicasOfAConsumerGroupHandleEachEventOnceInTotal() async throws {
+    @Test(arguments: HotelStack.LogEngine.allCases) func twoReplicasOfAConsumerGroupHandleEachEventOnceInTotal(eventLog: HotelStack.LogEngine) async throws {
         let receiver = WebhookReceiver()
         let signal = PortSignal()
         try await LiveServer.run(receiver.application(signal), port: signal) { hookPort in
-            try await HotelStack.run { hotel in
+            try await HotelStack.run(eventLog: eventLog) { hotel in
                 let webhook = ["--webhook-url", "http://127.0.0.1:\(hookPort)/hook"]
                 try await hotel.stop("notifications")
                 try await hotel.start(.notifications, extraArguments: webhook)
@@ -157,19 +157,19 @@ import Testing
                 for index in 0..<5 {
                     #expect(try await hotel.book(room: room, guest: 50, nightsFromNow: 10 + index * 3).status == 201)
                 }
-                #expect(try await eventually { try hotel.hasConsumedEverything(group: "notifications") })
+                #expect(try await eventually { try await hotel.hasConsumedEverything(group: "notifications") })
 
                 // The member that holds the lease stops; the other must take over and carry on.
                 let pids = ["notifications": hotel.processes["notifications"]?.pid, "notifications-2": hotel.processes["notifications-2"]?.pid]
-                let holder = try hotel.leaseHolderPID(group: "notifications")
+                let holder = try await hotel.leaseHolderPID(group: "notifications")
                 let active = try #require(pids.first { $0.value == holder }?.key, "one of the two holds the lease (holder pid \(String(describing: holder)))")
                 let survivor = active == "notifications" ? "notifications-2" : "notifications"
                 try await hotel.stop(active)
                 for index in 5..<8 {
                     #expect(try await hotel.book(room: room, guest: 50, nightsFromNow: 10 + index * 3).status == 201)
                 }
-                #expect(try await eventually { try hotel.hasConsumedEverything(group: "notifications") }, "the standby consumed the rest")
-                #expect(try hotel.leaseHolderPID(group: "notifications") == pids[survivor] ?? nil, "the standby holds the lease now")
+                #expect(try await eventually { try await hotel.hasConsumedEverything(group: "notifications") }, "the standby consumed the rest")
+                #expect(try await hotel.leaseHolderPID(group: "notifications") == pids[survivor] ?? nil, "the standby holds the lease now")
                 #expect(try await eventually { try hotel.number("notifications", "SELECT COUNT(*) FROM deliveries WHERE delivered_at IS NULL") == 0 })
 
                 // 8 bookings: 8 notifications for the host and 8 for the guest, each delivered exactly once.

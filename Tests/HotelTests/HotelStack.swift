@@ -10,7 +10,15 @@ final class HotelStack: @unchecked Sendable {
         case rooms, books, payments, notifications, mypages
     }
 
+    /// Where the services keep the event log.
+    enum LogEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case sqlite, postgres
+        var testDescription: String { rawValue }
+    }
+
     let directory: TemporaryDirectory
+    /// The event log's PostgreSQL database (a new one per stack), nil for the SQLite file.
+    let databaseURL: String?
     private(set) var processes: [String: ChildProcess] = [:]
     private(set) var ports: [String: Int] = [:]
     private(set) var gateway = ""
@@ -18,8 +26,9 @@ final class HotelStack: @unchecked Sendable {
     private var token = ""
     private let lock = NSLock()
 
-    private init(directory: TemporaryDirectory) {
+    private init(directory: TemporaryDirectory, databaseURL: String?) {
         self.directory = directory
+        self.databaseURL = databaseURL
     }
 
     var dataDirectory: String { directory.sub("data") }
@@ -31,9 +40,10 @@ final class HotelStack: @unchecked Sendable {
     /// The token server, directly (not through the gateway).
     var authURL: String { "http://127.0.0.1:\(ports["auth"] ?? 0)" }
 
-    static func run<T: Sendable>(_ body: @Sendable (HotelStack) async throws -> T) async throws -> T {
-        try await TemporaryDirectory.with("hotel") { dir in
-            let stack = HotelStack(directory: dir)
+    static func run<T: Sendable>(eventLog engine: LogEngine = .sqlite, _ body: @Sendable (HotelStack) async throws -> T) async throws -> T {
+        let databaseURL = engine == .postgres ? try await PostgresServer.database("hotel") : nil
+        return try await TemporaryDirectory.with("hotel") { dir in
+            let stack = HotelStack(directory: dir, databaseURL: databaseURL)
             defer { stack.killAll() }
             try await stack.startAll()
             return try await body(stack)
@@ -74,7 +84,7 @@ final class HotelStack: @unchecked Sendable {
         if service == .books { arguments += ["--payments-url", "http://127.0.0.1:\(ports["payments"]!)"] }
         // books gets its service token from the token server, payments checks it against its JWKS.
         if service == .books || service == .payments { arguments += ["--auth-url", authURL, "--issuer", Self.issuer] }
-        let process = try ChildProcess(arguments)
+        let process = try ChildProcess(arguments, environment: databaseURL.map { ["PORTIER_DATABASE_URL": $0] } ?? [:])
         let bound = try await process.port(fromLineContaining: "\(service.rawValue) listening")
         register(name, process, port: bound)
     }

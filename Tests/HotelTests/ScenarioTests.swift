@@ -1,3 +1,4 @@
+import EventBus
 import Foundation
 import PortierTestSupport
 import Testing
@@ -5,8 +6,8 @@ import Testing
 /// Seed 000's requirements F1-F11, end to end through the gateway with a real token, over real
 /// processes, checking the final state of books, payments, notifications and mypages.
 @Suite(.serialized) struct ScenarioTests {
-    @Test func theWholeBookingLifecycle() async throws {
-        try await HotelStack.run { hotel in
+    @Test(arguments: HotelStack.LogEngine.allCases) func theWholeBookingLifecycle(eventLog: HotelStack.LogEngine) async throws {
+        try await HotelStack.run(eventLog: eventLog) { hotel in
             // F1: a host registers a room.
             let registered = try await hotel.post("/rooms", ["name": "Ocean view", "hostId": 7, "price": 150, "capacity": 3])
             #expect(registered.status == 201)
@@ -83,7 +84,7 @@ import Testing
 
             // Nothing was notified twice, even though the second cancel reached books: once the group
             // has committed past every event, no notification is still to come.
-            #expect(try await eventually { try hotel.hasConsumedEverything(group: "notifications") })
+            #expect(try await eventually { try await hotel.hasConsumedEverything(group: "notifications") })
             #expect(try await hotel.notifications("guest:10").count == 2)
             #expect(try await hotel.notifications("host:7").count == 2)
 
@@ -94,6 +95,12 @@ import Testing
                 let refused = try await hotel.book(room: room, guest: 12, nightsFromNow: 50)
                 return refused.status == 409 && (refused.json["error_description"] as? String)?.contains("was deleted") == true
             })
+
+            // The events went where the services were told to keep them, and every group read them.
+            #expect(FileManager.default.fileExists(atPath: hotel.dataDirectory + "/events.sqlite") == (eventLog == .sqlite))
+            let status = try await hotel.eventLogStatus()
+            #expect(status.lastPosition >= 6, "Booked, PaymentApproved, BookCanceled, PaymentCanceled, ...")
+            #expect(Set(status.groups.map(\.name)).isSuperset(of: ["rooms", "payments", "notifications", "mypages"]))
         }
     }
 }

@@ -279,11 +279,17 @@ public final class PostgresEventLog: EventLog, Service {
     public func status() async throws -> EventLogStatus {
         try await migrate()
         return try await run("reading the event log's status") { [logger] in
+            // The newest event's position; once everything was pruned, the sequence's (which an
+            // append that only repeated known ids may have moved past the last real event).
             var last: Int64 = 0
-            for try await (value, called) in try await client.query(
-                "SELECT last_value, is_called FROM portier_events.log_position_seq", logger: logger
-            ).decode((Int64, Bool).self) {
-                last = called ? value : 0
+            for try await value in try await client.query(
+                """
+                SELECT COALESCE((SELECT MAX(position) FROM portier_events.log),
+                                (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM portier_events.log_position_seq))
+                """,
+                logger: logger
+            ).decode(Int64.self) {
+                last = value
             }
             var oldest: (Int64, Double)?
             for try await row in try await client.query(
