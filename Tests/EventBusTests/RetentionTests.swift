@@ -4,7 +4,7 @@ import PortierTestSupport
 import Testing
 @testable import EventBus
 
-/// The shared log's retention on a real SQLite file, and `portier events` as an operator runs it.
+/// The shared log's retention on both engines, and `portier events` as an operator runs it.
 @Suite struct RetentionTests {
     static let day = 86_400.0
 
@@ -15,9 +15,8 @@ import Testing
         )
     }
 
-    @Test func onlyEventsEveryGroupConsumedAndOlderThanTheAgeLeave() async throws {
-        try await TemporaryDirectory.with { dir in
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+    @Test(arguments: Engine.allCases) func onlyEventsEveryGroupConsumedAndOlderThanTheAgeLeave(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             try await log.append((1...4).map { Self.event($0, daysAgo: 10) } + (5...6).map { Self.event($0, daysAgo: 0) })
             let retention = EventLogRetention(log: log, age: .seconds(7 * 86_400), logger: Logger(label: "retention"))
             #expect(await retention.pruneOnce() == 0, "no group has consumed anything yet")
@@ -44,18 +43,17 @@ import Testing
             #expect(status.lastPosition == 7 && status.oldestPosition == 5 && status.retained == 3)
             #expect(status.groups.map(\.name) == ["fast", "slow"] && status.groups.map(\.lag) == [1, 1])
             #expect(status.groups.allSatisfy { $0.owner != nil && $0.leaseSeconds > 0 })
-        }
+        } }
     }
 
-    @Test func portierEventsShowsEachGroupsLag() async throws {
-        try await TemporaryDirectory.with { dir in
-            let log = try SQLiteEventLog(path: dir.sub("events.sqlite"))
+    @Test(arguments: Engine.allCases) func portierEventsShowsEachGroupsLagAndReplays(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log, arguments in
             try await log.append((1...5).map { Self.event($0, daysAgo: 0) })
             _ = try await log.acquireLease(group: "mypages", owner: "mypages-1", duration: .seconds(30))
             #expect(try await log.commit(group: "mypages", owner: "mypages-1", position: 2, renewFor: .seconds(30)))
             try await log.release(group: "mypages", owner: "mypages-1")
 
-            let process = try ChildProcess(["events", "--data-dir", dir.path])
+            let process = try ChildProcess(["events"] + arguments)
             #expect(try await process.waitForExit() == 0)
             let output = process.lines.joined(separator: "\n")
             #expect(output.contains("retained   5 events, positions 1...5"), "\(output)")
@@ -63,9 +61,32 @@ import Testing
             #expect(row.split(separator: " ").prefix(3) == ["mypages", "2", "3"], "position 2, lag 3: \(row)")
             #expect(row.contains("free (no consumer running)"))
 
+            // An operator replays the group; its consumer would re-read everything after position 0.
+            let replay = try ChildProcess(["events", "replay", "--group", "mypages", "--from", "0"] + arguments)
+            #expect(try await replay.waitForExit() == 0)
+            #expect(replay.lines.joined().contains("group mypages moved from position 2 to 0"), "\(replay.lines)")
+            #expect(try await log.position(of: "mypages") == 0)
+
+            // Events before the oldest retained one cannot come back: the command says so.
+            _ = try await log.acquireLease(group: "mypages", owner: "mypages-1", duration: .seconds(30))
+            #expect(try await log.commit(group: "mypages", owner: "mypages-1", position: 5, renewFor: .seconds(30)))
+            #expect(try await log.prune(occurredBefore: Date().timeIntervalSince1970 + 60, batch: 10) == 5)
+            try await log.append([Self.event(6, daysAgo: 0)])
+            let late = try ChildProcess(["events", "replay", "--group", "mypages", "--from", "0"] + arguments)
+            #expect(try await late.waitForExit() == 0)
+            #expect(late.lines.joined().contains("events before position 6 were pruned"), "\(late.lines)")
+        } }
+    }
+
+    @Test func portierEventsRefusesAMissingFileAndAMalformedDatabaseURL() async throws {
+        try await TemporaryDirectory.with { dir in
             let missing = try ChildProcess(["events", "--data-dir", dir.sub("nowhere")])
             #expect(try await missing.waitForExit() == 2)
             #expect(missing.lines.joined().contains("no event log at"))
+
+            let malformed = try ChildProcess(["events", "--database", "mysql://root@127.0.0.1/x"])
+            #expect(try await malformed.waitForExit() != 0)
+            #expect(malformed.lines.joined().contains("--database: invalid database URL: not a postgres:// URL"), "\(malformed.lines)")
         }
     }
 }
