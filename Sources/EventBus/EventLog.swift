@@ -37,6 +37,9 @@ public protocol EventLog: Sendable {
     /// The log's extent and each group's position, lag and lease.
     func status() async throws -> EventLogStatus
 
+    /// Throws unless the log can be read right now (for readiness probes).
+    func ping() async throws
+
     /// A wake-up that the log signals whenever events may have been appended, for a consumer to
     /// wait on instead of polling; nil when the engine cannot tell (then consumers poll).
     func appendWakeup() -> Wakeup?

@@ -92,6 +92,10 @@ public struct SQLiteEventLog: EventLog {
         }
     }
 
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     public func release(group: String, owner: String) async throws {
         try await pool.write { db in
             try db.execute(sql: "UPDATE consumer_groups SET owner = NULL, lease_until = 0 WHERE name = ? AND owner = ?", arguments: [group, owner])

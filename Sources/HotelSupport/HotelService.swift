@@ -51,7 +51,19 @@ public enum HotelService {
         let router = Router(context: PortierRequestContext.self)
         router.add(middleware: AccessLogMiddleware(logger: logger))
         HealthRoutes.add(to: router) {
-            (try? await store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 ? nil : "database unavailable"
+            guard (try? await store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 else { return "database unavailable" }
+            // Without the log nothing this service publishes or consumes moves: not ready, so a load
+            // balancer sends requests to a replica that can. Answered within 2 s either way.
+            return await withTaskGroup(of: String?.self) { group in
+                group.addTask { (try? await eventLog.ping()) == nil ? "event log unavailable" : nil }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(2))
+                    return "event log did not answer within 2 s"
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
         }
         routes(router)
         return Application(

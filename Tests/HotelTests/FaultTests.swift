@@ -141,6 +141,65 @@ import Testing
         }
     }
 
+    /// The event log's PostgreSQL goes away abruptly and comes back. Meanwhile every service says
+    /// it is not ready, bookings still succeed (their events wait in the services' outboxes), and
+    /// afterwards everything flows again by itself: each event notified and projected once.
+    @Test func postgresRestartedMidLoadLosesNothing() async throws {
+        // A cluster of its own: stopping the shared one would fail the tests running beside this one.
+        let server = try PostgresServer.startPrivate()
+        defer { server.shutdown() }
+        try await HotelStack.run(databaseURL: try server.createDatabase("restart")) { hotel in
+            let room = try await hotel.registerRoom(hostID: 8)
+            var books: [Int] = []
+            for index in 0..<3 {
+                let response = try await hotel.book(room: room, guest: 60, nightsFromNow: 10 + index * 3)
+                #expect(response.status == 201, "\(response.text)")
+                books.append(response.json["id"] as? Int ?? 0)
+            }
+            let services: [HotelStack.Service] = [.rooms, .books, .payments, .notifications, .mypages]
+            @Sendable func readiness() async throws -> [Int] {
+                var statuses: [Int] = []
+                for service in services {
+                    statuses.append(try await HTTP.request(.GET, "http://127.0.0.1:\(hotel.ports[service.rawValue] ?? 0)/health/ready").status)
+                }
+                return statuses
+            }
+            #expect(try await readiness() == [200, 200, 200, 200, 200])
+
+            try server.stop(immediately: true)
+            #expect(try await eventually { try await readiness() == [503, 503, 503, 503, 503] }, "every service reports the log unavailable")
+            for index in 3..<6 {
+                let response = try await hotel.book(room: room, guest: 60, nightsFromNow: 10 + index * 3)
+                #expect(response.status == 201, "booking while the log is down: \(response.text)")
+                books.append(response.json["id"] as? Int ?? 0)
+            }
+            #expect(try await hotel.delete("/books/\(books[0])").status == 200)
+            #expect(try hotel.number("books", "SELECT COUNT(*) FROM outbox") > 0, "the events wait in the outbox")
+
+            try server.start()
+            #expect(try await eventually(timeout: .seconds(60)) { try await readiness() == [200, 200, 200, 200, 200] }, "ready again by themselves")
+            for group in ["notifications", "mypages", "payments"] {
+                #expect(try await eventually(timeout: .seconds(60)) { try await hotel.hasConsumedEverything(group: group) }, "\(group) caught up")
+            }
+            // 6 approvals and 1 cancellation for the guest; 6 bookings and 1 cancellation for the host; each once.
+            let guest = try await hotel.notifications("guest:60")
+            let host = try await hotel.notifications("host:8")
+            #expect(guest.count == 7 && host.count == 7, "guest \(guest.count), host \(host.count)")
+            #expect(Set(guest.map { "\($0["kind"] ?? "")-\($0["bookId"] ?? "")" }).count == 7)
+            let page = try await hotel.get("/mypages?hostId=8&size=100").json
+            #expect(page["total"] as? Int == 6)
+            let canceled = (page["items"] as? [[String: Any]] ?? []).filter { $0["bookingStatus"] as? String == "Canceled" }
+            #expect(canceled.map { $0["bookId"] as? Int } == [books[0]])
+            let first = books[0]
+            #expect(try await eventually {
+                try await hotel.get("/payments?bookId=\(first)").json["items"].flatMap { ($0 as? [[String: Any]])?.first?["status"] as? String } == "Canceled"
+            })
+            for service in ["notifications", "mypages", "payments"] {
+                #expect(try count(hotel, service, "SELECT COUNT(*) FROM dead_letters") == 0)
+            }
+        }
+    }
+
     /// Two replicas of notifications share one database and one consumer group. Deliveries are
     /// counted where they land (a webhook receiver), so a notification sent twice would show even
     /// though the notifications table cannot hold it twice.

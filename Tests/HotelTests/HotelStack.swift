@@ -41,8 +41,11 @@ final class HotelStack: @unchecked Sendable {
     var authURL: String { "http://127.0.0.1:\(ports["auth"] ?? 0)" }
 
     static func run<T: Sendable>(eventLog engine: LogEngine = .sqlite, _ body: @Sendable (HotelStack) async throws -> T) async throws -> T {
-        let databaseURL = engine == .postgres ? try await PostgresServer.database("hotel") : nil
-        return try await TemporaryDirectory.with("hotel") { dir in
+        try await run(databaseURL: engine == .postgres ? try await PostgresServer.database("hotel") : nil, body)
+    }
+
+    static func run<T: Sendable>(databaseURL: String?, _ body: @Sendable (HotelStack) async throws -> T) async throws -> T {
+        try await TemporaryDirectory.with("hotel") { dir in
             let stack = HotelStack(directory: dir, databaseURL: databaseURL)
             defer { stack.killAll() }
             try await stack.startAll()

@@ -21,12 +21,28 @@ public struct PostgresServer: Sendable {
 
     private static let started = Task { try PostgresServer.start() }
 
-    /// A new, empty database; returns its URL (`postgres://portier@127.0.0.1:<port>/<name>`).
+    /// A new, empty database in the shared cluster; returns its URL
+    /// (`postgres://portier@127.0.0.1:<port>/<name>`).
     public static func database(_ prefix: String = "t") async throws -> String {
-        let server = try await shared()
+        try await shared().createDatabase(prefix)
+    }
+
+    /// A cluster of the caller's own, for a test that stops and starts it (the shared one must stay
+    /// up for the tests running beside it). ``shutdown()`` removes it.
+    public static func startPrivate() throws -> PostgresServer {
+        try start()
+    }
+
+    public func createDatabase(_ prefix: String = "t") throws -> String {
         let name = "\(prefix)_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-        try server.psql("CREATE DATABASE \(name)")
-        return server.url(database: name)
+        try psql("CREATE DATABASE \(name)")
+        return url(database: name)
+    }
+
+    /// Stops the cluster and removes its directory.
+    public func shutdown() {
+        try? stop(immediately: true)
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     public func url(database: String) -> String { "postgres://portier@127.0.0.1:\(port)/\(database)" }

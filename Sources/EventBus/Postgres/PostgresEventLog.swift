@@ -216,6 +216,13 @@ public final class PostgresEventLog: EventLog, Service {
         }
     }
 
+    public func ping() async throws {
+        try await migrate()
+        _ = try await run("reaching the event log") { [logger] in
+            for try await _ in try await client.query("SELECT 1", logger: logger) {}
+        }
+    }
+
     public func release(group: String, owner: String) async throws {
         _ = try await run("releasing a consumer group's lease") { [logger] in
             try await client.query(
