@@ -4,16 +4,24 @@
 SWIFT        ?= swift
 CONFIG       ?= release
 APT_PACKAGES := libjwt-dev libssl-dev libsqlite3-dev pkg-config
+TEST_APT_PACKAGES := postgresql
 BIN          := .build/$(CONFIG)/portier
 
-.PHONY: all deps build run test fuzz bench format clean
+.PHONY: all deps test-deps apt-install build run test fuzz bench format clean
 
 all: build
 
 ## deps: install missing system packages (libjwt, OpenSSL, SQLite headers)
 deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+## test-deps: also the servers the tests start themselves (a throwaway PostgreSQL cluster)
+test-deps: deps
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES)"
+
+apt-install:
 	@missing=""; \
-	for package in $(APT_PACKAGES); do \
+	for package in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -32,7 +40,7 @@ run: build
 
 ## test: build and run every test (unit tests and end-to-end tests over real sockets), then each
 ## fuzz target for FUZZ_TEST_SECONDS (default 5) so a parser regression fails CI
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh

@@ -7,14 +7,37 @@
 #
 #   bench/booking.sh
 #   DURATION=10s CONNECTIONS=32 ROOMS=500 bench/booking.sh
+#   ENGINE=postgres bench/booking.sh   # the event log in a throwaway PostgreSQL cluster (Debian's postgresql)
 source "$(dirname "$0")/lib.sh"
 need wrk wrk
 need python3 python3
 DURATION="${DURATION:-30s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 ROOMS="${ROOMS:-300}"
+ENGINE="${ENGINE:-sqlite}"
 BASE=29000
 GATEWAY="http://127.0.0.1:$((BASE + 88))"
+DATABASE_ARGS=()
+PGPORT=$((BASE + 32))
+PGBIN=""
+case "$ENGINE" in
+  sqlite) ;;
+  postgres)
+    # A cluster of the run's own, with PostgreSQL's default durability (fsync, synchronous commit).
+    PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] || { echo "bench: PostgreSQL's server is missing; install it with: sudo apt-get install -y postgresql" >&2; exit 1; }
+    as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    chmod 755 "$WORK"
+    mkdir -p "$WORK/pg"
+    [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+    as_postgres "$PGBIN/initdb" -D "$WORK/pg/data" -U portier -A trust -E UTF8 --locale=C >/dev/null
+    as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $WORK/pg -c max_connections=300" start >/dev/null
+    trap 'as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true; cleanup' EXIT
+    DATABASE_ARGS=(--database "postgres://portier@127.0.0.1:$PGPORT/postgres?sslmode=disable")
+    ;;
+  *) echo "bench: ENGINE must be sqlite or postgres, got $ENGINE" >&2; exit 1 ;;
+esac
 
 build_release
 # The shipped routes.json, pointed at this run's ports, with rate limits out of the way.
@@ -29,7 +52,7 @@ json.dump(doc, open(sys.argv[2], "w"), indent=2)
 PY
 "$BIN" up --data-dir "$WORK/data" --keys-dir "$WORK/keys" --routes "$WORK/routes.json" \
   --gateway-port $((BASE + 88)) --auth-port $((BASE + 90)) --rooms-port $((BASE + 81)) --books-port $((BASE + 82)) \
-  --payments-port $((BASE + 83)) --notifications-port $((BASE + 84)) --mypages-port $((BASE + 85)) --gateway-admin-port $((BASE + 89)) > "$WORK/up.log" 2>&1 &
+  --payments-port $((BASE + 83)) --notifications-port $((BASE + 84)) --mypages-port $((BASE + 85)) --gateway-admin-port $((BASE + 89)) "${DATABASE_ARGS[@]}" > "$WORK/up.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 600); do grep -q "Portier is up" "$WORK/up.log" && break; sleep 0.2; done
 grep -q "Portier is up" "$WORK/up.log" || { echo "bench: portier up did not start" >&2; cat "$WORK/up.log" >&2; exit 1; }
@@ -97,21 +120,29 @@ done = function(summary, latency, _)
 end
 LUA
 
-echo "wrk -t1 -c$CONNECTIONS -d$DURATION: book (POST /books) and cancel (DELETE /books/{id}) through the gateway, $ROOMS rooms, $(nproc) cores"
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION: book (POST /books) and cancel (DELETE /books/{id}) through the gateway, $ROOMS rooms, $(nproc) cores, event log on $ENGINE"
 line="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/booking.lua" "$GATEWAY" | grep '^RESULT')"
 read -r _ rate p50 p99 booked canceled conflicts failures requests <<< "$line"
 printf '%-14s %8s %8s %8s %9s %9s %9s %9s\n' "bookings/s" "p50 ms" "p99 ms" "booked" "canceled" "conflict" "failures" "requests"
 printf '%-14s %8s %8s %8s %9s %9s %9s %9s\n' "$rate" "$p50" "$p99" "$booked" "$canceled" "$conflicts" "$failures" "$requests"
 
 # Every event consumed, then the books must balance.
-python3 - "$WORK/data" "$booked" "$canceled" "$CONNECTIONS" <<'PY'
-import sqlite3, sys, time
+python3 - "$WORK/data" "$booked" "$canceled" "$CONNECTIONS" "$ENGINE" "$PGBIN" "$PGPORT" <<'PY'
+import sqlite3, subprocess, sys, time
 data, answered_booked, answered_canceled, connections = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+engine, pgbin, pgport = sys.argv[5], sys.argv[6], sys.argv[7]
 db = lambda name: sqlite3.connect(f"{data}/{name}.sqlite")
-def settled():
+def psql(sql):
+    out = subprocess.check_output([f"{pgbin}/psql", "-h", "127.0.0.1", "-p", pgport, "-U", "portier", "-d", "postgres", "-tAc", sql])
+    return [line.split("|") for line in out.decode().split("\n") if line]
+def log_state():
+    if engine == "postgres":
+        head = int(psql("SELECT COALESCE(MAX(position), 0) FROM portier_events.log")[0][0])
+        return head, {name: int(position) for name, position in psql("SELECT name, position FROM portier_events.consumer_groups")}
     log = db("events")
-    head = log.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0]
-    groups = dict(log.execute("SELECT name, position FROM consumer_groups").fetchall())
+    return log.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0], dict(log.execute("SELECT name, position FROM consumer_groups").fetchall())
+def settled():
+    head, groups = log_state()
     outboxes = sum(db(s).execute("SELECT COUNT(*) FROM outbox").fetchone()[0] for s in ["rooms", "books", "payments"])
     return outboxes == 0 and all(groups.get(g) == head for g in ["rooms", "books", "payments", "notifications", "mypages"])
 for _ in range(1200):

@@ -41,12 +41,22 @@ public struct EventConsumer: Service {
         self.types = types
         self.handler = handler
         self.logger = logger
-        self.owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+        self.owner = "\(Self.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
         self.pollInterval = pollInterval
         self.batchSize = batchSize
         self.leaseDuration = leaseDuration
         self.dedupeRetention = dedupeRetention
     }
+
+    /// This machine's name, read once. Not `ProcessInfo.processInfo.hostName`: on Linux it mutates a
+    /// shared `Host` without a lock, and consumers made on several threads at once corrupted the heap
+    /// (a test process crashed later in an unrelated `Process.run`).
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown-host" }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }()
 
     public func run() async throws {
         await cancelWhenGracefulShutdown { await loop() }

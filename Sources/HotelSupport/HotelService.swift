@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import PortierHTTP
 import ServiceLifecycle
+import Synchronization
 
 /// Where a hotel service listens and keeps its data.
 public struct HotelServiceSettings: Sendable {
@@ -54,15 +55,8 @@ public enum HotelService {
             guard (try? await store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 else { return "database unavailable" }
             // Without the log nothing this service publishes or consumes moves: not ready, so a load
             // balancer sends requests to a replica that can. Answered within 2 s either way.
-            return await withTaskGroup(of: String?.self) { group in
-                group.addTask { (try? await eventLog.ping()) == nil ? "event log unavailable" : nil }
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(2))
-                    return "event log did not answer within 2 s"
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
+            return await firstAnswer(within: .seconds(2), otherwise: "event log did not answer within 2 s") {
+                (try? await eventLog.ping()) == nil ? "event log unavailable" : nil
             }
         }
         routes(router)
@@ -79,5 +73,39 @@ public enum HotelService {
             },
             logger: logger
         )
+    }
+}
+
+/// `check`'s answer, or `otherwise` once `timeout` has passed. A slow check goes on in the
+/// background: a query to a database that vanished mid-way may not stop when cancelled, and a
+/// readiness probe must answer anyway.
+func firstAnswer(within timeout: Duration, otherwise: String, _ check: @escaping @Sendable () async -> String?) async -> String? {
+    let answer = FirstAnswer()
+    return await withCheckedContinuation { continuation in
+        answer.wait(continuation)
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            answer.give(otherwise)
+        }
+        Task {
+            answer.give(await check())
+            timer.cancel()
+        }
+    }
+}
+
+/// Hands the first of several answers to one waiter; later ones are dropped.
+private final class FirstAnswer: Sendable {
+    private let waiter = Mutex<CheckedContinuation<String?, Never>?>(nil)
+
+    func wait(_ continuation: CheckedContinuation<String?, Never>) {
+        waiter.withLock { $0 = continuation }
+    }
+
+    func give(_ answer: String?) {
+        waiter.withLock { waiter -> CheckedContinuation<String?, Never>? in
+            defer { waiter = nil }
+            return waiter
+        }?.resume(returning: answer)
     }
 }

@@ -60,21 +60,34 @@ struct EventsCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var location: Location
-        @Option(help: "The consumer group (the service's name: rooms, payments, notifications, mypages).") var group: String
+        @Option(help: "The consumer group (the service's name: rooms, books, payments, notifications, mypages).") var group: String
         @Option(help: "Re-read the events after this position (0 for everything retained).") var from: Int64
+        @Flag(help: "Create the group when it does not exist yet (a new consumer that should start at --from).") var create = false
 
         func run() async throws {
-            guard from >= 0 else { throw ValidationError("--from must be 0 or more") }
             let group = self.group
             let from = self.from
-            let (before, status) = try await location.with { log, _ in
-                let before = try await log.position(of: group)
+            let create = self.create
+            let outcome = try await location.with { log, _ -> Result<(Int64, EventLogStatus), ValidationError> in
+                let status = try await log.status()
+                let existing = status.groups.first { $0.name == group }
+                // A mistyped name would create a group nobody consumes, which holds pruning back for good.
+                guard existing != nil || create else {
+                    let known = status.groups.map(\.name).joined(separator: ", ")
+                    return .failure(ValidationError("no consumer group \(group) (groups: \(known.isEmpty ? "none" : known)); --create makes one"))
+                }
+                guard from >= 0, from <= status.lastPosition else {
+                    return .failure(ValidationError("--from must be between 0 and the last position, \(status.lastPosition)"))
+                }
                 try await log.rewind(group: group, to: from)
-                return (before, try await log.status())
+                return .success((existing?.position ?? 0, status))
             }
+            let (before, status) = try outcome.get()
             Console.write("portier events: group \(group) moved from position \(before) to \(from)")
-            if let oldest = status.oldestPosition, oldest > from + 1 {
-                Console.write("portier events: warning: events before position \(oldest) were pruned and cannot be replayed")
+            // Everything up to the oldest retained event's predecessor was pruned (or all of it).
+            let firstRetained = status.oldestPosition ?? (status.lastPosition == Int64.max ? Int64.max : status.lastPosition + 1)
+            if from < firstRetained - 1 {
+                Console.write("portier events: warning: events before position \(firstRetained) were pruned and cannot be replayed")
             }
         }
     }

@@ -67,6 +67,16 @@ import Testing
             #expect(replay.lines.joined().contains("group mypages moved from position 2 to 0"), "\(replay.lines)")
             #expect(try await log.position(of: "mypages") == 0)
 
+            // A mistyped group or a position beyond the log is refused, and nothing moves.
+            let typo = try ChildProcess(["events", "replay", "--group", "mypage", "--from", "0"] + arguments)
+            #expect(try await typo.waitForExit() != 0)
+            #expect(typo.lines.joined().contains("no consumer group mypage (groups: mypages)"), "\(typo.lines)")
+            let beyond = try ChildProcess(["events", "replay", "--group", "mypages", "--from", "99"] + arguments)
+            #expect(try await beyond.waitForExit() != 0)
+            #expect(beyond.lines.joined().contains("--from must be between 0 and the last position, 5"), "\(beyond.lines)")
+            #expect(try await log.status().groups.map(\.name) == ["mypages"])
+            #expect(try await log.position(of: "mypages") == 0)
+
             // Events before the oldest retained one cannot come back: the command says so.
             _ = try await log.acquireLease(group: "mypages", owner: "mypages-1", duration: .seconds(30))
             #expect(try await log.commit(group: "mypages", owner: "mypages-1", position: 5, renewFor: .seconds(30)))

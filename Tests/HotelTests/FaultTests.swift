@@ -146,9 +146,9 @@ import Testing
     /// afterwards everything flows again by itself: each event notified and projected once.
     @Test func postgresRestartedMidLoadLosesNothing() async throws {
         // A cluster of its own: stopping the shared one would fail the tests running beside this one.
-        let server = try PostgresServer.startPrivate()
+        let server = try await PostgresServer.startPrivate()
         defer { server.shutdown() }
-        try await HotelStack.run(databaseURL: try server.createDatabase("restart")) { hotel in
+        try await HotelStack.run(databaseURL: try await server.createDatabase("restart")) { hotel in
             let room = try await hotel.registerRoom(hostID: 8)
             var books: [Int] = []
             for index in 0..<3 {
@@ -166,7 +166,7 @@ import Testing
             }
             #expect(try await readiness() == [200, 200, 200, 200, 200])
 
-            try server.stop(immediately: true)
+            try await server.stop(immediately: true)
             #expect(try await eventually { try await readiness() == [503, 503, 503, 503, 503] }, "every service reports the log unavailable")
             for index in 3..<6 {
                 let response = try await hotel.book(room: room, guest: 60, nightsFromNow: 10 + index * 3)
@@ -176,7 +176,7 @@ import Testing
             #expect(try await hotel.delete("/books/\(books[0])").status == 200)
             #expect(try hotel.number("books", "SELECT COUNT(*) FROM outbox") > 0, "the events wait in the outbox")
 
-            try server.start()
+            try await server.start()
             #expect(try await eventually(timeout: .seconds(60)) { try await readiness() == [200, 200, 200, 200, 200] }, "ready again by themselves")
             for group in ["notifications", "mypages", "payments"] {
                 #expect(try await eventually(timeout: .seconds(60)) { try await hotel.hasConsumedEverything(group: group) }, "\(group) caught up")

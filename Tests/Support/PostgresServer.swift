@@ -13,13 +13,24 @@ public struct PostgresServer: Sendable {
     public let port: Int
     let binDirectory: String
     let directory: String
+    /// Keeps the port from any port-0 bind for the server's whole life, restarts included (the
+    /// server binds it too: both set SO_REUSEADDR, and only the server listens).
+    let held: HeldPort?
 
     /// The cluster this test process shares; started by the first caller.
     public static func shared() async throws -> PostgresServer {
         try await started.value
     }
 
-    private static let started = Task { try PostgresServer.start() }
+    private static let started = Task { try await offThread { try PostgresServer.start() } }
+
+    /// Runs blocking work (a child process and its wait) on a thread of its own: the tests' 2-core
+    /// cooperative pool must not stall while `initdb` or `psql` runs.
+    static func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
 
     /// A new, empty database in the shared cluster; returns its URL
     /// (`postgres://portier@127.0.0.1:<port>/<name>`).
@@ -29,19 +40,19 @@ public struct PostgresServer: Sendable {
 
     /// A cluster of the caller's own, for a test that stops and starts it (the shared one must stay
     /// up for the tests running beside it). ``shutdown()`` removes it.
-    public static func startPrivate() throws -> PostgresServer {
-        try start()
+    public static func startPrivate() async throws -> PostgresServer {
+        try await offThread { try start() }
     }
 
-    public func createDatabase(_ prefix: String = "t") throws -> String {
+    public func createDatabase(_ prefix: String = "t") async throws -> String {
         let name = "\(prefix)_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-        try psql("CREATE DATABASE \(name)")
+        try await Self.offThread { try psql("CREATE DATABASE \(name)") }
         return url(database: name)
     }
 
     /// Stops the cluster and removes its directory.
     public func shutdown() {
-        try? stop(immediately: true)
+        try? stopNow(immediately: true)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -57,16 +68,25 @@ public struct PostgresServer: Sendable {
 
     /// Stops the cluster at once (as a crash would) or cleanly, and starts it again on the same
     /// port and data: for tests of what the processes do while the database is away.
-    public func stop(immediately: Bool = true) throws {
+    public func stop(immediately: Bool = true) async throws {
+        try await Self.offThread { try stopNow(immediately: immediately) }
+    }
+
+    func stopNow(immediately: Bool) throws {
         try asOwner(binDirectory + "/pg_ctl", ["-D", directory + "/data", "-m", immediately ? "immediate" : "fast", "-w", "stop"])
     }
 
     /// Starts the server and waits until it accepts connections. It runs as a child of this process,
     /// not daemonized by `pg_ctl start`: a daemon inherits the descriptor Foundation watches to learn
     /// that a child exited, and the start would never be seen to finish.
-    public func start() throws {
+    public func start() async throws {
+        try await Self.offThread { try startNow() }
+    }
+
+    func startNow() throws {
         let options = [
-            "-D", directory + "/data", "-c", "listen_addresses=127.0.0.1", "-p", String(port), "-k", directory,
+            // TCP on loopback only; no Unix socket (a long TMPDIR would exceed its path limit).
+            "-D", directory + "/data", "-c", "listen_addresses=127.0.0.1", "-p", String(port), "-c", "unix_socket_directories=",
             // A throwaway cluster need not survive a power cut; without fsync the tests run faster.
             "-c", "fsync=off", "-c", "max_connections=400", "-c", "logging_collector=off",
         ]
@@ -106,7 +126,7 @@ public struct PostgresServer: Sendable {
         if getuid() == 0 {
             _ = try run("/bin/chown", ["postgres:postgres", directory])
         }
-        var server = PostgresServer(port: 0, binDirectory: bin, directory: directory)
+        var server = PostgresServer(port: 0, binDirectory: bin, directory: directory, held: nil)
         // Trust on loopback only: the cluster lives as long as this test process, in its own directory.
         try server.asOwner(
             bin + "/initdb", ["-D", directory + "/data", "-U", "portier", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
@@ -116,11 +136,9 @@ public struct PostgresServer: Sendable {
         var lastError: any Error = ChildProcessError("no attempt")
         for _ in 0..<5 {
             let held = try HeldPort()
-            let port = held.port
-            server = PostgresServer(port: port, binDirectory: bin, directory: directory)
+            server = PostgresServer(port: held.port, binDirectory: bin, directory: directory, held: held)
             do {
-                // Held until the server binds it (both set SO_REUSEADDR), so no port-0 bind takes it first.
-                try withExtendedLifetime(held) { try server.start() }
+                try server.startNow()
                 return server
             } catch {
                 lastError = error

@@ -26,9 +26,11 @@ import Synchronization
 public final class PostgresEventLog: EventLog, Service {
     public let client: PostgresClient
     let logger: Logger
-    private let migration = Mutex<Task<Void, any Error>?>(nil)
+    private let migrated = Atomic<Bool>(false)
     private let wakeups = Mutex<[Wakeup]>([])
     private let listening = Atomic<Bool>(false)
+    /// Opened when the pool starts running: PostgresNIO warns about every lease asked for before.
+    private let started = StartGate()
 
     public static let schema = "portier_events"
     static let channel = "portier_events"
@@ -72,7 +74,10 @@ public final class PostgresEventLog: EventLog, Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.client.run() }
+                group.addTask {
+                    self.started.open()
+                    await self.client.run()
+                }
                 group.addTask { await self.listen() }
             }
         }
@@ -92,23 +97,14 @@ public final class PostgresEventLog: EventLog, Service {
         }
     }
 
-    /// Creates or upgrades the schema once per process; every operation waits for it. A failure
-    /// (the database not up yet) is retried by the next operation.
+    /// Creates or upgrades the schema; every operation runs it until it has succeeded once in this
+    /// process. Callers that race run it together (the migrator's lock serialises them), and each
+    /// runs in its caller's task, so a shutdown cancels a wait for a database that is not up.
     public func migrate() async throws {
-        let task = migration.withLock { task -> Task<Void, any Error> in
-            if let task { return task }
-            let new = Task { [client, logger] in
-                _ = try await Self.migrator.migrate(client, logger: logger)
-            }
-            task = new
-            return new
-        }
-        do {
-            try await task.value
-        } catch {
-            migration.withLock { if $0 == task { $0 = nil } }
-            throw error
-        }
+        if migrated.load(ordering: .acquiring) { return }
+        await started.wait()
+        try await Self.migrator.migrate(client, logger: logger)
+        migrated.store(true, ordering: .releasing)
     }
 
     public func append(_ events: [EventEnvelope]) async throws {
@@ -339,6 +335,7 @@ public final class PostgresEventLog: EventLog, Service {
     /// Holds one connection that listens for appends and wakes every consumer of this process.
     /// When the connection drops it reconnects; consumers poll meanwhile.
     private func listen() async {
+        await started.wait()
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -370,10 +367,36 @@ public final class PostgresEventLog: EventLog, Service {
     }
 
     private func run<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        await started.wait()
         do {
             return try await body()
         } catch {
             throw PostgresFailure(operation, error)
+        }
+    }
+}
+
+/// A gate that stays shut until opened once; then every waiter, present and future, passes.
+final class StartGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if isOpen { continuation.resume() }
         }
     }
 }

@@ -31,10 +31,26 @@ public struct PostgresMigrator: Sendable {
     static let lockKey: Int64 = 0x706F_7274_6D69_6772  // "portmigr"
 
     /// Applies what is missing; returns the names it applied.
+    ///
+    /// A database that is already up to date is only read: the application's role then needs no
+    /// right to create anything (`CREATE SCHEMA IF NOT EXISTS` checks that right even when the
+    /// schema exists).
     @discardableResult
     public func migrate(_ client: PostgresClient, logger: Logger) async throws -> [String] {
         let schema = self.schema
         let migrations = self.migrations
+        do {
+            var applied: Set<String> = []
+            let table = "\(schema).migrations"
+            for try await exists in try await client.query("SELECT to_regclass(\(table)) IS NOT NULL", logger: logger).decode(Bool.self) where exists {
+                for try await name in try await client.query(PostgresQuery(unsafeSQL: "SELECT name FROM \(table)"), logger: logger).decode(String.self) {
+                    applied.insert(name)
+                }
+            }
+            if migrations.allSatisfy({ applied.contains($0.name) }) { return [] }
+        } catch {
+            throw PostgresFailure("reading schema \(schema)'s migrations", error)
+        }
         do {
             return try await client.withTransaction(logger: logger) { connection -> [String] in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)

@@ -4,9 +4,10 @@ import NIOSSL
 import PostgresNIO
 
 /// A `postgres://user:password@host:port/database?sslmode=...` URL (the form libpq, Kong and most
-/// tools take), turned into a client configuration. `sslmode` is `disable`, `prefer` (the default,
-/// as with libpq) or `require`; `verify-full` is accepted as `require`, which verifies the server's
-/// certificate and name against the system's trust roots.
+/// tools take), turned into a client configuration. `sslmode` means what it means to libpq:
+/// `disable`; `prefer` (the default: TLS when the server offers it); `require` (TLS, certificate not
+/// checked); `verify-ca` (certificate checked against the system's roots); `verify-full` (and the
+/// host name too).
 public struct PostgresURL: Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
@@ -19,19 +20,24 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         guard let components = URLComponents(string: text), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
             throw PostgresURLError("not a postgres:// URL")
         }
-        guard let host = components.host, !host.isEmpty else { throw PostgresURLError("the URL has no host") }
-        guard let user = components.user, !user.isEmpty else { throw PostgresURLError("the URL has no user name") }
+        // An IPv6 literal keeps its brackets in some Foundation versions: `[::1]` connects as `::1`.
+        guard var host = components.host, !host.isEmpty else { throw PostgresURLError("the URL has no host") }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        // Decoded exactly once: a password may contain "%" (written %25).
+        guard let user = components.percentEncodedUser.map({ $0.removingPercentEncoding ?? $0 }), !user.isEmpty else {
+            throw PostgresURLError("the URL has no user name")
+        }
         let port = components.port ?? 5432
         guard (1...65535).contains(port) else { throw PostgresURLError("port \(port) is out of range") }
         self.host = host
         self.port = port
-        self.username = user.removingPercentEncoding ?? user
-        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        self.username = user
+        self.password = components.percentEncodedPassword.map { $0.removingPercentEncoding ?? $0 }
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         self.database = path.isEmpty ? nil : path
         let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
-        guard ["disable", "prefer", "require", "verify-full"].contains(mode) else {
-            throw PostgresURLError("sslmode must be disable, prefer, require or verify-full, got \(mode)")
+        guard ["disable", "prefer", "require", "verify-ca", "verify-full"].contains(mode) else {
+            throw PostgresURLError("sslmode must be disable, prefer, require, verify-ca or verify-full, got \(mode)")
         }
         self.sslMode = mode
     }
@@ -42,14 +48,22 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
     }
 
     public var clientConfiguration: PostgresClient.Configuration {
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        var caOnly = TLSConfiguration.makeClientConfiguration()
+        caOnly.certificateVerification = .noHostnameVerification
         let tls: PostgresClient.Configuration.TLS
         switch sslMode {
         case "disable": tls = .disable
-        case "prefer": tls = .prefer(.makeClientConfiguration())
+        case "prefer": tls = .prefer(unverified)
+        case "require": tls = .require(unverified)
+        case "verify-ca": tls = .require(caOnly)
         default: tls = .require(.makeClientConfiguration())
         }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(5)
+        // Five services and their replicas share the server's max_connections (100 by default).
+        configuration.options.maximumConnections = 8
         return configuration
     }
 }
