@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import PostgresNIO
 import Synchronization
 
 /// A throwaway PostgreSQL cluster for the tests: one per test process, in a temporary directory, on
@@ -25,7 +27,7 @@ public struct PostgresServer: Sendable {
     private static let started = Task { try await offThread { try PostgresServer.start() } }
 
     /// Runs blocking work (a child process and its wait) on a thread of its own: the tests' 2-core
-    /// cooperative pool must not stall while `initdb` or `psql` runs.
+    /// cooperative pool must not stall while `initdb` or `pg_ctl` runs.
     static func offThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             Thread { continuation.resume(with: Result { try work() }) }.start()
@@ -44,9 +46,21 @@ public struct PostgresServer: Sendable {
         try await offThread { try start() }
     }
 
+    /// Over a connection, not `psql`: the tests start few child processes beside their own, as
+    /// Foundation's `Process` is the part of them least at ease with many threads at once.
     public func createDatabase(_ prefix: String = "t") async throws -> String {
         let name = "\(prefix)_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-        try await Self.offThread { try psql("CREATE DATABASE \(name)") }
+        let configuration = PostgresConnection.Configuration(
+            host: "127.0.0.1", port: port, username: "portier", password: nil, database: "postgres", tls: .disable
+        )
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test-postgres"))
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "test-postgres"))
+        } catch {
+            try? await connection.close()
+            throw ChildProcessError("CREATE DATABASE \(name) failed: \(String(reflecting: error))")
+        }
+        try await connection.close()
         return url(database: name)
     }
 
@@ -57,14 +71,6 @@ public struct PostgresServer: Sendable {
     }
 
     public func url(database: String) -> String { "postgres://portier@127.0.0.1:\(port)/\(database)" }
-
-    /// Runs one SQL command through `psql` as the cluster's superuser.
-    public func psql(_ sql: String, database: String = "postgres") throws {
-        let (status, output) = try Self.run(
-            binDirectory + "/psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "portier", "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", sql]
-        )
-        guard status == 0 else { throw ChildProcessError("psql failed (\(status)): \(output)") }
-    }
 
     /// Stops the cluster at once (as a crash would) or cleanly, and starts it again on the same
     /// port and data: for tests of what the processes do while the database is away.
@@ -112,7 +118,7 @@ public struct PostgresServer: Sendable {
                 let text = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
                 throw ChildProcessError("postgres exited (\(server.terminationStatus)): \(text.suffix(2000))")
             }
-            if (try? Self.run(binDirectory + "/pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port)]))?.0 == 0 { return }
+            if Self.acceptsConnections(port: port) { return }
             usleep(50_000)
         }
         server.terminate()
@@ -145,6 +151,21 @@ public struct PostgresServer: Sendable {
             }
         }
         throw lastError
+    }
+
+    /// Whether something accepts TCP connections on the loopback port (the server, once it is up;
+    /// the port is held for it, so nothing else listens there).
+    static func acceptsConnections(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     static func findBinaries() throws -> String {
