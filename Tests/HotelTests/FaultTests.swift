@@ -179,7 +179,16 @@ import Testing
             try await server.start()
             #expect(try await eventually(timeout: .seconds(60)) { try await readiness() == [200, 200, 200, 200, 200] }, "ready again by themselves")
             for group in ["notifications", "mypages", "payments"] {
-                #expect(try await eventually(timeout: .seconds(60)) { try await hotel.hasConsumedEverything(group: group) }, "\(group) caught up")
+                let caughtUp = try await eventually(timeout: .seconds(60)) { try await hotel.hasConsumedEverything(group: group) }
+                #expect(caughtUp, "\(group) caught up")
+                if !caughtUp {
+                    // What the processes said is the only way to see why, after the fact.
+                    let status = try? await hotel.eventLogStatus()
+                    Issue.record("log: \(String(describing: status))")
+                    for name in ["books", "payments", group] {
+                        Issue.record("\(name): \(hotel.processes[name]?.lines.suffix(25).joined(separator: "\n") ?? "")")
+                    }
+                }
             }
             // 6 approvals and 1 cancellation for the guest; 6 bookings and 1 cancellation for the host; each once.
             let guest = try await hotel.notifications("guest:60")

@@ -15,22 +15,34 @@ public enum PortierBinary {
 
 /// A real child process with its output captured line by line, for tests of what a user runs.
 public final class ChildProcess: @unchecked Sendable {
-    public let process = Process()
+    public let process: SpawnedProcess
     private final class Output: Sendable {
         let state = Mutex<(lines: [String], partial: Data, ended: Bool)>(([], Data(), false))
     }
     private let output = Output()
-    private let pipe = Pipe()
+    private let pipe: Pipe
+    private let lifeline: Pipe
 
-    public init(_ arguments: [String], directory: String? = nil, environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: PortierBinary.path)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
-        process.environment = env
-        process.standardOutput = pipe
-        process.standardError = pipe
+        // The child's stdin is a pipe this process holds open: `portier`'s lifeline stops the child
+        // when it reads end-of-file, so a test process that crashes or is killed leaves no servers
+        // running to load the machine for the next run.
+        env["PORTIER_LIFELINE_FD"] = "0"
+        (pipe, lifeline, process) = try ProcessLaunch.locked {
+            // Made under the launch lock, so no child started beside this one inherits them.
+            let pipe = Pipe()
+            let lifeline = Pipe()
+            let process = try SpawnedProcess.spawn(
+                PortierBinary.path, arguments, environment: env, stdin: lifeline.fileHandleForReading.fileDescriptor,
+                stdout: pipe.fileHandleForWriting.fileDescriptor, stderr: pipe.fileHandleForWriting.fileDescriptor
+            )
+            // The child's ends: only the child may hold them, or end-of-file never comes.
+            try? lifeline.fileHandleForReading.close()
+            try? pipe.fileHandleForWriting.close()
+            return (pipe, lifeline, process)
+        }
         pipe.fileHandleForReading.readabilityHandler = { [output] handle in
             let chunk = handle.availableData
             guard !chunk.isEmpty else {
@@ -46,7 +58,6 @@ public final class ChildProcess: @unchecked Sendable {
                 }
             }
         }
-        try process.run()
     }
 
     public var lines: [String] { output.state.withLock { $0.lines } }
@@ -108,4 +119,22 @@ public final class ChildProcess: @unchecked Sendable {
 public struct ChildProcessError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Every child this test process starts goes through one lock, so a child started on one thread
+/// never inherits the pipes being set up for another (a stray write end keeps a pipe from ever
+/// reaching end-of-file).
+public enum ProcessLaunch {
+    private static let lock = NSLock()
+
+    public static func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// Foundation's `Process`, for the few tools the PostgreSQL harness runs.
+    public static func run(_ process: Process) throws {
+        try locked { try process.run() }
+    }
 }

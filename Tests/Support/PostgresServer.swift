@@ -111,7 +111,7 @@ public struct PostgresServer: Sendable {
         log.seekToEndOfFile()
         server.standardOutput = log
         server.standardError = log
-        try server.run()
+        try ProcessLaunch.run(server)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if !server.isRunning {
@@ -202,7 +202,7 @@ public struct PostgresServer: Sendable {
         }
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try ProcessLaunch.run(process)
         process.waitUntilExit()
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return (process.terminationStatus, text)
@@ -223,7 +223,7 @@ public struct PostgresServer: Sendable {
             process.arguments = ["/bin/sh", "-c", script]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try? process.run()
+            try? ProcessLaunch.run(process)
         }
     }
 }

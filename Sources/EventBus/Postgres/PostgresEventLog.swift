@@ -117,7 +117,7 @@ public final class PostgresEventLog: EventLog, Service {
         let occurred = events.map(\.occurredAt)
         let sources = events.map(\.source)
         let payloads = events.map { ByteBuffer(bytes: $0.payload) }
-        do {
+        try await run("appending to the event log") { [client, logger] in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLockKey))", logger: logger)
                 try await connection.query(
@@ -134,15 +134,13 @@ public final class PostgresEventLog: EventLog, Service {
                 )
                 try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: logger)
             }
-        } catch {
-            throw PostgresFailure("appending to the event log", error)
         }
     }
 
     public func read(after position: Int64, limit: Int) async throws -> [StoredEvent] {
         try await migrate()
         let limit = max(1, limit)
-        return try await run("reading the event log") { [logger] in
+        return try await run("reading the event log") { [client, logger] in
             var events: [StoredEvent] = []
             let rows = try await client.query(
                 """
@@ -170,7 +168,7 @@ public final class PostgresEventLog: EventLog, Service {
     public func acquireLease(group: String, owner: String, duration: Duration) async throws -> Lease {
         try await migrate()
         let seconds = duration.seconds
-        return try await run("taking a consumer group's lease") { [logger] in
+        return try await run("taking a consumer group's lease") { [client, logger] in
             let granted = try await client.query(
                 """
                 INSERT INTO portier_events.consumer_groups AS g (name, position, owner, lease_until)
@@ -198,7 +196,7 @@ public final class PostgresEventLog: EventLog, Service {
 
     public func commit(group: String, owner: String, position: Int64, renewFor duration: Duration) async throws -> Bool {
         let seconds = duration.seconds
-        return try await run("committing a consumer group's position") { [logger] in
+        return try await run("committing a consumer group's position") { [client, logger] in
             let rows = try await client.query(
                 """
                 UPDATE portier_events.consumer_groups
@@ -214,23 +212,23 @@ public final class PostgresEventLog: EventLog, Service {
 
     public func ping() async throws {
         try await migrate()
-        _ = try await run("reaching the event log") { [logger] in
+        try await run("reaching the event log") { [client, logger] in
             for try await _ in try await client.query("SELECT 1", logger: logger) {}
         }
     }
 
     public func release(group: String, owner: String) async throws {
-        _ = try await run("releasing a consumer group's lease") { [logger] in
-            try await client.query(
+        try await run("releasing a consumer group's lease") { [client, logger] in
+            for try await _ in try await client.query(
                 "UPDATE portier_events.consumer_groups SET owner = NULL, lease_until = 'epoch' WHERE name = \(group) AND owner = \(owner)",
                 logger: logger
-            )
+            ) {}
         }
     }
 
     public func position(of group: String) async throws -> Int64 {
         try await migrate()
-        return try await run("reading a consumer group's position") { [logger] in
+        return try await run("reading a consumer group's position") { [client, logger] in
             let rows = try await client.query("SELECT position FROM portier_events.consumer_groups WHERE name = \(group)", logger: logger)
             for try await position in rows.decode(Int64.self) { return position }
             return 0
@@ -240,14 +238,14 @@ public final class PostgresEventLog: EventLog, Service {
     public func rewind(group: String, to position: Int64) async throws {
         try await migrate()
         let position = max(0, position)
-        _ = try await run("rewinding a consumer group") { [logger] in
-            try await client.query(
+        try await run("rewinding a consumer group") { [client, logger] in
+            for try await _ in try await client.query(
                 """
                 INSERT INTO portier_events.consumer_groups (name, position, owner, lease_until) VALUES (\(group), \(position), NULL, 'epoch')
                 ON CONFLICT (name) DO UPDATE SET position = excluded.position, owner = NULL, lease_until = 'epoch'
                 """,
                 logger: logger
-            )
+            ) {}
         }
     }
 
@@ -258,7 +256,7 @@ public final class PostgresEventLog: EventLog, Service {
         let batch = max(1, batch)
         var total = 0
         while true {
-            let deleted = try await run("pruning the event log") { [logger] in
+            let deleted = try await run("pruning the event log") { [client, logger] in
                 let rows = try await client.query(
                     """
                     WITH gone AS (
@@ -281,7 +279,7 @@ public final class PostgresEventLog: EventLog, Service {
 
     public func status() async throws -> EventLogStatus {
         try await migrate()
-        return try await run("reading the event log's status") { [logger] in
+        return try await run("reading the event log's status") { [client, logger] in
             // The newest event's position; once everything was pruned, the sequence's (which an
             // append that only repeated known ids may have moved past the last real event).
             var last: Int64 = 0
@@ -366,14 +364,21 @@ public final class PostgresEventLog: EventLog, Service {
         for wakeup in wakeups.withLock({ $0 }) { wakeup.signal() }
     }
 
-    private func run<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+    /// Every operation has 30 s: one that hangs (a connection that died silently) becomes an
+    /// error the consumer or relay retries, instead of stopping it for good.
+    private func run<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         await started.wait()
         do {
-            return try await body()
+            return try await Deadline.run(Self.operationTimeout, body)
+        } catch let exceeded as Deadline.Exceeded {
+            logger.warning("an event log operation did not answer; giving it up", metadata: ["operation": .string(operation)])
+            throw PostgresFailure(operation, exceeded)
         } catch {
             throw PostgresFailure(operation, error)
         }
     }
+
+    static let operationTimeout: Duration = .seconds(30)
 }
 
 /// A gate that stays shut until opened once; then every waiter, present and future, passes.

@@ -1,0 +1,60 @@
+import Synchronization
+
+/// Runs an operation that may never return (a query on a connection that died without a word)
+/// with a deadline. Past it, or when the caller is cancelled, the caller gets an error at once and
+/// the operation is left to finish or fail on its own: a consumer or relay then retries instead of
+/// hanging for good.
+enum Deadline {
+    struct Exceeded: Error, CustomStringConvertible {
+        let timeout: Duration
+        var description: String { "no answer within \(timeout)" }
+    }
+
+    static func run<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let outcome = Outcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.wait(continuation)
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled { outcome.give(.failure(Exceeded(timeout: timeout))) }
+                }
+                Task {
+                    let result: Result<T, any Error>
+                    do { result = .success(try await operation()) } catch { result = .failure(error) }
+                    timer.cancel()
+                    outcome.give(result)
+                }
+            }
+        } onCancel: {
+            outcome.give(.failure(CancellationError()))
+        }
+    }
+
+    /// Hands the first result to the one waiter; later ones are dropped.
+    final class Outcome<T: Sendable>: Sendable {
+        private let state = Mutex<(waiter: CheckedContinuation<T, any Error>?, early: Result<T, any Error>?)>((nil, nil))
+
+        func wait(_ continuation: CheckedContinuation<T, any Error>) {
+            let early = state.withLock { state -> Result<T, any Error>? in
+                if let early = state.early { return early }
+                state.waiter = continuation
+                return nil
+            }
+            if let early { continuation.resume(with: early) }
+        }
+
+        func give(_ result: Result<T, any Error>) {
+            let waiter = state.withLock { state -> CheckedContinuation<T, any Error>? in
+                if let waiter = state.waiter {
+                    state.waiter = nil
+                    state.early = result  // later results find it taken
+                    return waiter
+                }
+                if state.early == nil { state.early = result }
+                return nil
+            }
+            waiter?.resume(with: result)
+        }
+    }
+}
