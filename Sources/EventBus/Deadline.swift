@@ -1,9 +1,10 @@
 import Synchronization
 
 /// Runs an operation that may never return (a query on a connection that died without a word)
-/// with a deadline. Past it, or when the caller is cancelled, the caller gets an error at once and
-/// the operation is left to finish or fail on its own: a consumer or relay then retries instead of
-/// hanging for good.
+/// with a deadline. Past it the caller gets an error and the operation is cancelled and left to end
+/// on its own: a consumer or relay then retries instead of hanging for good. A cancelled caller
+/// cancels the operation and waits for it to end, at most until the deadline, so nothing it started
+/// (a lease taken) outlives a shutdown unnoticed.
 enum Deadline {
     struct Exceeded: Error, CustomStringConvertible {
         let timeout: Duration
@@ -11,23 +12,24 @@ enum Deadline {
     }
 
     static func run<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try Task.checkCancellation()
         let outcome = Outcome<T>()
+        let work = Task {
+            let result: Result<T, any Error>
+            do { result = .success(try await operation()) } catch { result = .failure(error) }
+            outcome.give(result)
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled else { return }
+            outcome.give(.failure(Exceeded(timeout: timeout)))
+            work.cancel()
+        }
+        defer { timer.cancel() }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                outcome.wait(continuation)
-                let timer = Task {
-                    try? await Task.sleep(for: timeout)
-                    if !Task.isCancelled { outcome.give(.failure(Exceeded(timeout: timeout))) }
-                }
-                Task {
-                    let result: Result<T, any Error>
-                    do { result = .success(try await operation()) } catch { result = .failure(error) }
-                    timer.cancel()
-                    outcome.give(result)
-                }
-            }
+            try await withCheckedThrowingContinuation { outcome.wait($0) }
         } onCancel: {
-            outcome.give(.failure(CancellationError()))
+            work.cancel()
         }
     }
 

@@ -51,12 +51,14 @@ public enum HotelService {
     ) -> some ApplicationProtocol {
         let router = Router(context: PortierRequestContext.self)
         router.add(middleware: AccessLogMiddleware(logger: logger))
+        let pings = CoalescedCheck()
         HealthRoutes.add(to: router) {
             guard (try? await store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 else { return "database unavailable" }
             // Without the log nothing this service publishes or consumes moves: not ready, so a load
             // balancer sends requests to a replica that can. Answered within 2 s either way.
             return await firstAnswer(within: .seconds(2), otherwise: "event log did not answer within 2 s") {
-                (try? await eventLog.ping()) == nil ? "event log unavailable" : nil
+                // One ping at a time: probes during an outage share it instead of piling up on the pool.
+                await pings.run { (try? await eventLog.ping()) == nil ? "event log unavailable" : nil }
             }
         }
         routes(router)
@@ -107,5 +109,31 @@ private final class FirstAnswer: Sendable {
             defer { waiter = nil }
             return waiter
         }?.resume(returning: answer)
+    }
+}
+
+/// Runs a check once for every caller that asks while it is running: they all get its answer.
+final class CoalescedCheck: Sendable {
+    private let state = Mutex<(running: Bool, waiters: [CheckedContinuation<String?, Never>])>((false, []))
+
+    func run(_ check: @escaping @Sendable () async -> String?) async -> String? {
+        await withCheckedContinuation { continuation in
+            let start = state.withLock { state -> Bool in
+                state.waiters.append(continuation)
+                if state.running { return false }
+                state.running = true
+                return true
+            }
+            guard start else { return }
+            Task {
+                let answer = await check()
+                let waiters = state.withLock { state -> [CheckedContinuation<String?, Never>] in
+                    state.running = false
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume(returning: answer) }
+            }
+        }
     }
 }

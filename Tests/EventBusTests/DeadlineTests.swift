@@ -22,8 +22,14 @@ import Testing
         }
     }
 
-    @Test func aCancelledCallerStopsWaitingAtOnce() async throws {
-        let waiting = Task { try await Deadline.run(.seconds(3600)) { try await Self.hang() } }
+    /// The operation is cancelled with its caller (a shutdown), and the caller learns how it ended.
+    @Test func aCancelledCallerCancelsTheOperation() async throws {
+        let waiting = Task {
+            try await Deadline.run(.seconds(3600)) { () async throws -> Int in
+                try await Task.sleep(for: .seconds(3600))
+                return 0
+            }
+        }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
     }

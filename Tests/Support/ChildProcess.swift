@@ -69,8 +69,12 @@ public final class ChildProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = lines.first(where: { $0.contains(text) }) { return line }
-            if !process.isRunning, let line = lines.first(where: { $0.contains(text) }) { return line }
-            if !process.isRunning { throw ChildProcessError("process exited (\(process.terminationStatus)) before printing \(text): \(lines.suffix(5))") }
+            if !process.isRunning {
+                // Its last lines may still be in the pipe.
+                await drainOutput()
+                if let line = lines.first(where: { $0.contains(text) }) { return line }
+                throw ChildProcessError("process exited (\(process.terminationStatus)) before printing \(text): \(lines.suffix(5))")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw ChildProcessError("no line containing \(text) within \(timeout): \(lines.suffix(5))")
@@ -102,13 +106,16 @@ public final class ChildProcess: @unchecked Sendable {
             guard ContinuousClock.now < deadline else { throw ChildProcessError("process did not exit within \(timeout)") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Its last lines may still be in the pipe: read up to the end (bounded, in case a
-        // grandchild holds the pipe open).
+        await drainOutput()
+        return process.terminationStatus
+    }
+
+    /// Reads the pipe up to its end, bounded in case a grandchild holds it open.
+    private func drainOutput() async {
         let drained = ContinuousClock.now + .seconds(5)
         while !output.state.withLock({ $0.ended }) && ContinuousClock.now < drained {
-            try await Task.sleep(for: .milliseconds(10))
+            try? await Task.sleep(for: .milliseconds(10))
         }
-        return process.terminationStatus
     }
 
     deinit {

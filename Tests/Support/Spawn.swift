@@ -18,25 +18,21 @@ public final class SpawnedProcess: Sendable {
         self.processIdentifier = processIdentifier
     }
 
-    public var isRunning: Bool { reap() == nil }
+    public var isRunning: Bool { status.withLock { $0 } == nil }
 
     /// The exit code, or the signal that ended it (as Foundation's `terminationStatus`); -1 while
     /// it still runs.
-    public var terminationStatus: Int32 { reap() ?? -1 }
+    public var terminationStatus: Int32 { status.withLock { $0 } ?? -1 }
 
-    /// Collects the exit status once the child has exited (never blocks).
-    private func reap() -> Int32? {
-        status.withLock { status in
-            if let status { return status }
-            var raw: Int32 = 0
-            let result = waitpid(processIdentifier, &raw, WNOHANG)
-            if result == processIdentifier {
-                status = raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f
-            } else if result == -1 && errno == ECHILD {
-                status = -1
-            }
-            return status
-        }
+    /// Blocks until the child exits, then records how it ended.
+    private func waitForExit() {
+        var raw: Int32 = 0
+        var result: pid_t
+        repeat {
+            result = waitpid(processIdentifier, &raw, 0)
+        } while result == -1 && errno == EINTR
+        let ended: Int32 = result == processIdentifier ? (raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f) : -1
+        status.withLock { $0 = ended }
     }
 
     /// Starts `path` with `arguments`, `environment`, and the given descriptors as its standard
@@ -59,8 +55,18 @@ public final class SpawnedProcess: Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
+        // The spawning thread (a concurrency pool thread) blocks most signals, and a blocked
+        // SIGTERM would survive into the child: no blocked signals, default handling.
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -71,7 +77,11 @@ public final class SpawnedProcess: Sendable {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard result == 0 else { throw ChildProcessError("cannot start \(path): \(String(cString: strerror(result)))") }
-        return SpawnedProcess(processIdentifier: pid)
+        let process = SpawnedProcess(processIdentifier: pid)
+        // Reaped by a thread of its own as soon as it exits (as Foundation does), so a killed
+        // child never lingers as a zombie.
+        Thread { process.waitForExit() }.start()
+        return process
     }
 
     /// The descriptors open in this process, from /proc/self/fd.

@@ -103,7 +103,13 @@ public final class PostgresEventLog: EventLog, Service {
     public func migrate() async throws {
         if migrated.load(ordering: .acquiring) { return }
         await started.wait()
-        try await Self.migrator.migrate(client, logger: logger)
+        do {
+            _ = try await Deadline.run(Self.operationTimeout) { [client, logger] in
+                try await Self.migrator.migrate(client, logger: logger)
+            }
+        } catch let exceeded as Deadline.Exceeded {
+            throw PostgresFailure("migrating schema \(Self.schema)", exceeded)
+        }
         migrated.store(true, ordering: .releasing)
     }
 

@@ -64,6 +64,11 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         configuration.options.connectTimeout = .seconds(5)
         // Five services and their replicas share the server's max_connections (100 by default).
         configuration.options.maximumConnections = 8
+        // The server gives up too, so an operation abandoned at its 30 s deadline cannot keep a
+        // transaction, and the append lock with it, open for good.
+        configuration.options.additionalStartupParameters = [
+            ("statement_timeout", "30s"), ("lock_timeout", "30s"), ("idle_in_transaction_session_timeout", "30s"),
+        ]
         return configuration
     }
 }
