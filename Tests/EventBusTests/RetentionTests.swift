@@ -88,6 +88,23 @@ import Testing
         } }
     }
 
+    /// `portier db migrate` before a deployment: the first run creates the schema, the next finds it current.
+    @Test func portierDbMigrateCreatesTheSchemaOnce() async throws {
+        let url = try await PostgresServer.database("migrate")
+        let first = try ChildProcess(["db", "migrate", "--database", url])
+        #expect(try await first.waitForExit() == 0)
+        #expect(first.lines.joined().contains("portier_events: applied v1-log"), "\(first.lines)")
+        let again = try ChildProcess(["db", "migrate"], environment: ["PORTIER_DATABASE_URL": url])
+        #expect(try await again.waitForExit() == 0)
+        #expect(again.lines.joined().contains("portier_events is up to date"), "\(again.lines)")
+        let status = try await PostgresEventLog.with(url: try PostgresURL(url), logger: Logger(label: "check")) { try await $0.status() }
+        #expect(status.retained == 0 && status.groups.isEmpty)
+
+        let without = try ChildProcess(["db", "migrate"], environment: ["PORTIER_DATABASE_URL": ""])
+        #expect(try await without.waitForExit() != 0)
+        #expect(without.lines.joined().contains("--database (or PORTIER_DATABASE_URL) is required"), "\(without.lines)")
+    }
+
     @Test func portierEventsRefusesAMissingFileAndAMalformedDatabaseURL() async throws {
         try await TemporaryDirectory.with { dir in
             let missing = try ChildProcess(["events", "--data-dir", dir.sub("nowhere")])
