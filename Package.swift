@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "Books",
             dependencies: hotelServiceDependencies + [
-                "Payments", "Resilience",
+                "HotelAPI", "Resilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -5,7 +5,7 @@ import HotelEvents
 import HotelSupport
 import Hummingbird
 import Logging
-import Payments
+import HotelAPI
 import PortierHTTP
 
 /// The booking rules.

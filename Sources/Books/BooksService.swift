@@ -7,7 +7,7 @@ import HotelSupport
 import Hummingbird
 import Logging
 import NIOPosix
-import Payments
+import HotelAPI
 import PortierHTTP
 import Resilience
 import ServiceLifecycle
@@ -35,7 +35,7 @@ public struct BooksSettings: Sendable {
         ),
         serviceToken: ServiceTokenProvider.Configuration = .init(
             tokenURL: ServiceAuthSettings().tokenURL, clientID: BooksSettings.clientID, secretFile: "./data/books-client.secret",
-            scope: PaymentsService.writeScope
+            scope: PaymentsContract.writeScope
         )
     ) {
         self.paymentsURL = paymentsURL

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import Payments
+import HotelAPI
 import PortierHTTP
 import Resilience
 
@@ -56,7 +56,7 @@ final class PaymentClient: Sendable {
             return .unavailable(retryAfter: retryAfter)
         }
         do {
-            let (status, body) = try await post("/payments", payment, token: token)
+            let (status, body) = try await post(PaymentsContract.payPath, payment, token: token)
             let elapsed = ContinuousClock.now - started
             switch status {
             case 401, 403:
@@ -96,7 +96,7 @@ final class PaymentClient: Sendable {
 
     /// Cancels the booking's payment, or makes sure none can be created later.
     func void(bookID: Int64) async throws {
-        let (status, body) = try await post("/payments/void", VoidRequest(bookId: bookID), token: try await tokens.token())
+        let (status, body) = try await post(PaymentsContract.voidPath, VoidRequest(bookId: bookID), token: try await tokens.token())
         guard status == 200 else { throw PaymentClientError("void answered \(status)\(Self.reason(body).map { ": \($0)" } ?? "")") }
     }
 

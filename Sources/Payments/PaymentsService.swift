@@ -17,7 +17,7 @@ import ServiceLifecycle
 public enum PaymentsService {
     public static let name = "payments"
     /// The scope books' service token carries; no ordinary client is given it.
-    public static let writeScope = "payments:write"
+    public static let writeScope = PaymentsContract.writeScope
 
     public static func build(
         settings: HotelServiceSettings, auth: ServiceAuthSettings = .init(), logger: Logger,
@@ -56,11 +56,11 @@ public enum PaymentsService {
             services: [OutboxRelay(store: store, log: log, logger: logger), cancellations, GuardShutdown(guard: internalCalls)],
             onServerRunning: onServerRunning
         ) { router in
-            router.post("/payments") { request, _ in
+            router.post(RouterPath(PaymentsContract.payPath)) { request, _ in
                 _ = try await internalCalls.authorize(request, scope: writeScope)
                 return try await ledger.pay(request)
             }
-            router.post("/payments/void") { request, _ in
+            router.post(RouterPath(PaymentsContract.voidPath)) { request, _ in
                 _ = try await internalCalls.authorize(request, scope: writeScope)
                 return try await ledger.void(request)
             }

@@ -109,7 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
             let secretFile = clientSecretFile ?? Env.optional("PORTIER_CLIENT_SECRET_FILE") ?? dataDirectory + "/books-client.secret"
             let books = BooksSettings(
                 paymentsURL: paymentsURL, holdSeconds: max(1, holdSeconds),
-                serviceToken: .init(tokenURL: auth.tokenURL, clientID: clientID, secretFile: secretFile, scope: PaymentsService.writeScope)
+                serviceToken: .init(tokenURL: auth.tokenURL, clientID: clientID, secretFile: secretFile, scope: PaymentsContract.writeScope)
             )
             try await ServiceRunner.run(try BooksService.build(settings: settings, books: books, logger: logger), logger: logger)
         case .payments:
