@@ -5,13 +5,13 @@ import Synchronization
 /// on its own: a consumer or relay then retries instead of hanging for good. A cancelled caller
 /// cancels the operation and waits for it to end, at most until the deadline, so nothing it started
 /// (a lease taken) outlives a shutdown unnoticed.
-enum Deadline {
-    struct Exceeded: Error, CustomStringConvertible {
-        let timeout: Duration
-        var description: String { "no answer within \(timeout)" }
+public enum Deadline {
+    public struct Exceeded: Error, CustomStringConvertible {
+        public let timeout: Duration
+        public var description: String { "no answer within \(timeout)" }
     }
 
-    static func run<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    public static func run<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         try Task.checkCancellation()
         let outcome = Outcome<T>()
         let work = Task {

@@ -56,9 +56,13 @@ public enum HotelService {
             guard (try? await store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 else { return "database unavailable" }
             // Without the log nothing this service publishes or consumes moves: not ready, so a load
             // balancer sends requests to a replica that can. Answered within 2 s either way.
-            return await firstAnswer(within: .seconds(2), otherwise: "event log did not answer within 2 s") {
-                // One ping at a time: probes during an outage share it instead of piling up on the pool.
-                await pings.run { (try? await eventLog.ping()) == nil ? "event log unavailable" : nil }
+            do {
+                return try await Deadline.run(.seconds(2)) {
+                    // One ping at a time: probes during an outage share it instead of piling up on the pool.
+                    await pings.run { (try? await eventLog.ping()) == nil ? "event log unavailable" : nil }
+                }
+            } catch {
+                return "event log did not answer within 2 s"
             }
         }
         routes(router)
@@ -75,40 +79,6 @@ public enum HotelService {
             },
             logger: logger
         )
-    }
-}
-
-/// `check`'s answer, or `otherwise` once `timeout` has passed. A slow check goes on in the
-/// background: a query to a database that vanished mid-way may not stop when cancelled, and a
-/// readiness probe must answer anyway.
-func firstAnswer(within timeout: Duration, otherwise: String, _ check: @escaping @Sendable () async -> String?) async -> String? {
-    let answer = FirstAnswer()
-    return await withCheckedContinuation { continuation in
-        answer.wait(continuation)
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            answer.give(otherwise)
-        }
-        Task {
-            answer.give(await check())
-            timer.cancel()
-        }
-    }
-}
-
-/// Hands the first of several answers to one waiter; later ones are dropped.
-private final class FirstAnswer: Sendable {
-    private let waiter = Mutex<CheckedContinuation<String?, Never>?>(nil)
-
-    func wait(_ continuation: CheckedContinuation<String?, Never>) {
-        waiter.withLock { $0 = continuation }
-    }
-
-    func give(_ answer: String?) {
-        waiter.withLock { waiter -> CheckedContinuation<String?, Never>? in
-            defer { waiter = nil }
-            return waiter
-        }?.resume(returning: answer)
     }
 }
 

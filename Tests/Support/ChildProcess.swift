@@ -139,9 +139,4 @@ public enum ProcessLaunch {
         defer { lock.unlock() }
         return try body()
     }
-
-    /// Foundation's `Process`, for the few tools the PostgreSQL harness runs.
-    public static func run(_ process: Process) throws {
-        try locked { try process.run() }
-    }
 }

@@ -83,8 +83,7 @@ public struct PostgresServer: Sendable {
     }
 
     /// Starts the server and waits until it accepts connections. It runs as a child of this process,
-    /// not daemonized by `pg_ctl start`: a daemon inherits the descriptor Foundation watches to learn
-    /// that a child exited, and the start would never be seen to finish.
+    /// not daemonized by `pg_ctl start`, so a server that exits at once (its port taken) is seen.
     public func start() async throws {
         try await Self.offThread { try startNow() }
     }
@@ -96,22 +95,11 @@ public struct PostgresServer: Sendable {
             // A throwaway cluster need not survive a power cut; without fsync the tests run faster.
             "-c", "fsync=off", "-c", "max_connections=400", "-c", "logging_collector=off",
         ]
-        let server = Process()
         let postgres = binDirectory + "/postgres"
-        if getuid() == 0 {
-            server.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            server.arguments = ["-u", "postgres", "--", postgres] + options
-        } else {
-            server.executableURL = URL(fileURLWithPath: postgres)
-            server.arguments = options
-        }
-        let logPath = directory + "/server.log"
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        guard let log = FileHandle(forWritingAtPath: logPath) else { throw ChildProcessError("cannot open \(logPath)") }
-        log.seekToEndOfFile()
-        server.standardOutput = log
-        server.standardError = log
-        try ProcessLaunch.run(server)
+        let server =
+            getuid() == 0
+            ? try SpawnedProcess.start("/usr/sbin/runuser", ["-u", "postgres", "--", postgres] + options, output: directory + "/server.log", append: true)
+            : try SpawnedProcess.start(postgres, options, output: directory + "/server.log", append: true)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if !server.isRunning {
@@ -121,7 +109,7 @@ public struct PostgresServer: Sendable {
             if Self.acceptsConnections(port: port) { return }
             usleep(50_000)
         }
-        server.terminate()
+        kill(server.processIdentifier, SIGTERM)
         throw ChildProcessError("postgres did not accept connections within 60 s")
     }
 
@@ -186,23 +174,11 @@ public struct PostgresServer: Sendable {
         }
     }
 
+    /// Runs a tool to its end (on a thread of its own: it blocks); returns its status and output.
     static func run(_ tool: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        // Output goes to a file, not a pipe: `pg_ctl start` leaves the server holding its stdout, so
-        // a pipe would never reach end of file.
         let outputPath = NSTemporaryDirectory() + "portier-pg-output-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath) else {
-            throw ChildProcessError("cannot create \(outputPath)")
-        }
-        defer {
-            try? output.close()
-            try? FileManager.default.removeItem(atPath: outputPath)
-        }
-        process.standardOutput = output
-        process.standardError = output
-        try ProcessLaunch.run(process)
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let process = try SpawnedProcess.start(tool, arguments, output: outputPath)
         process.waitUntilExit()
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return (process.terminationStatus, text)
@@ -218,12 +194,7 @@ public struct PostgresServer: Sendable {
                 \(owner)\(pgctl) -D '\(directory)/data' -m immediate stop >/dev/null 2>&1
                 rm -rf '\(directory)'
                 """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-            process.arguments = ["/bin/sh", "-c", script]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try? ProcessLaunch.run(process)
+            _ = try? SpawnedProcess.start("/usr/bin/setsid", ["/bin/sh", "-c", script], output: "/dev/null")
         }
     }
 }

@@ -84,6 +84,26 @@ public final class SpawnedProcess: Sendable {
         return process
     }
 
+    /// Starts `path` with stdin from /dev/null and stdout and stderr into the file at `output`
+    /// (appended to, or replaced), inheriting this process's environment.
+    public static func start(_ path: String, _ arguments: [String], output: String, append: Bool = false) throws -> SpawnedProcess {
+        try ProcessLaunch.locked {
+            let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            let sink = open(output, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
+            defer {
+                if input >= 0 { close(input) }
+                if sink >= 0 { close(sink) }
+            }
+            guard input >= 0, sink >= 0 else { throw ChildProcessError("cannot open /dev/null or \(output): \(String(cString: strerror(errno)))") }
+            return try spawn(path, arguments, environment: ProcessInfo.processInfo.environment, stdin: input, stdout: sink, stderr: sink)
+        }
+    }
+
+    /// Blocks until the child has exited (for threads of their own, not the concurrency pool).
+    public func waitUntilExit() {
+        while isRunning { usleep(5_000) }
+    }
+
     /// The descriptors open in this process, from /proc/self/fd.
     static func openDescriptors() -> [Int32] {
         guard let directory = opendir("/proc/self/fd") else { return Array(3..<1024) }

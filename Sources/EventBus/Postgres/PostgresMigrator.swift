@@ -40,43 +40,29 @@ public struct PostgresMigrator: Sendable {
         let schema = self.schema
         let migrations = self.migrations
         do {
-            var applied: Set<String> = []
-            let table = "\(schema).migrations"
-            for try await exists in try await client.query("SELECT to_regclass(\(table)) IS NOT NULL", logger: logger).decode(Bool.self) where exists {
-                for try await name in try await client.query(PostgresQuery(unsafeSQL: "SELECT name FROM \(table)"), logger: logger).decode(String.self) {
-                    applied.insert(name)
-                }
+            let current = try await client.withConnection { connection in
+                try await Self.applied(schema, on: connection, logger: logger).isSuperset(of: migrations.map(\.name))
             }
-            if migrations.allSatisfy({ applied.contains($0.name) }) { return [] }
+            if current { return [] }
         } catch {
             throw PostgresFailure("reading schema \(schema)'s migrations", error)
         }
         do {
             return try await client.withTransaction(logger: logger) { connection -> [String] in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+                try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
                 try await connection.query(
-                    PostgresQuery(
-                        unsafeSQL: "CREATE TABLE IF NOT EXISTS \(schema).migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-                    ),
+                    "CREATE TABLE IF NOT EXISTS \(unescaped: schema).migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
                     logger: logger
                 )
-                var applied: Set<String> = []
-                for try await name in try await connection.query(PostgresQuery(unsafeSQL: "SELECT name FROM \(schema).migrations"), logger: logger)
-                    .decode(String.self)
-                {
-                    applied.insert(name)
-                }
+                let applied = try await Self.applied(schema, on: connection, logger: logger)
                 var done: [String] = []
                 for migration in migrations where !applied.contains(migration.name) {
                     for statement in migration.statements {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    let name = migration.name
-                    try await connection.query(
-                        PostgresQuery(unsafeSQL: "INSERT INTO \(schema).migrations (name) VALUES ($1)", binds: Self.binds(name)), logger: logger
-                    )
-                    done.append(name)
+                    try await connection.query("INSERT INTO \(unescaped: schema).migrations (name) VALUES (\(migration.name))", logger: logger)
+                    done.append(migration.name)
                 }
                 return done
             }
@@ -85,9 +71,18 @@ public struct PostgresMigrator: Sendable {
         }
     }
 
-    static func binds(_ value: String) -> PostgresBindings {
-        var binds = PostgresBindings(capacity: 1)
-        binds.append(value)
-        return binds
+    /// The migrations recorded in `<schema>.migrations`; none when the table does not exist yet.
+    static func applied(_ schema: String, on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        let table = "\(schema).migrations"
+        var exists = false
+        for try await found in try await connection.query("SELECT to_regclass(\(table)) IS NOT NULL", logger: logger).decode(Bool.self) {
+            exists = found
+        }
+        var applied: Set<String> = []
+        guard exists else { return applied }
+        for try await name in try await connection.query("SELECT name FROM \(unescaped: table)", logger: logger).decode(String.self) {
+            applied.insert(name)
+        }
+        return applied
     }
 }
