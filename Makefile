@@ -7,7 +7,7 @@ APT_PACKAGES := libjwt-dev libssl-dev libsqlite3-dev pkg-config
 TEST_APT_PACKAGES := postgresql
 BIN          := .build/$(CONFIG)/portier
 
-.PHONY: all deps test-deps apt-install build run test fuzz bench format clean
+.PHONY: all deps test-deps apt-install build run test validate-k8s fuzz bench format clean
 
 all: build
 
@@ -40,10 +40,23 @@ run: build
 
 ## test: build and run every test (unit tests and end-to-end tests over real sockets), then each
 ## fuzz target for FUZZ_TEST_SECONDS (default 5) so a parser regression fails CI
-test: test-deps
+test: test-deps validate-k8s
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh
+
+# kubernetes-validate (PyPI) in a virtualenv of its own checks the manifests against the schemas of
+# K8S_VERSION, strictly: a misspelt or misplaced field fails.
+K8S_VERSION                 ?= 1.30.0
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+VENV                        := .build-venv
+
+## validate-k8s: check deploy/k8s/*.yaml against the Kubernetes API schemas (installs the validator once)
+validate-k8s:
+	@[ "$$($(VENV)/bin/kubernetes-validate --version 2>/dev/null)" = "$(KUBERNETES_VALIDATE_VERSION)" ] || { \
+	  echo "installing kubernetes-validate $(KUBERNETES_VALIDATE_VERSION) into $(VENV)"; \
+	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION); }
+	$(VENV)/bin/kubernetes-validate --strict --quiet -k $(K8S_VERSION) deploy/k8s/*.yaml
 
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 5
