@@ -9,6 +9,7 @@ let hotelServiceDependencies: [Target.Dependency] = [
     "EventBus", "HotelEvents", "HotelSupport", "PortierHTTP",
     .product(name: "Hummingbird", package: "hummingbird"),
     .product(name: "GRDB", package: "GRDB.swift"),
+    .product(name: "PostgresNIO", package: "postgres-nio"),
     .product(name: "Logging", package: "swift-log"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
 ]
@@ -213,6 +214,7 @@ let package = Package(
             dependencies: [
                 "EventBus", "HotelEvents", "HotelSupport", "PortierTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -220,7 +222,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MyPagesTests",
-            dependencies: ["MyPages", "EventBus", "HotelEvents", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["MyPages", "EventBus", "HotelEvents", "HotelAPI", "PortierTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import EventBus
 import Foundation
-import GRDB
 import HotelEvents
 import HotelSupport
 import Hummingbird
@@ -59,59 +58,9 @@ public enum BooksService {
         settings: HotelServiceSettings, books: BooksSettings = .init(), logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        let store = try ServiceDatabase(path: settings.databasePath(name), source: name) { migrator in
-            migrator.registerMigration("books-v1") { db in
-                try db.execute(
-                    sql: """
-                        CREATE TABLE rooms (
-                            id INTEGER PRIMARY KEY NOT NULL,
-                            name TEXT NOT NULL,
-                            host_id INTEGER NOT NULL,
-                            price INTEGER NOT NULL,
-                            deleted INTEGER NOT NULL DEFAULT 0
-                        );
-                        CREATE TABLE holds (
-                            id INTEGER PRIMARY KEY AUTOINCREMENT,
-                            room_id INTEGER NOT NULL,
-                            start_date TEXT NOT NULL,
-                            end_date TEXT NOT NULL,
-                            expires_at REAL NOT NULL
-                        );
-                        CREATE INDEX holds_room ON holds (room_id);
-                        CREATE TABLE books (
-                            id INTEGER PRIMARY KEY NOT NULL,
-                            room_id INTEGER NOT NULL,
-                            room_name TEXT NOT NULL,
-                            guest_id INTEGER NOT NULL,
-                            host_id INTEGER NOT NULL,
-                            start_date TEXT NOT NULL,
-                            end_date TEXT NOT NULL,
-                            nights INTEGER NOT NULL,
-                            price INTEGER NOT NULL,
-                            status TEXT NOT NULL,
-                            payment_id INTEGER NOT NULL,
-                            created_at REAL NOT NULL,
-                            canceled_at REAL
-                        );
-                        CREATE INDEX books_room ON books (room_id, status, end_date);
-                        CREATE INDEX books_guest ON books (guest_id);
-                        CREATE INDEX books_host ON books (host_id);
-                        CREATE TABLE pending_voids (
-                            book_id INTEGER PRIMARY KEY NOT NULL,
-                            reason TEXT NOT NULL,
-                            attempts INTEGER NOT NULL DEFAULT 0,
-                            next_attempt_at REAL NOT NULL
-                        );
-                        """
-                )
-            }
-            // A row per payment in flight ('guard'): if no booking is stored by its time, the
-            // payment is voided. It is written with the hold, so a crash cannot skip it.
-            migrator.registerMigration("books-v2-payment-guards") { db in
-                try db.execute(sql: "ALTER TABLE pending_voids ADD COLUMN state TEXT NOT NULL DEFAULT 'due'")
-            }
-        }
-        let log = try settings.openEventLog(logger: logger)
+        let (log, store) = try settings.openStore(name, logger: logger) { path -> any BooksStore in
+            try SQLiteBooksStore(path: path)
+        } postgres: { PostgresBooksStore(log: $0) }
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.timeout = .init(connect: .seconds(1), read: nil)
         clientConfiguration.redirectConfiguration = .disallow
@@ -125,12 +74,10 @@ public enum BooksService {
             tokens: ServiceTokenProvider(configuration: books.serviceToken, client: client, logger: logger), logger: logger
         )
         let desk = BookingDesk(store: store, payments: payments, holdSeconds: books.holdSeconds, logger: logger)
-        let replica = EventConsumer(
-            group: name, log: log, store: store, types: [RoomRegistered.type, RoomDeleted.type], logger: logger, handler: applyRoomEvent
-        )
+        let replica = EventConsumer(group: name, log: log, sink: store.roomReplica(), types: [RoomRegistered.type, RoomDeleted.type], logger: logger)
         return HotelService.application(
-            name: name, settings: settings, store: store, eventLog: log, logger: logger,
-            services: [ClientShutdown(client: client), OutboxRelay(store: store, log: log, logger: logger), replica, VoidRetrier(desk: desk)],
+            name: name, settings: settings, store: store.bus, eventLog: log, logger: logger,
+            services: [ClientShutdown(client: client), OutboxRelay(store: store.bus, log: log, logger: logger), replica, VoidRetrier(desk: desk)],
             onServerRunning: onServerRunning
         ) { router in
             router.post("/books") { request, _ in try await desk.book(request) }
@@ -141,21 +88,6 @@ public enum BooksService {
         }
     }
 
-    /// Keeps the replica of rooms in step with the rooms service.
-    @Sendable static func applyRoomEvent(_ event: EventEnvelope, _ db: Database) throws {
-        switch event.type {
-        case RoomRegistered.type:
-            let room = try event.decode(RoomRegistered.self)
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO rooms (id, name, host_id, price) VALUES (?, ?, ?, ?)",
-                arguments: [room.roomID, room.name, room.hostID, room.price]
-            )
-        case RoomDeleted.type:
-            try db.execute(sql: "UPDATE rooms SET deleted = 1 WHERE id = ?", arguments: [try event.decode(RoomDeleted.self).roomID])
-        default:
-            break
-        }
-    }
 }
 
 /// Shuts the payments client down after the server drained.

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
 
@@ -7,8 +6,8 @@ import ServiceLifecycle
 ///
 /// Delivery is at least once: the group's position is committed after the batch's effects. Each
 /// event's effect runs in the service's own transaction together with a row in
-/// `processed_events`, so an event delivered twice (after a crash, or to a replica) takes effect
-/// once. A lease in the log makes one member of the group active at a time; the others wait and
+/// `processed_events` (the ``EventSink``), so an event delivered twice (after a crash, or to a
+/// replica) takes effect once. A lease in the log makes one member of the group active at a time; the others wait and
 /// take over when it stops or dies.
 ///
 /// `processed_events` rows are pruned once their event is at or below the group's committed
@@ -16,13 +15,10 @@ import ServiceLifecycle
 /// lost its lease can still be applying it): the table stays bounded instead of growing by one
 /// row per event forever.
 public struct EventConsumer: Service {
-    public typealias Handler = @Sendable (EventEnvelope, Database) throws -> Void
-
     let group: String
     let log: any EventLog
-    let store: ServiceDatabase
+    let sink: any EventSink
     let types: Set<String>
-    let handler: Handler
     let logger: Logger
     let owner: String
     let pollInterval: Duration
@@ -31,21 +27,32 @@ public struct EventConsumer: Service {
     let dedupeRetention: Duration
 
     public init(
-        group: String, log: any EventLog, store: ServiceDatabase, types: Set<String>, logger: Logger,
+        group: String, log: any EventLog, sink: any EventSink, types: Set<String>, logger: Logger,
         pollInterval: Duration = .milliseconds(20), batchSize: Int = 256, leaseDuration: Duration = .seconds(10),
-        dedupeRetention: Duration = .seconds(7 * 86_400), handler: @escaping Handler
+        dedupeRetention: Duration = .seconds(7 * 86_400)
     ) {
         self.group = group
         self.log = log
-        self.store = store
+        self.sink = sink
         self.types = types
-        self.handler = handler
         self.logger = logger
         self.owner = "\(Self.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
         self.pollInterval = pollInterval
         self.batchSize = batchSize
         self.leaseDuration = leaseDuration
         self.dedupeRetention = dedupeRetention
+    }
+
+    /// A consumer whose handler runs in a service's SQLite file.
+    public init(
+        group: String, log: any EventLog, store: ServiceDatabase, types: Set<String>, logger: Logger,
+        pollInterval: Duration = .milliseconds(20), batchSize: Int = 256, leaseDuration: Duration = .seconds(10),
+        dedupeRetention: Duration = .seconds(7 * 86_400), handler: @escaping SQLiteEventSink.Handler
+    ) {
+        self.init(
+            group: group, log: log, sink: store.sink(handler), types: types, logger: logger, pollInterval: pollInterval, batchSize: batchSize,
+            leaseDuration: leaseDuration, dedupeRetention: dedupeRetention
+        )
     }
 
     /// This machine's name, read once. Not `ProcessInfo.processInfo.hostName`: on Linux it mutates a
@@ -135,72 +142,18 @@ public struct EventConsumer: Service {
 
     /// Forgets processed events the group has committed past and that are older than the retention.
     private func prune(upTo position: Int64) async throws {
-        let group = self.group
         let cutoff = Date().timeIntervalSince1970 - Double(dedupeRetention.components.seconds)
-        var pruned = 0
-        // In chunks, oldest first, so writers never wait for one long delete.
-        while !Task.isCancelled {
-            let chunk = try await store.write { db -> Int in
-                try db.execute(
-                    sql: """
-                        DELETE FROM processed_events WHERE rowid IN (
-                            SELECT rowid FROM processed_events WHERE consumer_group = ? AND position <= ? AND processed_at <= ?
-                            ORDER BY rowid LIMIT 5000)
-                        """,
-                    arguments: [group, position, cutoff]
-                )
-                return db.changesCount
-            }
-            pruned += chunk
-            if chunk < 5000 { break }
-        }
+        let pruned = try await sink.forgetProcessed(group: group, upTo: position, processedBefore: cutoff)
         if pruned > 0 {
             logger.debug("pruned processed events", metadata: ["group": .string(group), "rows": .stringConvertible(pruned)])
         }
     }
 
-    /// Failures that may go away by themselves; any other failure of a handler is the event's fault.
-    static func isTransient(_ error: DatabaseError) -> Bool {
-        [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_NOMEM, .SQLITE_INTERRUPT, .SQLITE_PROTOCOL]
-            .contains(error.resultCode)
-    }
-
-    /// Applies a batch in one local transaction; each event in a savepoint, so one bad event is
-    /// set aside without undoing the others.
     private func apply(_ events: [StoredEvent]) async throws {
         let relevant = events.filter { types.contains($0.envelope.type) }
         guard !relevant.isEmpty else { return }
-        let group = self.group
-        let handler = self.handler
-        let deadLettered = try await store.write { db -> [(String, String)] in
-            var deadLettered: [(String, String)] = []
-            let mark = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO processed_events (event_id, consumer_group, position, processed_at) VALUES (?, ?, ?, ?)"
-            )
-            for event in relevant {
-                let now = Date().timeIntervalSince1970
-                do {
-                    try db.inSavepoint {
-                        try mark.execute(arguments: [event.envelope.id, group, event.position, now])
-                        guard db.changesCount == 1 else { return .commit }  // seen before: its effect already happened
-                        try handler(event.envelope, db)
-                        return .commit
-                    }
-                } catch let error as DatabaseError where Self.isTransient(error) {
-                    throw error  // busy, locked, I/O, full disk: retry the whole batch later
-                } catch {
-                    try db.execute(
-                        sql: "INSERT OR IGNORE INTO dead_letters (event_id, consumer_group, type, error, payload, failed_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        arguments: [event.envelope.id, group, event.envelope.type, "\(error)", event.envelope.payload, now]
-                    )
-                    try mark.execute(arguments: [event.envelope.id, group, event.position, now])
-                    deadLettered.append((event.envelope.id, "\(error)"))
-                }
-            }
-            return deadLettered
-        }
-        for (id, error) in deadLettered {
-            logger.error("event set aside as a dead letter", metadata: ["group": .string(group), "event_id": .string(id), "error": .string(error)])
+        for dead in try await sink.apply(relevant, group: group) {
+            logger.error("event set aside as a dead letter", metadata: ["group": .string(group), "event_id": .string(dead.eventID), "error": .string(dead.error)])
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
 
@@ -8,7 +7,7 @@ import ServiceLifecycle
 /// Appending is idempotent by event id, so a crash between the append and the delete only means
 /// the same events are appended again, which the log ignores: nothing is lost, nothing doubles.
 public struct OutboxRelay: Service {
-    let store: ServiceDatabase
+    let store: any ServiceStore
     let log: any EventLog
     let logger: Logger
     let batchSize: Int
@@ -18,7 +17,7 @@ public struct OutboxRelay: Service {
     let gatherWindow: Duration
 
     public init(
-        store: ServiceDatabase, log: any EventLog, logger: Logger, batchSize: Int = 500, idleWait: Duration = .milliseconds(250),
+        store: any ServiceStore, log: any EventLog, logger: Logger, batchSize: Int = 500, idleWait: Duration = .milliseconds(250),
         gatherWindow: Duration = .milliseconds(5)
     ) {
         self.store = store
@@ -56,19 +55,10 @@ public struct OutboxRelay: Service {
     /// Relays one batch; returns how many events moved.
     @discardableResult
     public func relayOnce() async throws -> Int {
-        let source = store.source
-        let limit = batchSize
-        let batch = try await store.read { db -> [(seq: Int64, event: EventEnvelope)] in
-            try Row.fetchAll(db, sql: "SELECT seq, id, type, book_id, occurred_at, payload FROM outbox ORDER BY seq LIMIT ?", arguments: [limit]).map {
-                row in
-                (row["seq"], EventEnvelope(id: row["id"], type: row["type"], occurredAt: row["occurred_at"], bookID: row["book_id"], source: source, payload: row["payload"]))
-            }
-        }
-        guard let lastSeq = batch.last?.seq else { return 0 }
+        let batch = try await store.outboxBatch(limit: batchSize)
+        guard !batch.isEmpty else { return 0 }
         try await log.append(batch.map(\.event))
-        try await store.pool.write { db in
-            try db.execute(sql: "DELETE FROM outbox WHERE seq <= ?", arguments: [lastSeq])
-        }
+        try await store.removeRelayed(batch)
         return batch.count
     }
 }

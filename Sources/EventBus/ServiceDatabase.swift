@@ -3,11 +3,11 @@ import GRDB
 
 /// A service's own SQLite file, with the transactional outbox and the consumer de-duplication
 /// table beside its domain tables. A state change and the events it publishes commit together.
-public final class ServiceDatabase: Sendable {
+public final class ServiceDatabase: ServiceStore {
     public let pool: DatabasePool
     /// The publishing service's name, written into every event.
     public let source: String
-    let relayWakeup = Wakeup()
+    public let relayWakeup = Wakeup()
 
     /// Opens (creating if needed) the file and runs the bus migrations, then the service's own.
     public init(path: String, source: String, migrations: (inout DatabaseMigrator) -> Void) throws {
@@ -70,5 +70,37 @@ public final class ServiceDatabase: Sendable {
     /// Events waiting in the outbox (0 once the relay caught up).
     public func outboxCount() async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
+    }
+
+    public func outboxBatch(limit: Int) async throws -> [OutboxEntry] {
+        let source = self.source
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, id, type, book_id, occurred_at, payload FROM outbox ORDER BY seq LIMIT ?", arguments: [limit]).map {
+                row in
+                OutboxEntry(
+                    seq: try row.decode(forColumn: "seq"),
+                    event: EventEnvelope(
+                        id: try row.decode(forColumn: "id"), type: try row.decode(forColumn: "type"), occurredAt: try row.decode(forColumn: "occurred_at"),
+                        bookID: try row.decode(forColumn: "book_id"), source: source, payload: try row.decode(forColumn: "payload")
+                    )
+                )
+            }
+        }
+    }
+
+    /// SQLite runs one write transaction at a time, so outbox rows commit in `seq` order and
+    /// everything up to the last relayed row was in the batch.
+    public func removeRelayed(_ entries: [OutboxEntry]) async throws {
+        guard let last = entries.last?.seq else { return }
+        try await pool.write { db in try db.execute(sql: "DELETE FROM outbox WHERE seq <= ?", arguments: [last]) }
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    /// Where a consumer's handler applies events: this file, in GRDB transactions.
+    public func sink(_ handler: @escaping SQLiteEventSink.Handler) -> SQLiteEventSink {
+        SQLiteEventSink(store: self, handler: handler)
     }
 }

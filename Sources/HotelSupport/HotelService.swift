@@ -39,6 +39,17 @@ public struct HotelServiceSettings: Sendable {
         if let database { return PostgresEventLog(url: database, logger: logger) }
         return try SQLiteEventLog(path: eventLogPath)
     }
+
+    /// The event log and a service's own store, on the same engine: with ``database`` set, the
+    /// service's schema in PostgreSQL (sharing the log's connection pool); otherwise its SQLite
+    /// file in the data directory.
+    public func openStore<Store>(
+        _ service: String, logger: Logger, sqlite: (_ path: String) throws -> Store, postgres: (PostgresEventLog) -> Store
+    ) throws -> (log: any EventLog, store: Store) {
+        let log = try openEventLog(logger: logger)
+        if let postgresLog = log as? PostgresEventLog { return (log, postgres(postgresLog)) }
+        return (log, try sqlite(databasePath(service)))
+    }
 }
 
 /// The wiring every hotel service shares: router with access log and JSON errors, health probes
@@ -46,14 +57,19 @@ public struct HotelServiceSettings: Sendable {
 /// log's retention) that run and stop with the HTTP server.
 public enum HotelService {
     public static func application(
-        name: String, settings: HotelServiceSettings, store: ServiceDatabase, eventLog: any EventLog, logger: Logger, services: [any Service],
+        name: String, settings: HotelServiceSettings, store: any ServiceStore, eventLog: any EventLog, logger: Logger, services: [any Service],
         onServerRunning: @escaping @Sendable (Int) async -> Void, routes: (Router<PortierRequestContext>) -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: PortierRequestContext.self)
         router.add(middleware: AccessLogMiddleware(logger: logger))
+        router.add(middleware: DatabaseFailureMiddleware(logger: logger))
         let pings = CoalescedCheck()
         HealthRoutes.add(to: router) {
-            guard (try? await store.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1 else { return "database unavailable" }
+            do {
+                try await Deadline.run(.seconds(2)) { try await store.ping() }
+            } catch {
+                return "database unavailable"
+            }
             // Without the log nothing this service publishes or consumes moves: not ready, so a load
             // balancer sends requests to a replica that can. Answered within 2 s either way.
             do {
@@ -79,6 +95,22 @@ public enum HotelService {
             },
             logger: logger
         )
+    }
+}
+
+/// A database that cannot answer (PostgreSQL down, restarting, or out of connections) is a 503
+/// with Retry-After, which clients and the gateway retry, not a 500.
+struct DatabaseFailureMiddleware: RouterMiddleware {
+    typealias Context = PortierRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let failure as PostgresFailure where failure.isTransient {
+            logger.error("database unavailable", metadata: ["error": .string(failure.description), "request_id": .string(context.requestID)])
+            throw APIError.serviceUnavailable("the database is unavailable, please try again in a moment", retryAfter: 1)
+        }
     }
 }
 

@@ -9,49 +9,32 @@ import Testing
 
 /// The bus on real SQLite files and a real PostgreSQL: outbox, relay, log, consumer groups, on each engine of the log.
 @Suite struct EventBusTests {
-    static func store(_ dir: TemporaryDirectory, _ name: String = "svc") throws -> ServiceDatabase {
-        try ServiceDatabase(path: dir.sub("\(name).sqlite"), source: name) { migrator in
-            migrator.registerMigration("effects") { db in
-                try db.execute(sql: "CREATE TABLE effects (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, handled_by TEXT NOT NULL)")
-            }
-        }
-    }
-
     static func event(_ index: Int) -> EventEnvelope {
         EventEnvelope(id: "event-\(index)", type: "Tested", bookID: Int64(index), source: "test", payload: Data("{\"n\":\(index)}".utf8))
     }
 
     static let logger = Logger(label: "bus")
 
-    @Test func aStateChangeAndItsEventCommitTogetherOrNotAtAll() async throws {
-        try await TemporaryDirectory.with { dir in
-            let store = try Self.store(dir)
-            try await store.write { db in try store.publish(Self.event(1), in: db) }
-            await #expect(throws: (any Error).self) {
-                try await store.write { db in
-                    try store.publish(Self.event(2), in: db)
-                    throw UnprocessableEvent("the state change failed")
-                }
+    @Test(arguments: Engine.allCases) func aStateChangeAndItsEventCommitTogetherOrNotAtAll(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { _, store in
+            try await store.publish([Self.event(1)], false)
+            await #expect(throws: UnprocessableEvent.self, "the body's own error comes out unchanged") {
+                try await store.publish([Self.event(2)], true)
             }
-            #expect(try await store.outboxCount() == 1)
-        }
+            #expect(try await store.bus.outboxCount() == 1)
+        } }
     }
 
     @Test(arguments: Engine.allCases) func theRelayMovesEventsInOrderAndAReplayAddsNothing(engine: Engine) async throws {
-        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
-            let store = try Self.store(dir)
-            try await store.write { db in
-                for index in 1...3 { try store.publish(Self.event(index), in: db) }
-            }
-            let relay = OutboxRelay(store: store, log: log, logger: Self.logger)
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
+            try await store.publish((1...3).map(Self.event), false)
+            let relay = OutboxRelay(store: store.bus, log: log, logger: Self.logger)
             #expect(try await relay.relayOnce() == 3)
-            #expect(try await store.outboxCount() == 0)
+            #expect(try await store.bus.outboxCount() == 0)
             #expect(try await log.read(after: 0, limit: 10).map(\.envelope.id) == ["event-1", "event-2", "event-3"])
 
             // A relay that crashed after appending and before deleting sends the same rows again.
-            try await store.write { db in
-                for index in 2...4 { try store.publish(Self.event(index), in: db) }
-            }
+            try await store.publish((2...4).map(Self.event), false)
             _ = try await relay.relayOnce()
             #expect(try await log.read(after: 0, limit: 10).map(\.envelope.id) == ["event-1", "event-2", "event-3", "event-4"])
         } }
@@ -86,24 +69,20 @@ import Testing
     }
 
     func consumer(
-        _ store: ServiceDatabase, _ log: any EventLog, name: String, fail: String? = nil, retention: Duration = .seconds(7 * 86_400)
+        _ store: TestStore, _ log: any EventLog, name: String, fail: String? = nil, badSQL: String? = nil, retention: Duration = .seconds(7 * 86_400)
     ) -> EventConsumer {
         EventConsumer(
-            group: "effects", log: log, store: store, types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5),
+            group: "effects", log: log, sink: store.sink(name, fail, badSQL), types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5),
             dedupeRetention: retention
-        ) { event, db in
-            if event.id == fail { throw UnprocessableEvent("cannot handle \(event.id)") }
-            try db.execute(sql: "INSERT INTO effects (event_id, handled_by) VALUES (?, ?)", arguments: [event.id, name])
-        }
+        )
     }
 
-    func effects(_ store: ServiceDatabase) async throws -> [String] {
-        try await store.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM effects ORDER BY id") }
+    func effects(_ store: TestStore) async throws -> [String] {
+        try await store.column("SELECT event_id FROM effects ORDER BY id")
     }
 
     @Test(arguments: Engine.allCases) func twoMembersOfAGroupHandleEveryEventOnceInTotal(engine: Engine) async throws {
-        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
-            let store = try Self.store(dir)
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
             try await log.append((1...200).map(Self.event))
             try await runConsumers([consumer(store, log, name: "a"), consumer(store, log, name: "b")]) {
                 try await effects(store).count >= 200
@@ -116,13 +95,12 @@ import Testing
     }
 
     @Test(arguments: Engine.allCases) func aConsumerResumesFromItsPositionAndRedeliveryTakesEffectOnce(engine: Engine) async throws {
-        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
-            let store = try Self.store(dir)
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
             try await log.append((1...50).map(Self.event))
             try await runConsumers([consumer(store, log, name: "first")]) { try await effects(store).count >= 50 }
             try await log.append((51...80).map(Self.event))
             try await runConsumers([consumer(store, log, name: "second")]) { try await effects(store).count >= 80 }
-            let byFirst = try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM effects WHERE handled_by = 'first'") }
+            let byFirst = try await store.count("SELECT COUNT(*) FROM effects WHERE handled_by = 'first'")
             #expect(byFirst == 50)
             #expect(try await effects(store).count == 80)
 
@@ -134,10 +112,9 @@ import Testing
     }
 
     @Test(arguments: Engine.allCases) func processedEventsAreForgottenOnlyOnceCommittedPastAndOld(engine: Engine) async throws {
-        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
-            let store = try Self.store(dir)
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
             @Sendable func remembered() async throws -> Int {
-                try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processed_events") ?? -1 }
+                try await store.count("SELECT COUNT(*) FROM processed_events")
             }
             try await log.append((1...50).map(Self.event))
             try await runConsumers([consumer(store, log, name: "a")]) { try await log.position(of: "effects") >= 50 }
@@ -160,28 +137,21 @@ import Testing
     }
 
     @Test(arguments: Engine.allCases) func aHandlerThatFailsInSQLIsSetAsideNotRetriedForever(engine: Engine) async throws {
-        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
-            let store = try Self.store(dir)
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
             try await log.append((1...3).map(Self.event))
-            let buggy = EventConsumer(group: "effects", log: log, store: store, types: ["Tested"], logger: Self.logger, pollInterval: .milliseconds(5)) {
-                event, db in
-                if event.id == "event-2" { try db.execute(sql: "INSERT INTO no_such_table VALUES (1)") }
-                try db.execute(sql: "INSERT INTO effects (event_id, handled_by) VALUES (?, 'a')", arguments: [event.id])
-            }
-            try await runConsumers([buggy]) { try await log.position(of: "effects") >= 3 }
+            try await runConsumers([consumer(store, log, name: "a", badSQL: "event-2")]) { try await log.position(of: "effects") >= 3 }
             #expect(try await effects(store) == ["event-1", "event-3"])
-            let dead = try await store.read { db in try String.fetchAll(db, sql: "SELECT error FROM dead_letters") }
-            #expect(dead.count == 1 && dead[0].contains("no_such_table"))
+            let dead = try await store.column("SELECT error FROM dead_letters")
+            #expect(dead.count == 1 && dead.first?.contains("no_such_table") == true, "\(dead)")
         } }
     }
 
     @Test(arguments: Engine.allCases) func anUnprocessableEventIsSetAsideAndTheRestGoOn(engine: Engine) async throws {
-        try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
-            let store = try Self.store(dir)
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
             try await log.append((1...5).map(Self.event))
             try await runConsumers([consumer(store, log, name: "a", fail: "event-3")]) { try await log.position(of: "effects") >= 5 }
             #expect(try await effects(store) == ["event-1", "event-2", "event-4", "event-5"])
-            let dead = try await store.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM dead_letters") }
+            let dead = try await store.column("SELECT event_id FROM dead_letters")
             #expect(dead == ["event-3"])
         } }
     }

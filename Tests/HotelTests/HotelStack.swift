@@ -10,7 +10,7 @@ final class HotelStack: @unchecked Sendable {
         case rooms, books, payments, notifications, mypages
     }
 
-    /// Where the services keep the event log.
+    /// Where the services keep their stores and the event log: SQLite files, or PostgreSQL.
     enum LogEngine: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case sqlite, postgres
         var testDescription: String { rawValue }

@@ -97,7 +97,9 @@ import Testing
             })
 
             // The events went where the services were told to keep them, and every group read them.
-            #expect(FileManager.default.fileExists(atPath: hotel.dataDirectory + "/events.sqlite") == (eventLog == .sqlite))
+            for file in ["events", "rooms", "books", "payments", "notifications", "mypages"] {
+                #expect(FileManager.default.fileExists(atPath: hotel.dataDirectory + "/\(file).sqlite") == (eventLog == .sqlite), "\(file).sqlite")
+            }
             let status = try await hotel.eventLogStatus()
             #expect(status.lastPosition >= 6, "Booked, PaymentApproved, BookCanceled, PaymentCanceled, ...")
             #expect(Set(status.groups.map(\.name)).isSuperset(of: ["rooms", "payments", "notifications", "mypages"]))

@@ -30,7 +30,7 @@ public final class PostgresEventLog: EventLog, Service {
     private let wakeups = Mutex<[Wakeup]>([])
     private let listening = Atomic<Bool>(false)
     /// Opened when the pool starts running: PostgresNIO warns about every lease asked for before.
-    private let started = StartGate()
+    let started = StartGate()
 
     public static let schema = "portier_events"
     static let channel = "portier_events"
@@ -372,7 +372,7 @@ public final class PostgresEventLog: EventLog, Service {
 
     /// Every operation has 30 s: one that hangs (a connection that died silently) becomes an
     /// error the consumer or relay retries, instead of stopping it for good.
-    private func run<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         await started.wait()
         do {
             return try await Deadline.run(Self.operationTimeout, body)

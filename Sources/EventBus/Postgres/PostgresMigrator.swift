@@ -47,27 +47,47 @@ public struct PostgresMigrator: Sendable {
         } catch {
             throw PostgresFailure("reading schema \(schema)'s migrations", error)
         }
-        do {
-            return try await client.withTransaction(logger: logger) { connection -> [String] in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
-                try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
-                try await connection.query(
-                    "CREATE TABLE IF NOT EXISTS \(unescaped: schema).migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-                    logger: logger
-                )
-                let applied = try await Self.applied(schema, on: connection, logger: logger)
-                var done: [String] = []
-                for migration in migrations where !applied.contains(migration.name) {
-                    for statement in migration.statements {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                    }
-                    try await connection.query("INSERT INTO \(unescaped: schema).migrations (name) VALUES (\(migration.name))", logger: logger)
-                    done.append(migration.name)
-                }
-                return done
+        // An advisory lock does not make a backend read the catalog changes committed while it
+        // waited, so `CREATE SCHEMA IF NOT EXISTS` right after it can still miss the schema that
+        // the lock's previous holder created, and fail on the catalog's unique index. A new
+        // transaction reads them: that failure is retried.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await applyMissing(client, logger: logger)
+            } catch let error as PSQLError where attempt < 5 && ["23505", "42P06", "42P07"].contains(error.serverInfo?[.sqlState] ?? "") {
+                continue
+            } catch let error as PostgresTransactionError where attempt < 5
+                && ["23505", "42P06", "42P07"].contains((error.closureError as? PSQLError)?.serverInfo?[.sqlState] ?? "")
+            {
+                continue
+            } catch {
+                throw PostgresFailure("migrating schema \(schema)", error)
             }
-        } catch {
-            throw PostgresFailure("migrating schema \(schema)", error)
+        }
+    }
+
+    private func applyMissing(_ client: PostgresClient, logger: Logger) async throws -> [String] {
+        let schema = self.schema
+        let migrations = self.migrations
+        return try await client.withTransaction(logger: logger) { connection -> [String] in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+            try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS \(unescaped: schema).migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                logger: logger
+            )
+            let applied = try await Self.applied(schema, on: connection, logger: logger)
+            var done: [String] = []
+            for migration in migrations where !applied.contains(migration.name) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO \(unescaped: schema).migrations (name) VALUES (\(migration.name))", logger: logger)
+                done.append(migration.name)
+            }
+            return done
         }
     }
 

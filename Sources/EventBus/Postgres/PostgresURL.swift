@@ -92,6 +92,18 @@ public struct PostgresFailure: Error, CustomStringConvertible {
         sqlState = state
     }
 
+    /// Whether trying again later may succeed: no answer from the server (the connection, a
+    /// deadline), or a refusal of the connection, resources, a deadlock or serialisation conflict,
+    /// a shutdown. A constraint or syntax error is not.
+    public var isTransient: Bool {
+        guard let sqlState else { return true }
+        return Self.isTransient(sqlState: sqlState)
+    }
+
+    static func isTransient(sqlState state: String) -> Bool {
+        ["08", "40", "53", "57", "58"].contains(String(state.prefix(2)))
+    }
+
     static func explain(_ error: any Error) -> (String, String?) {
         if let transaction = error as? PostgresTransactionError {
             if let inner = transaction.closureError ?? transaction.beginError ?? transaction.commitError {

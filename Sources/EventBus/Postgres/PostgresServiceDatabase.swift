@@ -1,0 +1,366 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// A service's own store in PostgreSQL: a schema of its own (so services stay independently
+/// owned) holding its records, its outbox, and its consumers' processed-event and dead-letter
+/// records. It shares the process's connection pool with the ``PostgresEventLog``.
+///
+/// Every transaction runs with the schema as its `search_path`, so a service's SQL names its
+/// tables without the schema. Outbox rows commit in `seq` order: publishing takes a lock of the
+/// schema's own, held until commit, as the log's appends do, so the relay never passes over a row
+/// that a slower transaction commits later. Publish last in a transaction: the lock is then held
+/// only from the insert to the commit.
+public final class PostgresServiceDatabase: ServiceStore {
+    public let source: String
+    public let schema: String
+    public let relayWakeup = Wakeup()
+    let log: PostgresEventLog
+    let migrator: PostgresMigrator
+    /// For the queries a service runs in ``write`` and ``read``.
+    public var logger: Logger { log.logger }
+    private let migrated = Atomic<Bool>(false)
+    /// False while the database is not answering (see ``perform(_:_:)``).
+    private let answering = Atomic<Bool>(true)
+
+    /// The advisory lock class of outbox appends; the schema's hash is the object.
+    static let outboxLockClass: Int32 = 0x706F_7278  // "porx"
+
+    /// `migrations` create and upgrade the service's own tables; the bus's come first.
+    public init(log: PostgresEventLog, schema: String, source: String, migrations: [PostgresMigrator.Migration]) {
+        self.log = log
+        self.schema = schema
+        self.source = source
+        self.migrator = PostgresMigrator(schema: schema, migrations: Self.busMigrations(schema) + migrations)
+    }
+
+    static func busMigrations(_ schema: String) -> [PostgresMigrator.Migration] {
+        [
+            .init(
+                "bus-v1",
+                [
+                    """
+                    CREATE TABLE \(schema).outbox (
+                        seq bigserial PRIMARY KEY,
+                        id text NOT NULL UNIQUE,
+                        type text NOT NULL,
+                        book_id bigint,
+                        occurred_at double precision NOT NULL,
+                        payload bytea NOT NULL
+                    )
+                    """,
+                    """
+                    CREATE TABLE \(schema).processed_events (
+                        event_id text PRIMARY KEY,
+                        consumer_group text NOT NULL,
+                        position bigint NOT NULL,
+                        processed_at double precision NOT NULL
+                    )
+                    """,
+                    "CREATE INDEX processed_events_group ON \(schema).processed_events (consumer_group, position)",
+                    """
+                    CREATE TABLE \(schema).dead_letters (
+                        event_id text PRIMARY KEY,
+                        consumer_group text NOT NULL,
+                        type text NOT NULL,
+                        error text NOT NULL,
+                        payload bytea NOT NULL,
+                        failed_at double precision NOT NULL
+                    )
+                    """,
+                ]
+            )
+        ]
+    }
+
+    /// Creates or upgrades the schema; every operation runs it until it has succeeded once.
+    public func migrate() async throws {
+        if migrated.load(ordering: .acquiring) { return }
+        try await log.migrate()
+        let migrator = self.migrator
+        _ = try await log.run("migrating schema \(schema)") { [log] in
+            try await migrator.migrate(log.client, logger: log.logger)
+        }
+        migrated.store(true, ordering: .releasing)
+    }
+
+    /// Runs `body` in a transaction; events it publishes reach the relay right after commit. If
+    /// `body` throws, nothing it did stays, and its own error comes out unchanged; a failure of
+    /// the database comes out as a ``PostgresFailure``.
+    @discardableResult
+    public func write<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await migrate()
+        let result = try await perform("a transaction in \(schema)") { [log, schema] in
+            try await log.client.withTransaction(logger: log.logger) { connection in
+                try await connection.query("SET LOCAL search_path TO \(unescaped: schema)", logger: log.logger)
+                return try await body(connection)
+            }
+        }
+        relayWakeup.signal()
+        return result
+    }
+
+    /// Runs `body` on a connection outside any explicit transaction (each statement sees the
+    /// latest commits).
+    @discardableResult
+    public func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await migrate()
+        return try await perform("reading \(schema)") { [log, schema] in
+            try await log.client.withConnection { connection in
+                try await connection.query("SET search_path TO \(unescaped: schema)", logger: log.logger)
+                return try await body(connection)
+            }
+        }
+    }
+
+    /// Adds an event to the outbox inside the caller's transaction (see the type's note on order).
+    public func publish(_ event: EventEnvelope, on connection: PostgresConnection) async throws {
+        let logger = log.logger
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.outboxLockClass), hashtext(\(schema)))", logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO outbox (id, type, book_id, occurred_at, payload)
+            VALUES (\(event.id), \(event.type), \(event.bookID), \(event.occurredAt), \(ByteBuffer(bytes: event.payload)))
+            """,
+            logger: logger
+        )
+    }
+
+    public func outboxBatch(limit: Int) async throws -> [OutboxEntry] {
+        let limit = max(1, limit)
+        let source = self.source
+        return try await read { [log] connection in
+            var entries: [OutboxEntry] = []
+            let rows = try await connection.query(
+                "SELECT seq, id, type, book_id, occurred_at, payload FROM outbox ORDER BY seq LIMIT \(limit)", logger: log.logger
+            )
+            for try await (seq, id, type, bookID, occurredAt, payload) in rows.decode((Int64, String, String, Int64?, Double, ByteBuffer).self) {
+                entries.append(
+                    OutboxEntry(
+                        seq: seq,
+                        event: EventEnvelope(id: id, type: type, occurredAt: occurredAt, bookID: bookID, source: source, payload: Data(payload.readableBytesView))
+                    )
+                )
+            }
+            return entries
+        }
+    }
+
+    /// By `seq`, not "up to the last": replicas of a service relay the same outbox, and each
+    /// deletes exactly what it appended.
+    public func removeRelayed(_ entries: [OutboxEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        let seqs = entries.map(\.seq)
+        try await read { [log] connection in
+            try await connection.query("DELETE FROM outbox WHERE seq = ANY(\(seqs)::int8[])", logger: log.logger)
+        }
+    }
+
+    public func outboxCount() async throws -> Int {
+        try await read { [log] connection in
+            for try await count in try await connection.query("SELECT count(*)::int8 FROM outbox", logger: log.logger).decode(Int64.self) {
+                return Int(count)
+            }
+            return 0
+        }
+    }
+
+    public func ping() async throws {
+        try await read { [log] connection in
+            for try await _ in try await connection.query("SELECT 1", logger: log.logger) {}
+        }
+    }
+
+    /// Where a consumer's handler applies events: this schema, in one transaction per batch.
+    public func sink(_ handler: @escaping PostgresEventSink.Handler) -> PostgresEventSink {
+        PostgresEventSink(store: self, handler: handler)
+    }
+
+    /// Runs an operation with the log's deadline; errors of the body that are not the database's
+    /// (a refusal such as a 404 or 409) come out unchanged.
+    ///
+    /// While the database does not answer (its last operation here ended without an answer),
+    /// operations get ``outageTimeout`` instead of 30 s: a request during an outage is refused
+    /// within seconds (a 503 the client retries) instead of outlasting the gateway's timeout. The
+    /// first answer restores the full deadline.
+    private func perform<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        await log.started.wait()
+        let timeout = answering.load(ordering: .relaxed) ? PostgresEventLog.operationTimeout : Self.outageTimeout
+        do {
+            let result = try await Deadline.run(timeout, body)
+            answering.store(true, ordering: .relaxed)
+            return result
+        } catch let error as PostgresTransactionError {
+            if let own = error.closureError, !Self.isDatabaseError(own), error.rollbackError == nil {
+                answering.store(true, ordering: .relaxed)
+                throw own
+            }
+            throw noted(PostgresFailure(operation, error))
+        } catch let exceeded as Deadline.Exceeded {
+            if timeout == PostgresEventLog.operationTimeout {
+                log.logger.warning("a database operation did not answer; giving it up", metadata: ["operation": .string(operation)])
+            }
+            throw noted(PostgresFailure(operation, exceeded))
+        } catch let error where Self.isDatabaseError(error) {
+            throw noted(PostgresFailure(operation, error))
+        } catch {
+            answering.store(true, ordering: .relaxed)
+            throw error
+        }
+    }
+
+    /// Remembers whether the database answered (an error with a SQLSTATE is an answer).
+    private func noted(_ failure: PostgresFailure) -> PostgresFailure {
+        answering.store(failure.sqlState != nil, ordering: .relaxed)
+        return failure
+    }
+
+    /// How long an operation may take while the database is not answering.
+    static let outageTimeout: Duration = .seconds(2)
+
+    static func isDatabaseError(_ error: any Error) -> Bool {
+        error is PSQLError || error is PostgresFailure || error is PostgresTransactionError || error is PostgresDecodingError
+    }
+}
+
+/// A consumer's handler applied in a service's PostgreSQL schema: a batch in one transaction,
+/// each event in a savepoint with its `processed_events` row.
+public struct PostgresEventSink: EventSink {
+    public typealias Handler = @Sendable (EventEnvelope, PostgresConnection) async throws -> Void
+
+    let store: PostgresServiceDatabase
+    let handler: Handler
+
+    /// Failures that may go away by themselves (the connection, the server's resources, a
+    /// deadlock or serialisation conflict, a shutdown or cancellation): the batch is retried.
+    /// Anything else is the event's fault.
+    static func isTransient(_ error: any Error) -> Bool {
+        if error is Deadline.Exceeded || error is CancellationError { return true }
+        if let failure = error as? PostgresFailure { return failure.isTransient }
+        guard let psql = error as? PSQLError else { return false }
+        guard let state = psql.serverInfo?[.sqlState] else { return true }  // no answer from the server: the connection
+        return PostgresFailure.isTransient(sqlState: state)
+    }
+
+    public func apply(_ events: [StoredEvent], group: String) async throws -> [DeadLetter] {
+        let handler = self.handler
+        let logger = store.log.logger
+        return try await store.write { connection -> [DeadLetter] in
+            var deadLettered: [DeadLetter] = []
+            for event in events {
+                let now = Date().timeIntervalSince1970
+                let id = event.envelope.id
+                try await connection.query("SAVEPOINT event", logger: logger)
+                do {
+                    var fresh = false
+                    for try await _ in try await connection.query(
+                        """
+                        INSERT INTO processed_events (event_id, consumer_group, position, processed_at) VALUES (\(id), \(group), \(event.position), \(now))
+                        ON CONFLICT (event_id) DO NOTHING RETURNING 1
+                        """,
+                        logger: logger
+                    ) {
+                        fresh = true
+                    }
+                    if fresh { try await handler(event.envelope, connection) }  // seen before: its effect already happened
+                    try await connection.query("RELEASE SAVEPOINT event", logger: logger)
+                } catch where Self.isTransient(error) {
+                    throw error
+                } catch {
+                    try await connection.query("ROLLBACK TO SAVEPOINT event", logger: logger)
+                    let reason = "\(PostgresFailure("handling \(event.envelope.type)", error))"
+                    try await connection.query(
+                        """
+                        INSERT INTO dead_letters (event_id, consumer_group, type, error, payload, failed_at)
+                        VALUES (\(id), \(group), \(event.envelope.type), \(reason), \(ByteBuffer(bytes: event.envelope.payload)), \(now))
+                        ON CONFLICT (event_id) DO NOTHING
+                        """,
+                        logger: logger
+                    )
+                    try await connection.query(
+                        """
+                        INSERT INTO processed_events (event_id, consumer_group, position, processed_at) VALUES (\(id), \(group), \(event.position), \(now))
+                        ON CONFLICT (event_id) DO NOTHING
+                        """,
+                        logger: logger
+                    )
+                    try await connection.query("RELEASE SAVEPOINT event", logger: logger)
+                    deadLettered.append(DeadLetter(eventID: id, error: reason))
+                }
+            }
+            return deadLettered
+        }
+    }
+
+    public func forgetProcessed(group: String, upTo position: Int64, processedBefore cutoff: Double) async throws -> Int {
+        var forgotten = 0
+        let logger = store.log.logger
+        while !Task.isCancelled {
+            let chunk = try await store.write { connection -> Int in
+                let rows = try await connection.query(
+                    """
+                    WITH gone AS (
+                        DELETE FROM processed_events WHERE event_id IN (
+                            SELECT event_id FROM processed_events WHERE consumer_group = \(group) AND position <= \(position) AND processed_at <= \(cutoff)
+                            LIMIT 5000)
+                        RETURNING 1)
+                    SELECT count(*)::int8 FROM gone
+                    """,
+                    logger: logger
+                )
+                for try await count in rows.decode(Int64.self) { return Int(count) }
+                return 0
+            }
+            forgotten += chunk
+            if chunk < 5000 { break }
+        }
+        return forgotten
+    }
+}
+
+/// A record a service reads from its PostgreSQL tables.
+public protocol PostgresRecord {
+    init(postgres row: PostgresRandomAccessRow) throws
+}
+
+extension PostgresRecord {
+    /// The first row of a query as a record; nil when it returned none.
+    public static func first(_ rows: PostgresRowSequence) async throws -> Self? {
+        for try await row in rows { return try Self(postgres: row.makeRandomAccess()) }
+        return nil
+    }
+
+    public static func all(_ rows: PostgresRowSequence) async throws -> [Self] {
+        var records: [Self] = []
+        for try await row in rows { records.append(try Self(postgres: row.makeRandomAccess())) }
+        return records
+    }
+}
+
+extension PostgresRowSequence {
+    /// The first column of the first row (a count, an id), or nil when there is no row.
+    public func single<T: PostgresDecodable & Sendable>(_ type: T.Type) async throws -> T? {
+        for try await value in decode(T.self) { return value }
+        return nil
+    }
+
+    /// Whether the query returned any row.
+    public func any() async throws -> Bool {
+        for try await _ in self { return true }
+        return false
+    }
+}
+
+extension PostgresRandomAccessRow {
+    /// The value of `column`, or an error (not a trap) when the query has no such column.
+    public func value<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        guard contains(column) else { throw PostgresFailure("decoding a row", MissingColumn(name: column)) }
+        return try self[column].decode(T.self)
+    }
+}
+
+struct MissingColumn: Error, CustomStringConvertible {
+    var name: String
+    var description: String { "the result has no column \(name)" }
+}
