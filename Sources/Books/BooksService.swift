@@ -53,6 +53,8 @@ public struct BooksSettings: Sendable {
 /// booking cannot be stored after approval, the payment is voided, retried until payments confirms.
 public enum BooksService {
     public static let name = "books"
+    /// The service's schema in PostgreSQL (for `portier db migrate`).
+    public static var postgresMigrator: PostgresMigrator { PostgresBooksStore.migrator }
 
     public static func build(
         settings: HotelServiceSettings, books: BooksSettings = .init(), logger: Logger,

@@ -11,64 +11,67 @@ struct PostgresBooksStore: BooksStore {
     let database: PostgresServiceDatabase
     var bus: any ServiceStore { database }
 
-    static let migrations: [PostgresMigrator.Migration] = [
-        .init(
-            "books-v1",
-            [
-                """
-                CREATE TABLE portier_books.rooms (
-                    id bigint PRIMARY KEY,
-                    name text NOT NULL,
-                    host_id bigint NOT NULL,
-                    price bigint NOT NULL,
-                    deleted boolean NOT NULL DEFAULT false
-                )
-                """,
-                """
-                CREATE TABLE portier_books.holds (
-                    id bigserial PRIMARY KEY,
-                    room_id bigint NOT NULL,
-                    start_date text NOT NULL,
-                    end_date text NOT NULL,
-                    expires_at double precision NOT NULL
-                )
-                """,
-                "CREATE INDEX holds_room ON portier_books.holds (room_id)",
-                """
-                CREATE TABLE portier_books.books (
-                    id bigint PRIMARY KEY,
-                    room_id bigint NOT NULL,
-                    room_name text NOT NULL,
-                    guest_id bigint NOT NULL,
-                    host_id bigint NOT NULL,
-                    start_date text NOT NULL,
-                    end_date text NOT NULL,
-                    nights bigint NOT NULL,
-                    price bigint NOT NULL,
-                    status text NOT NULL,
-                    payment_id bigint NOT NULL,
-                    created_at double precision NOT NULL,
-                    canceled_at double precision
-                )
-                """,
-                "CREATE INDEX books_room ON portier_books.books (room_id, status, end_date)",
-                "CREATE INDEX books_guest ON portier_books.books (guest_id)",
-                "CREATE INDEX books_host ON portier_books.books (host_id)",
-                """
-                CREATE TABLE portier_books.pending_voids (
-                    book_id bigint PRIMARY KEY,
-                    reason text NOT NULL,
-                    attempts bigint NOT NULL DEFAULT 0,
-                    next_attempt_at double precision NOT NULL,
-                    state text NOT NULL DEFAULT 'due'
-                )
-                """,
-            ]
-        )
-    ]
+    static let migrator = PostgresServiceDatabase.migrator(
+        schema: "portier_books",
+        migrations: [
+            .init(
+                "books-v1",
+                [
+                    """
+                    CREATE TABLE portier_books.rooms (
+                        id bigint PRIMARY KEY,
+                        name text NOT NULL,
+                        host_id bigint NOT NULL,
+                        price bigint NOT NULL,
+                        deleted boolean NOT NULL DEFAULT false
+                    )
+                    """,
+                    """
+                    CREATE TABLE portier_books.holds (
+                        id bigserial PRIMARY KEY,
+                        room_id bigint NOT NULL,
+                        start_date text NOT NULL,
+                        end_date text NOT NULL,
+                        expires_at double precision NOT NULL
+                    )
+                    """,
+                    "CREATE INDEX holds_room ON portier_books.holds (room_id)",
+                    """
+                    CREATE TABLE portier_books.books (
+                        id bigint PRIMARY KEY,
+                        room_id bigint NOT NULL,
+                        room_name text NOT NULL,
+                        guest_id bigint NOT NULL,
+                        host_id bigint NOT NULL,
+                        start_date text NOT NULL,
+                        end_date text NOT NULL,
+                        nights bigint NOT NULL,
+                        price bigint NOT NULL,
+                        status text NOT NULL,
+                        payment_id bigint NOT NULL,
+                        created_at double precision NOT NULL,
+                        canceled_at double precision
+                    )
+                    """,
+                    "CREATE INDEX books_room ON portier_books.books (room_id, status, end_date)",
+                    "CREATE INDEX books_guest ON portier_books.books (guest_id)",
+                    "CREATE INDEX books_host ON portier_books.books (host_id)",
+                    """
+                    CREATE TABLE portier_books.pending_voids (
+                        book_id bigint PRIMARY KEY,
+                        reason text NOT NULL,
+                        attempts bigint NOT NULL DEFAULT 0,
+                        next_attempt_at double precision NOT NULL,
+                        state text NOT NULL DEFAULT 'due'
+                    )
+                    """,
+                ]
+            )
+        ]
+    )
 
     init(log: PostgresEventLog) {
-        database = PostgresServiceDatabase(log: log, schema: "portier_books", source: BooksService.name, migrations: Self.migrations)
+        database = PostgresServiceDatabase(log: log, migrator: Self.migrator, source: BooksService.name)
     }
 
     /// The first booking of the room overlapping the dates, if any.

@@ -48,6 +48,8 @@ public struct MyPage: Codable, Sendable, Equatable {
 /// in the same row.
 public enum MyPagesService {
     public static let name = "mypages"
+    /// The service's schema in PostgreSQL (for `portier db migrate`).
+    public static var postgresMigrator: PostgresMigrator { PostgresMyPagesStore.migrator }
 
     public static func build(
         settings: HotelServiceSettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }

@@ -135,34 +135,37 @@ struct PostgresMyPagesStore: MyPagesStore {
     let database: PostgresServiceDatabase
     var bus: any ServiceStore { database }
 
-    static let migrations: [PostgresMigrator.Migration] = [
-        .init(
-            "mypages-v1",
-            [
-                """
-                CREATE TABLE portier_mypages.mypages (
-                    book_id bigint PRIMARY KEY,
-                    room_id bigint NOT NULL,
-                    room_name text NOT NULL,
-                    guest_id bigint NOT NULL,
-                    host_id bigint NOT NULL,
-                    start_date text NOT NULL,
-                    end_date text NOT NULL,
-                    price bigint NOT NULL,
-                    booking_status text,
-                    payment_status text,
-                    payment_id bigint,
-                    updated_at double precision NOT NULL
-                )
-                """,
-                "CREATE INDEX mypages_guest ON portier_mypages.mypages (guest_id)",
-                "CREATE INDEX mypages_host ON portier_mypages.mypages (host_id)",
-            ]
-        )
-    ]
+    static let migrator = PostgresServiceDatabase.migrator(
+        schema: "portier_mypages",
+        migrations: [
+            .init(
+                "mypages-v1",
+                [
+                    """
+                    CREATE TABLE portier_mypages.mypages (
+                        book_id bigint PRIMARY KEY,
+                        room_id bigint NOT NULL,
+                        room_name text NOT NULL,
+                        guest_id bigint NOT NULL,
+                        host_id bigint NOT NULL,
+                        start_date text NOT NULL,
+                        end_date text NOT NULL,
+                        price bigint NOT NULL,
+                        booking_status text,
+                        payment_status text,
+                        payment_id bigint,
+                        updated_at double precision NOT NULL
+                    )
+                    """,
+                    "CREATE INDEX mypages_guest ON portier_mypages.mypages (guest_id)",
+                    "CREATE INDEX mypages_host ON portier_mypages.mypages (host_id)",
+                ]
+            )
+        ]
+    )
 
     init(log: PostgresEventLog) {
-        database = PostgresServiceDatabase(log: log, schema: "portier_mypages", source: MyPagesService.name, migrations: Self.migrations)
+        database = PostgresServiceDatabase(log: log, migrator: Self.migrator, source: MyPagesService.name)
     }
 
     func find(_ bookID: Int64) async throws -> MyPage? {

@@ -14,6 +14,8 @@ import ServiceLifecycle
 /// the same transaction as the event is marked processed; a worker then delivers them per channel.
 public enum NotificationsService {
     public static let name = "notifications"
+    /// The service's schema in PostgreSQL (for `portier db migrate`).
+    public static var postgresMigrator: PostgresMigrator { PostgresNotificationsStore.migrator }
 
     public static func build(
         settings: HotelServiceSettings, webhookURL: String? = nil, logger: Logger,

@@ -213,42 +213,45 @@ struct PostgresNotificationsStore: NotificationsStore {
     let database: PostgresServiceDatabase
     var bus: any ServiceStore { database }
 
-    static let migrations: [PostgresMigrator.Migration] = [
-        .init(
-            "notifications-v1",
-            [
-                """
-                CREATE TABLE portier_notifications.notifications (
-                    id bigserial PRIMARY KEY,
-                    event_id text NOT NULL,
-                    recipient text NOT NULL,
-                    book_id bigint,
-                    kind text NOT NULL,
-                    message text NOT NULL,
-                    created_at double precision NOT NULL,
-                    UNIQUE (event_id, recipient)
-                )
-                """,
-                "CREATE INDEX notifications_recipient ON portier_notifications.notifications (recipient, id)",
-                "CREATE INDEX notifications_book ON portier_notifications.notifications (book_id)",
-                """
-                CREATE TABLE portier_notifications.deliveries (
-                    notification_id bigint NOT NULL REFERENCES portier_notifications.notifications (id),
-                    channel text NOT NULL,
-                    attempts bigint NOT NULL DEFAULT 0,
-                    next_attempt_at double precision NOT NULL,
-                    delivered_at double precision,
-                    failed boolean NOT NULL DEFAULT false,
-                    PRIMARY KEY (notification_id, channel)
-                )
-                """,
-                "CREATE INDEX deliveries_due ON portier_notifications.deliveries (next_attempt_at) WHERE delivered_at IS NULL AND NOT failed",
-            ]
-        )
-    ]
+    static let migrator = PostgresServiceDatabase.migrator(
+        schema: "portier_notifications",
+        migrations: [
+            .init(
+                "notifications-v1",
+                [
+                    """
+                    CREATE TABLE portier_notifications.notifications (
+                        id bigserial PRIMARY KEY,
+                        event_id text NOT NULL,
+                        recipient text NOT NULL,
+                        book_id bigint,
+                        kind text NOT NULL,
+                        message text NOT NULL,
+                        created_at double precision NOT NULL,
+                        UNIQUE (event_id, recipient)
+                    )
+                    """,
+                    "CREATE INDEX notifications_recipient ON portier_notifications.notifications (recipient, id)",
+                    "CREATE INDEX notifications_book ON portier_notifications.notifications (book_id)",
+                    """
+                    CREATE TABLE portier_notifications.deliveries (
+                        notification_id bigint NOT NULL REFERENCES portier_notifications.notifications (id),
+                        channel text NOT NULL,
+                        attempts bigint NOT NULL DEFAULT 0,
+                        next_attempt_at double precision NOT NULL,
+                        delivered_at double precision,
+                        failed boolean NOT NULL DEFAULT false,
+                        PRIMARY KEY (notification_id, channel)
+                    )
+                    """,
+                    "CREATE INDEX deliveries_due ON portier_notifications.deliveries (next_attempt_at) WHERE delivered_at IS NULL AND NOT failed",
+                ]
+            )
+        ]
+    )
 
     init(log: PostgresEventLog) {
-        database = PostgresServiceDatabase(log: log, schema: "portier_notifications", source: NotificationsService.name, migrations: Self.migrations)
+        database = PostgresServiceDatabase(log: log, migrator: Self.migrator, source: NotificationsService.name)
     }
 
     func recorder(channels: [String]) -> any EventSink {

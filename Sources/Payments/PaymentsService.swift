@@ -15,6 +15,8 @@ import ServiceLifecycle
 /// requires `read` for it).
 public enum PaymentsService {
     public static let name = "payments"
+    /// The service's schema in PostgreSQL (for `portier db migrate`).
+    public static var postgresMigrator: PostgresMigrator { PostgresPaymentsStore.migrator }
     /// The scope books' service token carries; no ordinary client is given it.
     public static let writeScope = PaymentsContract.writeScope
 

@@ -9,33 +9,36 @@ struct PostgresPaymentsStore: PaymentsStore {
     let database: PostgresServiceDatabase
     var bus: any ServiceStore { database }
 
-    static let migrations: [PostgresMigrator.Migration] = [
-        .init(
-            "payments-v1",
-            [
-                """
-                CREATE TABLE portier_payments.payments (
-                    id bigserial PRIMARY KEY,
-                    book_id bigint NOT NULL UNIQUE,
-                    guest_id bigint NOT NULL,
-                    host_id bigint NOT NULL,
-                    room_id bigint NOT NULL,
-                    room_name text NOT NULL,
-                    start_date text NOT NULL,
-                    end_date text NOT NULL,
-                    amount bigint NOT NULL,
-                    status text NOT NULL,
-                    created_at double precision NOT NULL,
-                    canceled_at double precision
-                )
-                """,
-                "CREATE INDEX payments_guest ON portier_payments.payments (guest_id)",
-            ]
-        )
-    ]
+    static let migrator = PostgresServiceDatabase.migrator(
+        schema: "portier_payments",
+        migrations: [
+            .init(
+                "payments-v1",
+                [
+                    """
+                    CREATE TABLE portier_payments.payments (
+                        id bigserial PRIMARY KEY,
+                        book_id bigint NOT NULL UNIQUE,
+                        guest_id bigint NOT NULL,
+                        host_id bigint NOT NULL,
+                        room_id bigint NOT NULL,
+                        room_name text NOT NULL,
+                        start_date text NOT NULL,
+                        end_date text NOT NULL,
+                        amount bigint NOT NULL,
+                        status text NOT NULL,
+                        created_at double precision NOT NULL,
+                        canceled_at double precision
+                    )
+                    """,
+                    "CREATE INDEX payments_guest ON portier_payments.payments (guest_id)",
+                ]
+            )
+        ]
+    )
 
     init(log: PostgresEventLog) {
-        database = PostgresServiceDatabase(log: log, schema: "portier_payments", source: PaymentsService.name, migrations: Self.migrations)
+        database = PostgresServiceDatabase(log: log, migrator: Self.migrator, source: PaymentsService.name)
     }
 
     func pay(_ input: PaymentRequest, at time: Double) async throws -> (payment: Payment, created: Bool) {

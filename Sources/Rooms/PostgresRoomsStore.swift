@@ -9,38 +9,41 @@ struct PostgresRoomsStore: RoomsStore {
     let database: PostgresServiceDatabase
     var bus: any ServiceStore { database }
 
-    static let migrations: [PostgresMigrator.Migration] = [
-        .init(
-            "rooms-v1",
-            [
-                """
-                CREATE TABLE portier_rooms.rooms (
-                    id bigserial PRIMARY KEY,
-                    name text NOT NULL,
-                    host_id bigint NOT NULL,
-                    price bigint NOT NULL,
-                    capacity bigint NOT NULL,
-                    created_at double precision NOT NULL,
-                    deleted_at double precision
-                )
-                """,
-                "CREATE INDEX rooms_host ON portier_rooms.rooms (host_id)",
-                """
-                CREATE TABLE portier_rooms.room_bookings (
-                    book_id bigint PRIMARY KEY,
-                    room_id bigint NOT NULL,
-                    start_date text NOT NULL,
-                    end_date text NOT NULL,
-                    canceled boolean NOT NULL DEFAULT false
-                )
-                """,
-                "CREATE INDEX room_bookings_room ON portier_rooms.room_bookings (room_id, end_date)",
-            ]
-        )
-    ]
+    static let migrator = PostgresServiceDatabase.migrator(
+        schema: "portier_rooms",
+        migrations: [
+            .init(
+                "rooms-v1",
+                [
+                    """
+                    CREATE TABLE portier_rooms.rooms (
+                        id bigserial PRIMARY KEY,
+                        name text NOT NULL,
+                        host_id bigint NOT NULL,
+                        price bigint NOT NULL,
+                        capacity bigint NOT NULL,
+                        created_at double precision NOT NULL,
+                        deleted_at double precision
+                    )
+                    """,
+                    "CREATE INDEX rooms_host ON portier_rooms.rooms (host_id)",
+                    """
+                    CREATE TABLE portier_rooms.room_bookings (
+                        book_id bigint PRIMARY KEY,
+                        room_id bigint NOT NULL,
+                        start_date text NOT NULL,
+                        end_date text NOT NULL,
+                        canceled boolean NOT NULL DEFAULT false
+                    )
+                    """,
+                    "CREATE INDEX room_bookings_room ON portier_rooms.room_bookings (room_id, end_date)",
+                ]
+            )
+        ]
+    )
 
     init(log: PostgresEventLog) {
-        database = PostgresServiceDatabase(log: log, schema: "portier_rooms", source: RoomsService.name, migrations: Self.migrations)
+        database = PostgresServiceDatabase(log: log, migrator: Self.migrator, source: RoomsService.name)
     }
 
     func register(_ input: NewRoom.Valid, at time: Double) async throws -> Room {

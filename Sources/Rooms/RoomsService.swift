@@ -11,6 +11,8 @@ import ServiceLifecycle
 /// Booked and BookCanceled events, to search free rooms and to refuse deleting booked ones.
 public enum RoomsService {
     public static let name = "rooms"
+    /// The service's schema in PostgreSQL (for `portier db migrate`).
+    public static var postgresMigrator: PostgresMigrator { PostgresRoomsStore.migrator }
 
     public static func build(
         settings: HotelServiceSettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }

@@ -1,5 +1,10 @@
 import ArgumentParser
+import Books
 import EventBus
+import MyPages
+import Notifications
+import Payments
+import Rooms
 import Logging
 
 /// `portier db migrate`: creates or upgrades the PostgreSQL schemas before a deployment, so the
@@ -13,25 +18,39 @@ struct DatabaseCommand: AsyncParsableCommand {
 
     struct Migrate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create or upgrade every schema Portier keeps in PostgreSQL (today: portier_events, the event log).",
+            abstract: "Create or upgrade every schema Portier keeps in PostgreSQL: the event log's and each service's.",
             discussion: "Processes also migrate on start. SQLite files need no command: they are migrated when opened."
         )
 
         @OptionGroup var database: DatabaseOption
 
+        /// Every schema, each owned by one process.
+        static var migrators: [PostgresMigrator] {
+            [
+                PostgresEventLog.migrator, RoomsService.postgresMigrator, BooksService.postgresMigrator, PaymentsService.postgresMigrator,
+                NotificationsService.postgresMigrator, MyPagesService.postgresMigrator,
+            ]
+        }
+
         func run() async throws {
             guard let url = try database.url() else {
                 throw ValidationError("--database (or PORTIER_DATABASE_URL) is required: SQLite files are migrated when opened")
             }
-            let applied = try await PostgresEventLog.with(url: url, logger: Logger(label: "portier-db")) { log in
-                try await PostgresEventLog.migrator.migrate(log.client, logger: Logger(label: "portier-db"))
+            let logger = Logger(label: "portier-db")
+            let outcomes = try await PostgresEventLog.with(url: url, logger: logger) { log in
+                var outcomes: [(String, [String])] = []
+                for migrator in Self.migrators {
+                    outcomes.append((migrator.schema, try await migrator.migrate(log.client, logger: logger)))
+                }
+                return outcomes
             }
-            let schema = PostgresEventLog.schema
-            Console.write(
-                applied.isEmpty
-                    ? "portier db: \(schema) is up to date at \(url)"
-                    : "portier db: \(schema): applied \(applied.joined(separator: ", ")) at \(url)"
-            )
+            for (schema, applied) in outcomes {
+                Console.write(
+                    applied.isEmpty
+                        ? "portier db: \(schema) is up to date at \(url)"
+                        : "portier db: \(schema): applied \(applied.joined(separator: ", ")) at \(url)"
+                )
+            }
         }
     }
 }

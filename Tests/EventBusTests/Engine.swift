@@ -75,10 +75,11 @@ extension Engine {
         case .postgres:
             return try await withLog(dir) { log in
                 guard let postgresLog = log as? PostgresEventLog else { throw UnprocessableEvent("the postgres engine made a \(type(of: log))") }
-                let database = PostgresServiceDatabase(
-                    log: postgresLog, schema: "svc", source: "svc",
+                let migrator = PostgresServiceDatabase.migrator(
+                    schema: "svc",
                     migrations: [.init("effects", ["CREATE TABLE svc.effects (id bigserial PRIMARY KEY, event_id text NOT NULL, handled_by text NOT NULL)"])]
                 )
+                let database = PostgresServiceDatabase(log: postgresLog, migrator: migrator, source: "svc")
                 let logger = database.logger
                 let store = TestStore(
                     bus: database,

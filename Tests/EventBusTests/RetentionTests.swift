@@ -93,10 +93,15 @@ import Testing
         let url = try await PostgresServer.database("migrate")
         let first = try ChildProcess(["db", "migrate", "--database", url])
         #expect(try await first.waitForExit() == 0)
-        #expect(first.lines.joined().contains("portier_events: applied v1-log"), "\(first.lines)")
+        let said = first.lines.joined(separator: "\n")
+        #expect(said.contains("portier_events: applied v1-log"), "\(said)")
+        for service in ["rooms", "books", "payments", "notifications", "mypages"] {
+            #expect(said.contains("portier_\(service): applied bus-v1, \(service)-v1"), "\(said)")
+        }
         let again = try ChildProcess(["db", "migrate"], environment: ["PORTIER_DATABASE_URL": url])
         #expect(try await again.waitForExit() == 0)
         #expect(again.lines.joined().contains("portier_events is up to date"), "\(again.lines)")
+        #expect(again.lines.filter { $0.contains("is up to date") }.count == 6, "\(again.lines)")
         let status = try await PostgresEventLog.with(url: try PostgresURL(url), logger: Logger(label: "check")) { try await $0.status() }
         #expect(status.retained == 0 && status.groups.isEmpty)
 

@@ -27,12 +27,17 @@ public final class PostgresServiceDatabase: ServiceStore {
     /// The advisory lock class of outbox appends; the schema's hash is the object.
     static let outboxLockClass: Int32 = 0x706F_7278  // "porx"
 
-    /// `migrations` create and upgrade the service's own tables; the bus's come first.
-    public init(log: PostgresEventLog, schema: String, source: String, migrations: [PostgresMigrator.Migration]) {
+    /// `migrator` comes from ``migrator(schema:migrations:)``.
+    public init(log: PostgresEventLog, migrator: PostgresMigrator, source: String) {
         self.log = log
-        self.schema = schema
+        self.schema = migrator.schema
         self.source = source
-        self.migrator = PostgresMigrator(schema: schema, migrations: Self.busMigrations(schema) + migrations)
+        self.migrator = migrator
+    }
+
+    /// A service schema's migrator: the bus's tables first, then the service's own.
+    public static func migrator(schema: String, migrations: [PostgresMigrator.Migration]) -> PostgresMigrator {
+        PostgresMigrator(schema: schema, migrations: busMigrations(schema) + migrations)
     }
 
     static func busMigrations(_ schema: String) -> [PostgresMigrator.Migration] {
