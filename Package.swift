@@ -142,10 +142,11 @@ let package = Package(
         .target(
             name: "TokenServer",
             dependencies: [
-                "Tokens", "PortierHTTP", "OAuthForms",
+                "Tokens", "PortierHTTP", "OAuthForms", "EventBus",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -194,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "TokenServerTests",
             dependencies: [
-                "TokenServer", "Tokens", "PortierHTTP", "PortierTestSupport", "CJWT",
+                "TokenServer", "Tokens", "PortierHTTP", "PortierTestSupport", "CJWT", "EventBus",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -1,11 +1,10 @@
 import Foundation
-import GRDB
 
 /// CRUD for clients. Used by the server on every token request and by `portier clients`.
 public struct ClientStore: Sendable {
-    let database: AuthDatabase
+    let database: any AuthStorage
 
-    public init(database: AuthDatabase) {
+    public init(database: any AuthStorage) {
         self.database = database
     }
 
@@ -46,66 +45,33 @@ public struct ClientStore: Sendable {
             tokenTTL: tokenTTL, createdAt: Date()
         )
         var added = client
-        do {
-            added.notBefore = try await database.writeClients { db in
-                // A client re-added under a removed id inherits its cut-off, so the new client's
-                // first tokens are issued after it (and the old client's tokens stay dead).
-                let notBefore = try RevocationStore.notBefore(db, clientID: client.id)
-                try db.execute(
-                    sql: """
-                        INSERT INTO clients (id, secret_hash, scopes, authorities, token_ttl, created_at, not_before)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        client.id, client.secretHash, client.scopes.joined(separator: " "), client.authorities.joined(separator: " "),
-                        client.tokenTTL, client.createdAt.timeIntervalSince1970, notBefore,
-                    ]
-                )
-                return notBefore
-            }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw ClientStoreError.duplicate(id)
-        }
+        added.notBefore = try await database.insert(client)
         return (added, clear)
     }
 
-    /// Looks a client up. Always async: a blocking read on a cooperative thread can deadlock the
-    /// server once every reader connection is busy.
+    /// Looks a client up.
     public func find(id: String) async throws -> OAuthClient? {
-        try await database.pool.read { db in
-            // A cached statement: preparing SQL costs more than running this primary-key lookup.
-            let statement = try db.cachedStatement(sql: "SELECT * FROM clients WHERE id = ?")
-            return try Row.fetchOne(statement, arguments: [id]).map(OAuthClient.init(row:))
-        }
+        try await database.client(id: id)
     }
 
-    /// The same lookup, blocking the calling thread, for the token endpoint's fast path on an
-    /// event loop (never a cooperative thread): see ``ClientRowReader``.
-    func findBlocking(id: String) throws -> OAuthClient? {
-        try database.clientRows.find(id: id)
+    /// The same lookup without suspending, for the token endpoint's fast path on an event loop;
+    /// nil when the store cannot answer that way.
+    func findWithoutWaiting(id: String) -> OAuthClient? {
+        database.clientWithoutWaiting(id: id)
     }
 
     public func list() async throws -> [OAuthClient] {
-        try await database.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM clients ORDER BY id").map(OAuthClient.init(row:))
-        }
+        try await database.clients()
     }
 
     public func count() async throws -> Int {
-        try await database.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM clients") ?? 0 }
+        try await database.clientCount()
     }
 
     /// Deletes a client and cuts off every token it holds: the token server's introspection and
     /// every gateway reading the revocation feed refuse them from now on.
     public func remove(id: String) async throws {
-        let now = Self.now()
-        let removed = try await database.writeClients { db -> Bool in
-            guard let ttl = try Int.fetchOne(db, sql: "SELECT token_ttl FROM clients WHERE id = ?", arguments: [id]) else { return false }
-            try db.execute(sql: "DELETE FROM clients WHERE id = ?", arguments: [id])
-            try RevocationStore.cutOff(db, clientID: id, notBefore: now, tokenTTL: ttl)
-            return true
-        }
-        guard removed else { throw ClientStoreError.unknown(id) }
+        guard try await database.deleteClient(id: id, cutOff: Self.now()) else { throw ClientStoreError.unknown(id) }
     }
 
     /// Replaces the secret; the old one stops working at once, and so do the tokens issued with it
@@ -113,15 +79,7 @@ public struct ClientStore: Sendable {
     public func rotateSecret(id: String, secret: String? = nil) async throws -> String {
         if let secret { try ClientSecret.validate(secret) }
         let clear = secret ?? ClientSecret.generate()
-        let hash = ClientSecret.hash(clear)
-        let now = Self.now()
-        let rotated = try await database.writeClients { db -> Bool in
-            guard let ttl = try Int.fetchOne(db, sql: "SELECT token_ttl FROM clients WHERE id = ?", arguments: [id]) else { return false }
-            try db.execute(sql: "UPDATE clients SET secret_hash = ?, not_before = ? WHERE id = ?", arguments: [hash, now, id])
-            try RevocationStore.cutOff(db, clientID: id, notBefore: now, tokenTTL: ttl)
-            return true
-        }
-        guard rotated else { throw ClientStoreError.unknown(id) }
+        guard try await database.replaceSecret(id: id, hash: ClientSecret.hash(clear), cutOff: Self.now()) else { throw ClientStoreError.unknown(id) }
         return clear
     }
 
@@ -135,12 +93,7 @@ public struct ClientStore: Sendable {
     public func setScopes(id: String, scopes: [String]) async throws {
         guard !scopes.isEmpty else { throw ClientStoreError.invalid("client '\(id)' needs at least one scope") }
         try Self.validate(scopes: scopes)
-        let joined = Self.unique(scopes).joined(separator: " ")
-        let changes = try await database.writeClients { db in
-            try db.execute(sql: "UPDATE clients SET scopes = ? WHERE id = ?", arguments: [joined, id])
-            return db.changesCount
-        }
-        guard changes == 1 else { throw ClientStoreError.unknown(id) }
+        guard try await database.replaceScopes(id: id, scopes: Self.unique(scopes)) else { throw ClientStoreError.unknown(id) }
     }
 
     /// Every scope some client may ask for (discovery's `scopes_supported`).

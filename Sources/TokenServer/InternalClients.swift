@@ -27,7 +27,31 @@ public struct InternalClient: Sendable, Equatable {
 /// restored: the client is re-keyed and the new secret written. The processes that use the file read
 /// it when they ask for a token, so they pick the new secret up without a restart.
 enum InternalClients {
+    /// Replicas of the token server that share a database and a data directory may start at
+    /// once: one of them creates (or re-keys) the client, and the others then find the file
+    /// matching. So a replica that lost a race (the id was taken meanwhile, or its file was
+    /// overwritten by another replica's secret) looks again, a few times.
     static func provision(_ wanted: InternalClient, in clients: ClientStore, logger: Logger) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await provisionOnce(wanted, in: clients, logger: logger)
+                if let client = try await clients.find(id: wanted.id), let stored = readSecret(wanted.secretFile),
+                    ClientSecret.verify(stored, against: client.secretHash)
+                {
+                    return
+                }
+            } catch ClientStoreError.duplicate(_) where attempt < 5 {
+                continue
+            }
+            guard attempt < 5 else {
+                throw ClientStoreError.invalid("client '\(wanted.id)' and its secret file \(wanted.secretFile) keep changing under another process")
+            }
+        }
+    }
+
+    private static func provisionOnce(_ wanted: InternalClient, in clients: ClientStore, logger: Logger) async throws {
         let path = wanted.secretFile
         let existing = try await clients.find(id: wanted.id)
         var secret: String?

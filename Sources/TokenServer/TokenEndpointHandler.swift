@@ -51,7 +51,7 @@ struct TokenFastPath: Sendable {
             head.headers["authorization"].count <= 1,
             case let authorization = head.headers.first(name: "authorization"),
             let (credentials, digest) = controller.authenticator.fastCredentials(authorization: authorization, form: form),
-            let client = try? controller.clients.findBlocking(id: credentials.id),
+            let client = controller.clients.findWithoutWaiting(id: credentials.id),
             let scopes = try? controller.grantedScopes(client, form: form)
         else { return nil }
         let now = TokenVerifier.now()

@@ -1,4 +1,6 @@
+import EventBus
 import Foundation
+import ServiceLifecycle
 public import Hummingbird
 import HummingbirdCore
 public import Logging
@@ -20,7 +22,7 @@ public enum TokenServer {
         configuration: TokenServerConfiguration, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> (application: some ApplicationProtocol, demoClient: DemoClient?) {
-        let database = try AuthDatabase(dataDirectory: configuration.dataDirectory)
+        let (database, pool) = try storage(configuration, logger: logger)
         let clients = ClientStore(database: database)
         let revocations = RevocationStore(database: database)
         let keyStore = KeyStore(directory: configuration.keysDirectory)
@@ -30,15 +32,8 @@ public enum TokenServer {
             logger.info("generated a first signing key", metadata: ["kid": .string(keys.current.signer.kid), "dir": .string(keyStore.directory)])
         }
 
-        var demo: DemoClient?
-        if configuration.createDemoClient, try await clients.count() == 0 {
-            let (client, secret) = try await clients.add(id: "hotel-client", scopes: ["read", "write"], authorities: ["ROLE_CLIENT"])
-            demo = DemoClient(id: client.id, secret: secret, scopes: client.scopes)
-            logger.info("created demo client", metadata: ["client_id": .string(client.id)])
-        }
-
-        for client in configuration.internalClients {
-            try await InternalClients.provision(client, in: clients, logger: logger)
+        let demo = try await withSetUpStorage(configuration, running: database, logger: logger) { storage in
+            try await setUp(ClientStore(database: storage), configuration: configuration, logger: logger)
         }
 
         let controller = OAuthController(
@@ -62,7 +57,8 @@ public enum TokenServer {
             router: router,
             server: HTTPServerBuilder { responder in TokenServerChannel(http1: HTTP1Channel(responder: responder), fastPath: fastPath) },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
-            services: [maintenance],
+            // The pool first: it starts first and stops last.
+            services: [pool].compactMap { $0 } + [maintenance],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("token server listening", metadata: ["port": .stringConvertible(port), "issuer": .string(configuration.resolvedIssuer)])
@@ -71,5 +67,40 @@ public enum TokenServer {
             logger: logger
         )
         return (application, demo)
+    }
+
+    /// Creates the demo client on an empty store, and the internal clients.
+    static func setUp(_ clients: ClientStore, configuration: TokenServerConfiguration, logger: Logger) async throws -> DemoClient? {
+        var demo: DemoClient?
+        if configuration.createDemoClient, try await clients.count() == 0 {
+            do {
+                let (client, secret) = try await clients.add(id: "hotel-client", scopes: ["read", "write"], authorities: ["ROLE_CLIENT"])
+                demo = DemoClient(id: client.id, secret: secret, scopes: client.scopes)
+                logger.info("created demo client", metadata: ["client_id": .string(client.id)])
+            } catch ClientStoreError.duplicate(_) {
+                // Another replica on the same database created it a moment ago; its log has the secret.
+            }
+        }
+        for client in configuration.internalClients {
+            try await InternalClients.provision(client, in: clients, logger: logger)
+        }
+        return demo
+    }
+
+    /// Runs the set-up before the application (and so its pool) runs: on PostgreSQL with a pool
+    /// of its own for the while.
+    static func withSetUpStorage<T: Sendable>(
+        _ configuration: TokenServerConfiguration, running database: any AuthStorage, logger: Logger, _ body: @Sendable (any AuthStorage) async throws -> T
+    ) async throws -> T {
+        guard let url = configuration.database else { return try await body(database) }
+        return try await PostgresEventLog.with(url: url, logger: logger, listens: false) { pool in try await body(PostgresAuthDatabase(pool: pool)) }
+    }
+
+    /// The clients' and revocations' store: the SQLite file, or PostgreSQL with a connection pool
+    /// that the application runs.
+    static func storage(_ configuration: TokenServerConfiguration, logger: Logger) throws -> (any AuthStorage, (any Service)?) {
+        guard let url = configuration.database else { return (try AuthDatabase(dataDirectory: configuration.dataDirectory), nil) }
+        let pool = PostgresEventLog(url: url, logger: logger, listens: false)
+        return (PostgresAuthDatabase(pool: pool), pool)
     }
 }

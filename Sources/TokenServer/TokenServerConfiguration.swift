@@ -1,3 +1,4 @@
+import EventBus
 import PortierHTTP
 
 /// Everything `portier auth` can be told; defaults are the local stack's.
@@ -5,6 +6,9 @@ public struct TokenServerConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var dataDirectory: String
+    /// The PostgreSQL database of the clients and revocations (shared by replicas); nil for the
+    /// SQLite file in ``dataDirectory``.
+    public var database: PostgresURL?
     public var keysDirectory: String
     /// `iss` of issued tokens; defaults to `http://<host>:<port>`.
     public var issuer: String?

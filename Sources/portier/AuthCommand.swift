@@ -42,12 +42,15 @@ struct AuthCommand: AsyncParsableCommand {
     )
     var demoSecretFile: String?
 
+    @OptionGroup var database: DatabaseOption
+
     func run() async throws {
         JSONLogHandler.bootstrap(service: "auth")
         let logger = Logger(label: "auth")
         var configuration = TokenServerConfiguration(
             host: host, port: port, dataDirectory: dataDirectory, keysDirectory: keysDirectory, issuer: issuer ?? Env.optional("PORTIER_ISSUER"), audience: audience
         )
+        configuration.database = try database.url()
         if !trustedProxies.isEmpty {
             configuration.trustedProxies = try TrustedProxies(trustedProxies)
         }

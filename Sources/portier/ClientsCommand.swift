@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import EventBus
+import Logging
 import TokenServer
 
-/// `portier clients`: manage OAuth clients in the token server's SQLite file.
+/// `portier clients`: manage OAuth clients in the token server's SQLite file or PostgreSQL database.
 struct ClientsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clients",
@@ -14,8 +16,14 @@ struct ClientsCommand: AsyncParsableCommand {
         @Option(name: .customLong("data-dir"), help: "Directory of the SQLite files (env PORTIER_DATA_DIR).")
         var dataDirectory: String = Env.string("PORTIER_DATA_DIR", "./data")
 
-        func store() throws -> ClientStore {
-            ClientStore(database: try AuthDatabase(dataDirectory: dataDirectory))
+        @OptionGroup var database: DatabaseOption
+
+        /// Runs `body` with the token server's client store (and, for PostgreSQL, its connection pool running).
+        func withStore<T: Sendable>(_ body: @Sendable (ClientStore) async throws -> T) async throws -> T {
+            guard let url = try database.url() else { return try await body(ClientStore(database: try AuthDatabase(dataDirectory: dataDirectory))) }
+            return try await PostgresEventLog.with(url: url, logger: Logger(label: "portier-clients"), listens: false) { pool in
+                try await body(ClientStore(database: PostgresAuthDatabase(pool: pool)))
+            }
         }
     }
 
@@ -33,12 +41,13 @@ struct ClientsCommand: AsyncParsableCommand {
         @Option(help: "Use this secret instead of generating one (at least 16 characters).") var secret: String?
 
         func run() async throws {
-            let (client, secret) = try await location.store().add(
-                id: id, scopes: ClientsCommand.list(scopes), authorities: ClientsCommand.list(authorities), tokenTTL: ttl,
-                secret: self.secret
-            )
+            let (id, scopes, authorities, ttl, secret) = (id, ClientsCommand.list(scopes), ClientsCommand.list(authorities), ttl, self.secret)
+            let (client, clear) = try await location.withStore { store in
+                let (client, clear) = try await store.add(id: id, scopes: scopes, authorities: authorities, tokenTTL: ttl, secret: secret)
+                return (client, clear)
+            }
             print("client_id:     \(client.id)")
-            print("client_secret: \(secret)")
+            print("client_secret: \(clear)")
             print("scopes:        \(client.scopes.joined(separator: " "))")
             if !client.authorities.isEmpty { print("authorities:   \(client.authorities.joined(separator: " "))") }
             print("token ttl:     \(client.tokenTTL)s")
@@ -51,7 +60,7 @@ struct ClientsCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            let clients = try await location.store().list()
+            let clients = try await location.withStore { try await $0.list() }
             guard !clients.isEmpty else {
                 print("no clients")
                 return
@@ -78,7 +87,8 @@ struct ClientsCommand: AsyncParsableCommand {
         @Argument var id: String
 
         func run() async throws {
-            try await location.store().remove(id: id)
+            let id = self.id
+            try await location.withStore { try await $0.remove(id: id) }
             print("removed \(id)")
         }
     }
@@ -93,7 +103,8 @@ struct ClientsCommand: AsyncParsableCommand {
         @Option(help: "Use this secret instead of generating one.") var secret: String?
 
         func run() async throws {
-            let secret = try await location.store().rotateSecret(id: id, secret: self.secret)
+            let (id, wanted) = (self.id, self.secret)
+            let secret = try await location.withStore { try await $0.rotateSecret(id: id, secret: wanted) }
             print("client_id:     \(id)")
             print("client_secret: \(secret)")
             // A kept copy (e.g. data/demo-client.secret, which `portier up` points to) must not go stale.

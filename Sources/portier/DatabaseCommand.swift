@@ -5,6 +5,7 @@ import MyPages
 import Notifications
 import Payments
 import Rooms
+import TokenServer
 import Logging
 
 /// `portier db migrate`: creates or upgrades the PostgreSQL schemas before a deployment, so the
@@ -28,7 +29,7 @@ struct DatabaseCommand: AsyncParsableCommand {
         static var migrators: [PostgresMigrator] {
             [
                 PostgresEventLog.migrator, RoomsService.postgresMigrator, BooksService.postgresMigrator, PaymentsService.postgresMigrator,
-                NotificationsService.postgresMigrator, MyPagesService.postgresMigrator,
+                NotificationsService.postgresMigrator, MyPagesService.postgresMigrator, PostgresAuthDatabase.migrator,
             ]
         }
 

@@ -1,36 +1,66 @@
+import EventBus
 import Foundation
 import Testing
 import PortierTestSupport
 import TokenServer
 import Tokens
 
-/// A real token server on a loopback port with its own data and keys directories.
+/// A real token server on a loopback port with its own data and keys directories, keeping its
+/// clients in a SQLite file or in a PostgreSQL database of its own.
 struct AuthFixture: Sendable {
+    enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case sqlite, postgres
+        var testDescription: String { rawValue }
+
+        /// Runs `body` with a new, empty store (and, for PostgreSQL, its pool running); the URL is
+        /// nil for SQLite.
+        func withStorage<T: Sendable>(_ dir: TemporaryDirectory, _ body: @Sendable (any AuthStorage, PostgresURL?) async throws -> T) async throws -> T {
+            switch self {
+            case .sqlite:
+                return try await body(try AuthDatabase(dataDirectory: dir.sub("data")), nil)
+            case .postgres:
+                let url = try PostgresURL(try await PostgresServer.database("auth"))
+                return try await PostgresEventLog.with(url: url, logger: testLogger("auth-store"), listens: false) { pool in
+                    try await body(PostgresAuthDatabase(pool: pool), url)
+                }
+            }
+        }
+    }
+
     let base: String
     let demoSecret: String
     let directory: TemporaryDirectory
     let configuration: TokenServerConfiguration
+    /// The clients as `portier clients` sees them: a store of its own on the server's database.
+    let clientStore: ClientStore
 
     var tokenURL: String { base + "/oauth/token" }
     var keysDirectory: String { configuration.keysDirectory }
 
     static func run<T: Sendable>(
-        bruteForce: BruteForceGuard.Policy = .init(), _ body: @Sendable (AuthFixture) async throws -> T
+        engine: Engine = .sqlite, bruteForce: BruteForceGuard.Policy = .init(), _ body: @Sendable (AuthFixture) async throws -> T
     ) async throws -> T {
-        try await TemporaryDirectory.with("auth") { dir in
-            let configuration = TokenServerConfiguration(
+        try await TemporaryDirectory.with("auth") { dir in try await engine.withStorage(dir) { storage, url in
+            var configuration = TokenServerConfiguration(
                 host: "127.0.0.1", port: 0, dataDirectory: dir.sub("data"), keysDirectory: dir.sub("keys"),
                 issuer: "http://auth.test", bruteForce: bruteForce, keyPollInterval: .milliseconds(100)
             )
+            configuration.database = url
             let signal = PortSignal()
+            let configured = configuration
             let (application, demo) = try await TokenServer.buildApplication(
                 configuration: configuration, logger: testLogger("auth"), onServerRunning: signal.callback
             )
             let secret = try #require(demo?.secret)
             return try await LiveServer.run(application, port: signal) { port in
-                try await body(AuthFixture(base: "http://127.0.0.1:\(port)", demoSecret: secret, directory: dir, configuration: configuration))
+                try await body(
+                    AuthFixture(
+                        base: "http://127.0.0.1:\(port)", demoSecret: secret, directory: dir, configuration: configured,
+                        clientStore: ClientStore(database: storage)
+                    )
+                )
             }
-        }
+        } }
     }
 
     /// Gets a token for the demo client the way `curl -u id:secret -d grant_type=client_credentials` does.

@@ -1,8 +1,8 @@
 import TokenServer
 
 enum ClientStoreForTests {
-    /// The same SQLite file the running server uses, opened as `portier clients` opens it.
+    /// The clients of the running server's database, opened as `portier clients` opens them.
     static func open(_ auth: AuthFixture) throws -> ClientStore {
-        ClientStore(database: try AuthDatabase(dataDirectory: auth.configuration.dataDirectory))
+        auth.clientStore
     }
 }

@@ -20,8 +20,8 @@ import Tokens
         return try await HTTP.form(auth.base + "/oauth/introspect", [("token", token)], headers: [HTTP.basic(id, secret)])
     }
 
-    @Test func aValidTokenIsActiveWithItsClaims() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func aValidTokenIsActiveWithItsClaims(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let token = try await auth.token(scope: "read")
             let response = try await introspect(auth, token)
             #expect(response.status == 200)
@@ -35,8 +35,8 @@ import Tokens
         }
     }
 
-    @Test func garbageAndForgeriesAreInactiveNotErrors() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func garbageAndForgeriesAreInactiveNotErrors(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             for token in ["garbage", "a.b.c", String(repeating: "x", count: 20_000)] {
                 let response = try await introspect(auth, token)
                 #expect(response.status == 200)
@@ -50,8 +50,8 @@ import Tokens
         }
     }
 
-    @Test func introspectionRequiresClientAuthentication() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func introspectionRequiresClientAuthentication(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let token = try await auth.token()
             let response = try await HTTP.form(auth.base + "/oauth/introspect", [("token", token)])
             #expect(response.status == 401)
@@ -59,8 +59,8 @@ import Tokens
         }
     }
 
-    @Test func revocationMakesTheTokenInactiveAndListsItsJti() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func revocationMakesTheTokenInactiveAndListsItsJti(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let token = try await auth.token()
             let jti = try #require(TokenVerifierForTests.claims(of: token).jti)
             let revoke = try await HTTP.form(auth.base + "/oauth/revoke", [("token", token)], headers: [HTTP.basic("hotel-client", auth.demoSecret)])
@@ -80,15 +80,15 @@ import Tokens
         }
     }
 
-    @Test func revokingGarbageIsStillA200() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func revokingGarbageIsStillA200(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let response = try await HTTP.form(auth.base + "/oauth/revoke", [("token", "not-a-token")], headers: [HTTP.basic("hotel-client", auth.demoSecret)])
             #expect(response.status == 200)
         }
     }
 
-    @Test func aClientCannotRevokeAnotherClientsToken() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func aClientCannotRevokeAnotherClientsToken(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let (_, secret) = try await ClientStoreForTests.open(auth).add(id: "intruder", scopes: ["read"])
             let victim = try await auth.token()
             let response = try await HTTP.form(auth.base + "/oauth/revoke", [("token", victim)], headers: [HTTP.basic("intruder", secret)])
@@ -98,8 +98,8 @@ import Tokens
         }
     }
 
-    @Test func theRevocationListRequiresClientAuthentication() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func theRevocationListRequiresClientAuthentication(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let response = try await HTTP.request(.GET, auth.base + "/oauth/revocations")
             #expect(response.status == 401)
         }

@@ -5,8 +5,8 @@ import Testing
 import Tokens
 
 @Suite struct TokenEndpointTests {
-    @Test func basicAuthTokenVerifiesWithTheServedJWKSAndWithLibjwt() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func basicAuthTokenVerifiesWithTheServedJWKSAndWithLibjwt(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let response = try await HTTP.form(auth.tokenURL, [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", auth.demoSecret)])
             #expect(response.status == 200)
             #expect(response.header("Cache-Control") == "no-store")
@@ -36,8 +36,8 @@ import Tokens
         }
     }
 
-    @Test func formPostAuthenticationWorksToo() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func formPostAuthenticationWorksToo(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let response = try await HTTP.form(
                 auth.tokenURL, [("grant_type", "client_credentials"), ("client_id", "hotel-client"), ("client_secret", auth.demoSecret)]
             )
@@ -47,8 +47,8 @@ import Tokens
         }
     }
 
-    @Test func scopeCanBeNarrowedButNotWidened() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func scopeCanBeNarrowedButNotWidened(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let narrowed = try await HTTP.form(
                 auth.tokenURL, [("grant_type", "client_credentials"), ("scope", "read")], headers: [HTTP.basic("hotel-client", auth.demoSecret)]
             )
@@ -65,8 +65,8 @@ import Tokens
         }
     }
 
-    @Test func authoritiesClaimIsPresentWhenTheClientHasRoles() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func authoritiesClaimIsPresentWhenTheClientHasRoles(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             let store = try ClientStoreForTests.open(auth)
             let (_, secret) = try await store.add(id: "rooms-admin", scopes: ["read"], authorities: ["ROLE_ADMIN", "ROLE_HOST"], tokenTTL: 600)
             let (_, plainSecret) = try await store.add(id: "plain", scopes: ["read"])
@@ -80,8 +80,8 @@ import Tokens
         }
     }
 
-    @Test func everyIssuedTokenHasAFreshJti() async throws {
-        try await AuthFixture.run { auth in
+    @Test(arguments: AuthFixture.Engine.allCases) func everyIssuedTokenHasAFreshJti(engine: AuthFixture.Engine) async throws {
+        try await AuthFixture.run(engine: engine) { auth in
             var seen = Set<String>()
             for _ in 0..<5 {
                 let claims = try auth.verifier.verify(try await auth.token(), keys: try await auth.verifierKeys()).claims

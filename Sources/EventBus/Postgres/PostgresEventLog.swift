@@ -66,9 +66,14 @@ public final class PostgresEventLog: EventLog, Service {
         ]
     )
 
-    public init(url: PostgresURL, logger: Logger) {
+    /// Whether this process listens for appends (a process without consumers, such as the token
+    /// server, which uses the pool for its own schema only, does not).
+    let listens: Bool
+
+    public init(url: PostgresURL, logger: Logger, listens: Bool = true) {
         self.client = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
         self.logger = logger
+        self.listens = listens
     }
 
     public func run() async throws {
@@ -78,15 +83,17 @@ public final class PostgresEventLog: EventLog, Service {
                     self.started.open()
                     await self.client.run()
                 }
-                group.addTask { await self.listen() }
+                if self.listens { group.addTask { await self.listen() } }
             }
         }
     }
 
     /// Runs `body` with the log's connection pool and listener running, then stops them (for
     /// commands that are not long-running services, such as `portier events`, and for tests).
-    public static func with<T: Sendable>(url: PostgresURL, logger: Logger, _ body: @Sendable (PostgresEventLog) async throws -> T) async throws -> T {
-        let log = PostgresEventLog(url: url, logger: logger)
+    public static func with<T: Sendable>(
+        url: PostgresURL, logger: Logger, listens: Bool = true, _ body: @Sendable (PostgresEventLog) async throws -> T
+    ) async throws -> T {
+        let log = PostgresEventLog(url: url, logger: logger, listens: listens)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await log.run()

@@ -27,17 +27,23 @@ public final class PostgresServiceDatabase: ServiceStore {
     /// The advisory lock class of outbox appends; the schema's hash is the object.
     static let outboxLockClass: Int32 = 0x706F_7278  // "porx"
 
-    /// `migrator` comes from ``migrator(schema:migrations:)``.
-    public init(log: PostgresEventLog, migrator: PostgresMigrator, source: String) {
+    /// Whether the log's own schema is migrated before this one (not for a store that only
+    /// shares the log's connection pool, such as the token server's).
+    let usesLog: Bool
+
+    /// `migrator` comes from ``migrator(schema:migrations:bus:)``.
+    public init(log: PostgresEventLog, migrator: PostgresMigrator, source: String, usesLog: Bool = true) {
         self.log = log
         self.schema = migrator.schema
         self.source = source
         self.migrator = migrator
+        self.usesLog = usesLog
     }
 
-    /// A service schema's migrator: the bus's tables first, then the service's own.
-    public static func migrator(schema: String, migrations: [PostgresMigrator.Migration]) -> PostgresMigrator {
-        PostgresMigrator(schema: schema, migrations: busMigrations(schema) + migrations)
+    /// A schema's migrator: with `bus`, the bus's tables (outbox, processed events, dead
+    /// letters) first, then the service's own.
+    public static func migrator(schema: String, migrations: [PostgresMigrator.Migration], bus: Bool = true) -> PostgresMigrator {
+        PostgresMigrator(schema: schema, migrations: (bus ? busMigrations(schema) : []) + migrations)
     }
 
     static func busMigrations(_ schema: String) -> [PostgresMigrator.Migration] {
@@ -82,7 +88,7 @@ public final class PostgresServiceDatabase: ServiceStore {
     /// Creates or upgrades the schema; every operation runs it until it has succeeded once.
     public func migrate() async throws {
         if migrated.load(ordering: .acquiring) { return }
-        try await log.migrate()
+        if usesLog { try await log.migrate() }
         let migrator = self.migrator
         _ = try await log.run("migrating schema \(schema)") { [log] in
             try await migrator.migrate(log.client, logger: log.logger)
