@@ -7,7 +7,7 @@
 #
 #   bench/booking.sh
 #   DURATION=10s CONNECTIONS=32 ROOMS=500 bench/booking.sh
-#   ENGINE=postgres bench/booking.sh   # the event log in a throwaway PostgreSQL cluster (Debian's postgresql)
+#   ENGINE=postgres bench/booking.sh   # every store and the event log in a throwaway PostgreSQL cluster (Debian's postgresql)
 source "$(dirname "$0")/lib.sh"
 need wrk wrk
 need python3 python3
@@ -64,11 +64,20 @@ for i in $(seq 1 "$ROOMS"); do
     -d "{\"name\":\"Room $i\",\"hostId\":$(( (i % 50) + 1 )),\"price\":$(( 80 + i % 120 ))}" "$GATEWAY/rooms"
 done
 # Wait until books has every room in its replica (fed by RoomRegistered events).
-python3 - "$WORK/data/books.sqlite" "$ROOMS" <<'PY'
-import sqlite3, sys, time
+python3 - "$WORK/data/books.sqlite" "$ROOMS" "$ENGINE" "$PGBIN" "$PGPORT" <<'PY'
+import sqlite3, subprocess, sys, time
+path, rooms, engine, pgbin, pgport = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+def known():
+    if engine == "postgres":
+        sql = "SELECT COUNT(*) FROM portier_books.rooms"
+        out = subprocess.run([f"{pgbin}/psql", "-h", "127.0.0.1", "-p", pgport, "-U", "portier", "-d", "postgres", "-qtAc", sql], capture_output=True)
+        return int(out.stdout.decode().strip() or 0) if out.returncode == 0 else 0
+    try:
+        return sqlite3.connect(path).execute("SELECT COUNT(*) FROM rooms").fetchone()[0]
+    except sqlite3.Error:
+        return 0
 for _ in range(600):
-    n = sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM rooms").fetchone()[0]
-    if n >= int(sys.argv[2]): sys.exit(0)
+    if known() >= rooms: sys.exit(0)
     time.sleep(0.1)
 sys.exit("books never learned all rooms")
 PY
@@ -120,7 +129,7 @@ done = function(summary, latency, _)
 end
 LUA
 
-echo "wrk -t1 -c$CONNECTIONS -d$DURATION: book (POST /books) and cancel (DELETE /books/{id}) through the gateway, $ROOMS rooms, $(nproc) cores, event log on $ENGINE"
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION: book (POST /books) and cancel (DELETE /books/{id}) through the gateway, $ROOMS rooms, $(nproc) cores, stores and event log on $ENGINE"
 line="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/booking.lua" "$GATEWAY" | grep '^RESULT')"
 read -r _ rate p50 p99 booked canceled conflicts failures requests <<< "$line"
 printf '%-14s %8s %8s %8s %9s %9s %9s %9s\n' "bookings/s" "p50 ms" "p99 ms" "booked" "canceled" "conflict" "failures" "requests"
@@ -131,10 +140,15 @@ python3 - "$WORK/data" "$booked" "$canceled" "$CONNECTIONS" "$ENGINE" "$PGBIN" "
 import sqlite3, subprocess, sys, time
 data, answered_booked, answered_canceled, connections = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 engine, pgbin, pgport = sys.argv[5], sys.argv[6], sys.argv[7]
-db = lambda name: sqlite3.connect(f"{data}/{name}.sqlite")
 def psql(sql):
-    out = subprocess.check_output([f"{pgbin}/psql", "-h", "127.0.0.1", "-p", pgport, "-U", "portier", "-d", "postgres", "-tAc", sql])
+    out = subprocess.check_output([f"{pgbin}/psql", "-h", "127.0.0.1", "-p", pgport, "-U", "portier", "-d", "postgres", "-qtAc", sql])
     return [line.split("|") for line in out.decode().split("\n") if line]
+def rows(service, sql):
+    """A service's store: its SQLite file, or its schema in PostgreSQL."""
+    if engine == "postgres":
+        return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in row) for row in psql(f"SET search_path TO portier_{service}; {sql}")]
+    return sqlite3.connect(f"{data}/{service}.sqlite").execute(sql).fetchall()
+db = lambda name: sqlite3.connect(f"{data}/{name}.sqlite")
 def log_state():
     if engine == "postgres":
         head = int(psql("SELECT COALESCE(MAX(position), 0) FROM portier_events.log")[0][0])
@@ -143,7 +157,7 @@ def log_state():
     return log.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0], dict(log.execute("SELECT name, position FROM consumer_groups").fetchall())
 def settled():
     head, groups = log_state()
-    outboxes = sum(db(s).execute("SELECT COUNT(*) FROM outbox").fetchone()[0] for s in ["rooms", "books", "payments"])
+    outboxes = sum(rows(s, "SELECT COUNT(*) FROM outbox")[0][0] for s in ["rooms", "books", "payments"])
     return outboxes == 0 and all(groups.get(g) == head for g in ["rooms", "books", "payments", "notifications", "mypages"])
 for _ in range(1200):
     if settled(): break
@@ -151,11 +165,11 @@ for _ in range(1200):
 else:
     sys.exit("events were not all consumed within 120 s")
 
-books = dict(db("books").execute("SELECT status, COUNT(*) FROM books GROUP BY status").fetchall())
-payments = dict(db("payments").execute("SELECT status, COUNT(*) FROM payments GROUP BY status").fetchall())
-kinds = dict(db("notifications").execute("SELECT kind, COUNT(*) FROM notifications GROUP BY kind").fetchall())
-pages = dict(db("mypages").execute("SELECT booking_status || '/' || payment_status, COUNT(*) FROM mypages GROUP BY 1").fetchall())
-dead = sum(db(s).execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] for s in ["rooms", "books", "payments", "notifications", "mypages"])
+books = dict(rows("books", "SELECT status, COUNT(*) FROM books GROUP BY status"))
+payments = dict(rows("payments", "SELECT status, COUNT(*) FROM payments GROUP BY status"))
+kinds = dict(rows("notifications", "SELECT kind, COUNT(*) FROM notifications GROUP BY kind"))
+pages = dict(rows("mypages", "SELECT booking_status || '/' || payment_status, COUNT(*) FROM mypages GROUP BY 1"))
+dead = sum(rows(s, "SELECT COUNT(*) FROM dead_letters")[0][0] for s in ["rooms", "books", "payments", "notifications", "mypages"])
 total = books.get("Booked", 0) + books.get("Canceled", 0)
 canceled = books.get("Canceled", 0)
 # wrk stops counting at the deadline while up to one request per connection is still in flight:
