@@ -7,22 +7,53 @@ import Synchronization
 /// the next two keys in turn (a full pass every half-table of requests), so no request pays for
 /// the whole table. At `maxKeys` keys still draining (a flood of new addresses), a new key takes
 /// the place of the key the sweep would look at next, whose bucket starts over; nobody else's does.
+///
+/// Replicas that share their limits (see `RateLimitSync` in the gateway) call ``takeUsage(now:)``
+/// and ``adopt(levels:now:)`` at an interval: each key's bucket also counts what it admitted since
+/// the last ``takeUsage(now:)``, and is set to the cluster's level less that count when the
+/// cluster's answer comes back. Requests never wait for any of it.
 public final class KeyedRateLimiter: Sendable {
     public let configuration: TokenBucket.Configuration
+
+    /// What this limiter admitted for one key since the previous ``takeUsage(now:)``.
+    public struct Usage: Sendable, Equatable {
+        public var key: String
+        public var admitted: Int
+
+        public init(key: String, admitted: Int) {
+            self.key = key
+            self.admitted = admitted
+        }
+    }
+
+    private struct Entry {
+        var bucket: TokenBucket
+        /// Requests admitted since the last ``takeUsage(now:)``: not yet in the cluster's level.
+        var unsynced = 0
+
+        /// Carries nothing that a new bucket would not: full, and nothing left to report.
+        func isSpent(now: ContinuousClock.Instant, shared: Bool) -> Bool {
+            (!shared || unsynced == 0) && bucket.isFull(now: now)
+        }
+    }
+
     private struct Table {
-        var buckets: [String: TokenBucket] = [:]
+        var entries: [String: Entry] = [:]
         /// Every tracked key once, in the order the sweep visits them.
         var keys: [String] = []
         var cursor = 0
         /// Keys the sweep has looked at (for tests).
         var examined = 0
+        /// Set by the first ``takeUsage(now:)``: from then on a bucket with admissions not yet
+        /// reported is kept even when full, so that they reach the cluster.
+        var shared = false
 
         /// Looks at the key under the cursor: drops it when its bucket is full, else moves on.
         mutating func sweepStep(now: ContinuousClock.Instant) {
             guard !keys.isEmpty else { return }
             if cursor >= keys.count { cursor = 0 }
             examined += 1
-            if let bucket = buckets[keys[cursor]], !bucket.isFull(now: now) {
+            if let entry = entries[keys[cursor]], !entry.isSpent(now: now, shared: shared) {
                 cursor += 1
             } else {
                 removeAtCursor()
@@ -31,7 +62,7 @@ public final class KeyedRateLimiter: Sendable {
 
         /// Removes the key under the cursor; the last key takes its place (looked at next).
         mutating func removeAtCursor() {
-            buckets[keys[cursor]] = nil
+            entries[keys[cursor]] = nil
             keys.swapAt(cursor, keys.count - 1)
             keys.removeLast()
         }
@@ -49,26 +80,89 @@ public final class KeyedRateLimiter: Sendable {
         table.withLock { table in
             table.sweepStep(now: now)
             table.sweepStep(now: now)
-            if var bucket = table.buckets[key] {
-                let decision = bucket.consume(now: now)
-                table.buckets[key] = bucket
+            if var entry = table.entries[key] {
+                let decision = entry.bucket.consume(now: now)
+                if decision.allowed, entry.unsynced < Int.max { entry.unsynced += 1 }
+                table.entries[key] = entry
                 return decision
             }
             if table.keys.count >= maxKeys {
                 if table.cursor >= table.keys.count { table.cursor = 0 }
                 table.removeAtCursor()
             }
-            var bucket = TokenBucket(configuration: configuration, now: now)
-            let decision = bucket.consume(now: now)
-            table.buckets[key] = bucket
+            var entry = Entry(bucket: TokenBucket(configuration: configuration, now: now))
+            let decision = entry.bucket.consume(now: now)
+            if decision.allowed { entry.unsynced = 1 }
+            table.entries[key] = entry
             table.keys.append(key)
             return decision
         }
     }
 
+    /// What to tell the cluster: every key with a bucket that is not full, or with admissions since
+    /// the last call, and how many requests each admitted since then (often 0: the key is asked
+    /// for the cluster's level only). The counts start again from 0. Full buckets with nothing to
+    /// report are dropped here, so the report covers the keys in use and no more.
+    public func takeUsage(now: ContinuousClock.Instant = .now) -> [Usage] {
+        table.withLock { table in
+            table.shared = true
+            var usage: [Usage] = []
+            usage.reserveCapacity(table.keys.count)
+            var kept: [String] = []
+            kept.reserveCapacity(table.keys.count)
+            for key in table.keys {
+                guard var entry = table.entries[key] else { continue }
+                if entry.isSpent(now: now, shared: true) {
+                    table.entries[key] = nil
+                    continue
+                }
+                usage.append(Usage(key: key, admitted: entry.unsynced))
+                entry.unsynced = 0
+                table.entries[key] = entry
+                kept.append(key)
+            }
+            table.keys = kept
+            table.cursor = 0
+            return usage
+        }
+    }
+
+    /// Puts back usage that did not reach the cluster (the exchange failed), to go with the next
+    /// report. What waits is capped at one burst per key, so a long outage does not turn into a
+    /// long debt once the database is back.
+    public func giveBack(_ usage: [Usage]) {
+        let cap = configuration.burst
+        table.withLock { table in
+            for returned in usage where returned.admitted > 0 {
+                guard var entry = table.entries[returned.key] else { continue }
+                let waiting = entry.unsynced > Int.max - returned.admitted ? Int.max : entry.unsynced + returned.admitted
+                entry.unsynced = min(waiting, max(entry.unsynced, cap))
+                table.entries[returned.key] = entry
+            }
+        }
+    }
+
+    /// Sets each key's bucket to the cluster's level (as of the answer to the last
+    /// ``takeUsage(now:)``) less what this limiter admitted for it since then, which the cluster
+    /// learns at the next exchange. Keys without a bucket any more are left alone.
+    public func adopt(levels: [(key: String, level: Double)], now: ContinuousClock.Instant = .now) {
+        table.withLock { table in
+            for (key, level) in levels {
+                guard var entry = table.entries[key] else { continue }
+                entry.bucket.adopt(level: level - Double(entry.unsynced), now: now)
+                table.entries[key] = entry
+            }
+        }
+    }
+
     /// How many keys currently have a bucket (for tests and metrics).
     public var trackedKeys: Int {
-        table.withLock { $0.buckets.count }
+        table.withLock { $0.entries.count }
+    }
+
+    /// The tokens in `key`'s bucket (the burst when it has none), for tests.
+    public func level(key: String, now: ContinuousClock.Instant = .now) -> Double {
+        table.withLock { $0.entries[key]?.bucket.level(now: now) } ?? Double(configuration.burst)
     }
 
     /// How many keys the sweep has looked at (for tests).

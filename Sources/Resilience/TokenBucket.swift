@@ -42,13 +42,37 @@ public struct TokenBucket: Sendable, Equatable {
         let allowed = tokens >= 1
         if allowed { tokens -= 1 }
         let missingForOne = max(0, 1 - tokens)
+        let burst = Double(configuration.burst)
         return Decision(
             allowed: allowed,
             limit: configuration.burst,
-            remaining: Int(tokens.rounded(.down)),
-            resetSeconds: Int((Double(configuration.burst) - tokens) / configuration.perSecond) + (tokens < Double(configuration.burst) ? 1 : 0),
-            retryAfterSeconds: max(1, Int((missingForOne / configuration.perSecond).rounded(.up)))
+            remaining: Self.wholeNumber(tokens.rounded(.down)),
+            resetSeconds: Self.wholeNumber((burst - tokens) / configuration.perSecond) + (tokens < burst ? 1 : 0),
+            retryAfterSeconds: max(1, Self.wholeNumber((missingForOne / configuration.perSecond).rounded(.up)))
         )
+    }
+
+    /// Takes a level decided elsewhere: the cluster's, when replicas share their limits. `level`
+    /// is the bucket as of `now`, at most `burst`; below zero it is a debt (other replicas admitted
+    /// more than this one knew of), which the refill pays off before another request passes.
+    public mutating func adopt(level: Double, now: ContinuousClock.Instant) {
+        guard level.isFinite else { return }
+        tokens = min(Double(configuration.burst), level)
+        if now > updated { updated = now }
+    }
+
+    /// The tokens in the bucket at `now` (a fraction while refilling, below zero in debt).
+    public func level(now: ContinuousClock.Instant) -> Double {
+        var copy = self
+        copy.refill(now)
+        return copy.tokens
+    }
+
+    /// A count for a header, from a value that a deep debt may make huge: 0 up to about 68 years
+    /// of seconds, never a trap.
+    static func wholeNumber(_ value: Double) -> Int {
+        guard value.isFinite, value > 0 else { return 0 }
+        return value >= Double(Int32.max) ? Int(Int32.max) : Int(value)
     }
 
     /// A bucket that is full again carries no state worth keeping.
