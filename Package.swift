@@ -72,6 +72,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                // Rate limits shared between replicas; the command line hands in the URL and migrator.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             // The data path's state lives in classes bound to one event loop; the runtime's dynamic
             // exclusivity checks on them cost ~2% of its CPU. Debug builds (the tests) keep them.

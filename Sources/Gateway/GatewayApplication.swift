@@ -29,11 +29,13 @@ public struct GatewaySettings: Sendable {
     public var adminHost: String
     /// 0 picks a free port (tests); it is logged as "gateway admin listener ready".
     public var adminPort: Int
+    /// Share rate limits with the other replicas through PostgreSQL; nil counts them here alone.
+    public var rateLimitSharing: RateLimitSharing?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8088, routesPath: String = "./routes.json", watchInterval: Duration = .milliseconds(500),
         reloadOnSIGHUP: Bool = true, connectionsPerHost: Int = 512, idleTimeout: Duration = .seconds(60), maxHeaderBytes: Int = 32 * 1024,
-        adminHost: String = "127.0.0.1", adminPort: Int = 8089
+        adminHost: String = "127.0.0.1", adminPort: Int = 8089, rateLimitSharing: RateLimitSharing? = nil
     ) {
         self.host = host
         self.port = port
@@ -45,6 +47,7 @@ public struct GatewaySettings: Sendable {
         self.maxHeaderBytes = maxHeaderBytes
         self.adminHost = adminHost
         self.adminPort = adminPort
+        self.rateLimitSharing = rateLimitSharing
     }
 
     /// Most header fields a request may carry (Envoy allows 100; this is generous, and bounds the
@@ -131,7 +134,8 @@ struct HTTPClientService: Service {
 public enum Gateway {
     /// Reads and validates routes.json (an invalid file is an error: the gateway does not start on
     /// a broken table) and builds the gateway: Hummingbird's HTTP server with the proxy handler,
-    /// the routes watcher, and the JWKS and revocation-list pollers, as one service group.
+    /// the routes watcher, the JWKS and revocation-list pollers and, with a database, the
+    /// rate-limit sync, as one service group.
     public static func buildService(
         settings: GatewaySettings, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
         onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -185,7 +189,11 @@ public enum Gateway {
         let admin = AdminListener.server(core: core, settings: settings, logger: logger, onServerRunning: onAdminRunning)
         // Shutdown runs in reverse: the servers drain first, the client closes last.
         let clients = HTTPClientService(client: client, pools: pools)
-        var group = ServiceGroupConfiguration(services: [clients, watcher, AuthMaintenance(core: core), admin, server], logger: logger)
+        var services: [any Service] = [clients, watcher, AuthMaintenance(core: core)]
+        if let sharing = settings.rateLimitSharing {
+            services.append(RateLimitSync(core: core, sharing: sharing, logger: logger))
+        }
+        var group = ServiceGroupConfiguration(services: services + [admin, server], logger: logger)
         group.gracefulShutdownSignals = []
         return ServiceGroup(configuration: group)
     }

@@ -20,6 +20,14 @@ final class GatewayMetrics: Sendable {
     /// The revocation list whose age is published at scrape time (set once by the core).
     private let revocationFeed = Mutex<RevocationList?>(nil)
     private let revocationFeedAge: Gauge
+    /// Rate-limit sharing's series, made only when the gateway has a database (by ``RateLimitSync``).
+    private struct RateLimitSyncSeries: Sendable {
+        var status: RateLimitSyncStatus
+        var ok: Counter
+        var failed: Counter
+        var age: Gauge
+    }
+    private let rateLimitSyncSeries = Mutex<RateLimitSyncSeries?>(nil)
     static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
         .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
@@ -45,6 +53,28 @@ final class GatewayMetrics: Sendable {
     /// Publishes `portier_gateway_revocation_feed_age_seconds` for this list, computed at each scrape.
     func trackRevocationFeed(_ list: RevocationList) {
         revocationFeed.withLock { $0 = list }
+    }
+
+    /// Publishes `portier_gateway_rate_limit_syncs_total{result}` and
+    /// `portier_gateway_rate_limit_sync_age_seconds` (computed at each scrape) for this status.
+    func trackRateLimitSync(_ status: RateLimitSyncStatus) {
+        let syncs = Self.descriptor("rate_limit_syncs", unit: "total", help: "Exchanges of rate-limit usage with PostgreSQL by result")
+        let series = RateLimitSyncSeries(
+            status: status,
+            ok: registry.makeCounter(descriptor: syncs, labels: [("result", "ok")]),
+            failed: registry.makeCounter(descriptor: syncs, labels: [("result", "failed")]),
+            age: registry.makeGauge(
+                descriptor: Self.descriptor(
+                    "rate_limit_sync_age", unit: "seconds", help: "Seconds since rate-limit usage was last exchanged with PostgreSQL (since start if never)"
+                )
+            )
+        )
+        rateLimitSyncSeries.withLock { $0 = series }
+    }
+
+    func rateLimitSync(ok: Bool) {
+        guard let series = rateLimitSyncSeries.withLock({ $0 }) else { return }
+        (ok ? series.ok : series.failed).increment()
     }
 
     /// The counter and histogram of one route, method and status.
@@ -115,6 +145,10 @@ final class GatewayMetrics: Sendable {
         if let feed = revocationFeed.withLock({ $0 }), feed.isPolled {
             let (seconds, attoseconds) = feed.age().components
             revocationFeedAge.set(Double(seconds) + Double(attoseconds) / 1e18)
+        }
+        if let series = rateLimitSyncSeries.withLock({ $0 }) {
+            let (seconds, attoseconds) = series.status.age().components
+            series.age.set(Double(seconds) + Double(attoseconds) / 1e18)
         }
         for route in routes {
             guard let breaker = route.breaker else { continue }

@@ -73,6 +73,11 @@ public struct GatewayConfiguration: Sendable, Equatable {
         public enum Key: String, Sendable { case client, ip }
         public var bucket: TokenBucket.Configuration
         public var key: Key
+        /// How often replicas exchange this route's usage through PostgreSQL (`syncMillis`, like
+        /// Kong's `sync_rate`); used only when the gateway has a database.
+        public var syncInterval: Duration = Self.defaultSyncInterval
+
+        public static let defaultSyncInterval = Duration.milliseconds(100)
     }
 
     public static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -208,14 +213,15 @@ public struct GatewayConfiguration: Sendable, Equatable {
 
         var rateLimit: RateLimitSettings?
         if let section = try route.child("rateLimit") {
-            try section.allowOnly(["perSecond", "burst", "key"])
+            try section.allowOnly(["perSecond", "burst", "key", "syncMillis"])
             guard let perSecond = try section.number("perSecond", min: 0.001, max: 1_000_000) else {
                 throw section.fail("perSecond", "is required")
             }
             let burst = try section.int("burst", min: 1, max: 10_000_000) ?? max(1, Int(perSecond.rounded(.up)))
             let keyName = try section.string("key") ?? "client"
             guard let key = RateLimitSettings.Key(rawValue: keyName) else { throw section.fail("key", "must be \"client\" or \"ip\"") }
-            rateLimit = RateLimitSettings(bucket: .init(perSecond: perSecond, burst: burst), key: key)
+            let sync = try section.int("syncMillis", min: 10, max: 60_000).map { Duration.milliseconds($0) } ?? RateLimitSettings.defaultSyncInterval
+            rateLimit = RateLimitSettings(bucket: .init(perSecond: perSecond, burst: burst), key: key, syncInterval: sync)
         }
 
         var breaker: CircuitBreaker.Configuration? = CircuitBreaker.Configuration()

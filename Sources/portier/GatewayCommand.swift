@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventBus
 import Gateway
 import Hummingbird
 import Logging
@@ -39,6 +40,15 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-port"), help: "Port of the admin listener; 0 picks a free one (env PORTIER_GATEWAY_ADMIN_PORT).")
     var adminPort: Int = Env.int("PORTIER_GATEWAY_ADMIN_PORT", 8089)
 
+    @Option(
+        name: .customLong("database"),
+        help: """
+            PostgreSQL URL (postgres://user:password@host:port/db?sslmode=...) through which the gateway replicas share their \
+            rate limits; without it each gateway limits on its own (env PORTIER_DATABASE_URL).
+            """
+    )
+    var database: String?
+
     func validate() throws {
         guard (1024...(1 << 20)).contains(maxHeaderBytes) else {
             throw ValidationError("--max-header-bytes must be between 1024 and 1048576, got \(maxHeaderBytes)")
@@ -51,10 +61,43 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = Logger(label: "gateway")
         let settings = GatewaySettings(
             host: host, port: port, routesPath: routes, watchInterval: .milliseconds(max(50, watchIntervalMillis)),
-            idleTimeout: .seconds(max(1, idleTimeoutSeconds)), maxHeaderBytes: maxHeaderBytes, adminHost: adminHost, adminPort: adminPort
+            idleTimeout: .seconds(max(1, idleTimeoutSeconds)), maxHeaderBytes: maxHeaderBytes, adminHost: adminHost, adminPort: adminPort,
+            rateLimitSharing: try rateLimitSharing()
         )
         let gateway = try Gateway.buildService(settings: settings, logger: logger)
         try await ServiceRunner.run(gateway, logger: logger)
+    }
+}
+
+extension GatewayCommand {
+    /// Schema `portier_gateway`: the table through which gateway replicas share rate limits.
+    static var rateLimitMigrator: PostgresMigrator {
+        PostgresMigrator(schema: RateLimitStore.schema, migrations: RateLimitStore.migrations.map { PostgresMigrator.Migration($0.name, $0.statements) })
+    }
+
+    /// Rate-limit sharing through the database, if one is given: the URL parsed as every command
+    /// parses it, and schema `portier_gateway` created by the same migrator as the others.
+    func rateLimitSharing() throws -> RateLimitSharing? {
+        guard let text = database ?? Env.optional("PORTIER_DATABASE_URL") else { return nil }
+        let url: PostgresURL
+        do {
+            url = try PostgresURL(text)
+        } catch {
+            throw ValidationError("--database: \(error)")
+        }
+        var configuration = url.clientConfiguration
+        // One exchange at a time, plus the expiry; a statement or lock wait past 5 s is given up by
+        // the server too, so rows a stuck exchange holds are not held for long.
+        configuration.options.maximumConnections = 2
+        configuration.options.additionalStartupParameters = [
+            ("application_name", "portier-gateway"), ("statement_timeout", "5s"), ("lock_timeout", "5s"),
+            ("idle_in_transaction_session_timeout", "30s"),
+        ]
+        let migrator = Self.rateLimitMigrator
+        return RateLimitSharing(
+            database: configuration, databaseDescription: url.description,
+            migrate: { client, logger in try await migrator.migrate(client, logger: logger) }
+        )
     }
 }
 
