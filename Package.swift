@@ -243,6 +243,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "TokenServer", "Tokens", "PortierHTTP", "PortierTestSupport", "Resilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

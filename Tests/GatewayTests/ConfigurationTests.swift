@@ -40,9 +40,21 @@ import Testing
         #expect(route.rateLimit == nil && route.methods == nil && route.rewrite == nil)
     }
 
+    @Test func rateLimitsSyncEvery100MillisecondsUnlessTold() throws {
+        let json = #"""
+            {"routes": [{"id": "a", "path": "/a", "upstreams": ["http://u:1"], "public": true, "rateLimit": {"perSecond": 5}},
+                        {"id": "b", "path": "/b", "upstreams": ["http://u:1"], "public": true, "rateLimit": {"perSecond": 5, "syncMillis": 250}}]}
+            """#
+        let routes = try GatewayConfiguration.parse(Data(json.utf8)).routes
+        #expect(routes[0].rateLimit?.syncInterval == .milliseconds(100))
+        #expect(routes[1].rateLimit?.syncInterval == .milliseconds(250))
+    }
+
     @Test(arguments: [
         (#"{"routes": [{"id": "books", "path": "/books", "upstreams": ["http://u:1"], "public": true, "rateLimit": {"perSecond": 5, "burst": 0}}]}"#,
          "route 'books': rateLimit.burst must be >= 1"),
+        (#"{"routes": [{"id": "books", "path": "/books", "upstreams": ["http://u:1"], "public": true, "rateLimit": {"perSecond": 5, "syncMillis": 5}}]}"#,
+         "route 'books': rateLimit.syncMillis must be >= 10"),
         (#"{"routes": [{"id": "books", "path": "/books", "upstreams": ["http://u:1"], "public": true, "ratelimit": {}}]}"#,
          "route 'books': unknown field 'ratelimit' (did you mean 'rateLimit'?)"),
         (#"{"routes": [{"id": "a", "path": "/a", "upstreams": ["http://u:1"], "public": true}, {"id": "a", "path": "/b", "upstreams": ["http://u:1"], "public": true}]}"#,
