@@ -175,3 +175,14 @@ public struct BruteForceGuard: Sendable {
         return max(1, Int(seconds) + (attoseconds > 0 ? 1 : 0))
     }
 }
+
+/// A failed client authentication, as the replicas of the token server tell each other.
+public struct AuthFailure: Sendable, Equatable {
+    public var clientID: String?
+    public var address: String
+
+    public init(clientID: String?, address: String) {
+        self.clientID = clientID
+        self.address = address
+    }
+}

@@ -33,12 +33,42 @@ final class ClientAuthenticator: Sendable {
     private let decodedHeaders = Mutex<[String: (credentials: Credentials, digest: [UInt8])]>([:])
     /// Checks in progress, by client id and secret digest (see ``attempt(_:address:)``).
     private let flights = Mutex<[Flight: Task<Outcome, Never>]>([:])
+    /// Failures counted here that the other replicas have not been told of yet (only kept while
+    /// ``sharesFailures`` is set: see ``SharedFailures``).
+    private let unshared = Mutex<[AuthFailure]>([])
+    let sharesFailures: Bool
 
-    init(clients: ClientStore, trustedProxies: TrustedProxies, policy: BruteForceGuard.Policy, logger: Logger) {
+    init(clients: ClientStore, trustedProxies: TrustedProxies, policy: BruteForceGuard.Policy, logger: Logger, sharesFailures: Bool = false) {
         self.clients = clients
         self.trustedProxies = trustedProxies
         self.guardState = Mutex(BruteForceGuard(policy: policy))
         self.logger = logger
+        self.sharesFailures = sharesFailures
+    }
+
+    /// The failures counted here since the last call, for the other replicas.
+    func takeUnsharedFailures() -> [AuthFailure] {
+        unshared.withLock { failures in
+            defer { failures.removeAll() }
+            return failures
+        }
+    }
+
+    /// Counts failures another replica saw, as if they had happened here now.
+    func countFailures(fromOtherReplicas failures: [AuthFailure]) {
+        guard !failures.isEmpty else { return }
+        guardState.withLock { state in
+            for failure in failures { state.recordFailure(clientID: failure.clientID, address: failure.address, now: .now) }
+        }
+    }
+
+    private func noteForOtherReplicas(clientID: String?, address: String) {
+        guard sharesFailures else { return }
+        unshared.withLock { failures in
+            // A flood between two exchanges is bounded; the newest are kept (the guard has counted them all here).
+            if failures.count >= 10_000 { failures.removeFirst(failures.count - 9_999) }
+            failures.append(AuthFailure(clientID: clientID, address: address))
+        }
     }
 
     /// The address failures are counted against, honouring X-Forwarded-For from trusted proxies.
@@ -127,6 +157,7 @@ final class ClientAuthenticator: Sendable {
         var ok = false
         if let client { ok = await verify(credentials.secret, digest: digest, for: client) }
         guardState.withLock { $0.settle(ticket, success: ok, now: .now) }
+        if !ok { noteForOtherReplicas(clientID: credentials.id, address: address) }
         guard ok, let client else { return .refused }
         return .authenticated(client)
     }
@@ -175,6 +206,7 @@ final class ClientAuthenticator: Sendable {
     }
 
     private func record(failure: Bool, clientID: String?, address: String) {
+        if failure { noteForOtherReplicas(clientID: clientID, address: address) }
         guardState.withLock { state in
             if failure {
                 state.recordFailure(clientID: clientID, address: address, now: .now)

@@ -55,7 +55,23 @@ public struct PostgresAuthDatabase: AuthStorage {
                     "CREATE TABLE portier_auth.revocation_feed_state (id int PRIMARY KEY CHECK (id = 1), pruned_through bigint NOT NULL)",
                     "INSERT INTO portier_auth.revocation_feed_state (id, pruned_through) VALUES (1, 0)",
                 ]
-            )
+            ),
+            // Failed client authentications, so every replica's brute-force guard counts them all.
+            .init(
+                "v2-auth-failures",
+                [
+                    """
+                    CREATE TABLE portier_auth.auth_failures (
+                        seq bigserial PRIMARY KEY,
+                        replica text NOT NULL,
+                        client_id text,
+                        address text NOT NULL,
+                        failed_at double precision NOT NULL
+                    )
+                    """,
+                    "CREATE INDEX auth_failures_age ON portier_auth.auth_failures (failed_at)",
+                ]
+            ),
         ],
         bus: false
     )
@@ -232,6 +248,53 @@ public struct PostgresAuthDatabase: AuthStorage {
             return Int(try await rows.single(Int64.self) ?? 0)
         }
     }
+
+    /// Adds this replica's new failures and returns the other replicas' since `after` (or those
+    /// of the last `window` on the first call) with the cursor for the next call. Appends take
+    /// the change log's lock, so they commit in `seq` order and a cursor never passes a failure
+    /// that commits late.
+    func exchangeFailures(
+        _ outgoing: [AuthFailure], replica: String, after: Int64?, window: Duration
+    ) async throws -> (cursor: Int64, incoming: [AuthFailure]) {
+        let now = Date().timeIntervalSince1970
+        let since = now - Double(window.components.seconds)
+        return try await database.write { [database] connection in
+            let logger = database.logger
+            if !outgoing.isEmpty {
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.failuresLockKey))", logger: logger)
+                try await connection.query(
+                    """
+                    INSERT INTO auth_failures (replica, client_id, address, failed_at)
+                    SELECT \(replica), NULLIF(c, ''), a, \(now) FROM unnest(\(outgoing.map { $0.clientID ?? "" })::text[], \(outgoing.map(\.address))::text[]) AS f(c, a)
+                    """,
+                    logger: logger
+                )
+            }
+            var cursor = after ?? 0
+            var incoming: [AuthFailure] = []
+            let rows = try await connection.query(
+                """
+                SELECT seq, replica, client_id, address FROM auth_failures
+                WHERE seq > \(after ?? 0) AND (\(after != nil) OR failed_at >= \(since)) ORDER BY seq
+                """,
+                logger: logger
+            )
+            for try await (seq, from, clientID, address) in rows.decode((Int64, String, String?, String).self) {
+                cursor = max(cursor, seq)
+                if from != replica { incoming.append(AuthFailure(clientID: clientID, address: address)) }
+            }
+            return (cursor, incoming)
+        }
+    }
+
+    /// Forgets failures older than any window a guard counts in.
+    func forgetFailures(before cutoff: Double) async throws {
+        try await database.write { [database] connection in
+            try await connection.query("DELETE FROM auth_failures WHERE failed_at < \(cutoff)", logger: database.logger)
+        }
+    }
+
+    static let failuresLockKey: Int64 = 0x706F_7274_6661_696C  // "portfail"
 
     public func isReachable() async -> Bool {
         (try? await database.ping()) != nil

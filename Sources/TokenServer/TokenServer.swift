@@ -36,13 +36,18 @@ public enum TokenServer {
             try await setUp(ClientStore(database: storage), configuration: configuration, logger: logger)
         }
 
-        let controller = OAuthController(
-            configuration: configuration, clients: clients, revocations: revocations, keys: keys,
-            authenticator: ClientAuthenticator(
-                clients: clients, trustedProxies: configuration.trustedProxies, policy: configuration.bruteForce, logger: logger
-            ),
-            logger: logger
+        let shared = database as? PostgresAuthDatabase
+        let authenticator = ClientAuthenticator(
+            clients: clients, trustedProxies: configuration.trustedProxies, policy: configuration.bruteForce, logger: logger,
+            sharesFailures: shared != nil
         )
+        let controller = OAuthController(
+            configuration: configuration, clients: clients, revocations: revocations, keys: keys, authenticator: authenticator, logger: logger
+        )
+        // Replicas on one database count each other's failed authentications.
+        let sharing: [any Service] = shared.map {
+            [SharedFailures(authenticator: authenticator, database: $0, window: configuration.bruteForce.window, logger: logger)]
+        } ?? []
         let router = Router(context: PortierRequestContext.self)
         router.add(middleware: AccessLogMiddleware(logger: logger))
         controller.addRoutes(to: router)
@@ -58,7 +63,7 @@ public enum TokenServer {
             server: HTTPServerBuilder { responder in TokenServerChannel(http1: HTTP1Channel(responder: responder), fastPath: fastPath) },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
             // The pool first: it starts first and stops last.
-            services: [pool].compactMap { $0 } + [maintenance],
+            services: [pool].compactMap { $0 } + [maintenance] + sharing,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("token server listening", metadata: ["port": .stringConvertible(port), "issuer": .string(configuration.resolvedIssuer)])

@@ -63,6 +63,18 @@ struct AuthFixture: Sendable {
         } }
     }
 
+    /// A second token server on the same database and directories, as a replica behind the same
+    /// load balancer.
+    func replica<T: Sendable>(_ body: @Sendable (AuthFixture) async throws -> T) async throws -> T {
+        let signal = PortSignal()
+        let (application, _) = try await TokenServer.buildApplication(configuration: configuration, logger: testLogger("auth-replica"), onServerRunning: signal.callback)
+        return try await LiveServer.run(application, port: signal) { port in
+            try await body(
+                AuthFixture(base: "http://127.0.0.1:\(port)", demoSecret: demoSecret, directory: directory, configuration: configuration, clientStore: clientStore)
+            )
+        }
+    }
+
     /// Gets a token for the demo client the way `curl -u id:secret -d grant_type=client_credentials` does.
     func token(scope: String? = nil, client: String = "hotel-client", secret: String? = nil) async throws -> String {
         var fields = [("grant_type", "client_credentials")]

@@ -137,3 +137,29 @@ import Testing
         }
     }
 }
+
+/// Replicas of the token server on one PostgreSQL count each other's failures.
+@Suite struct BruteForceReplicaTests {
+    func attempt(_ auth: AuthFixture, client: String, secret: String, from address: String) async throws -> Int {
+        try await HTTP.form(
+            auth.tokenURL, [("grant_type", "client_credentials")], headers: [HTTP.basic(client, secret), ("X-Forwarded-For", address)]
+        ).status
+    }
+
+    @Test func guessesSpreadOverTwoReplicasAreLockedOutAtBoth() async throws {
+        let policy = BruteForceGuard.Policy(maxFailuresPerClient: 100, maxFailuresPerAddress: 4, window: .seconds(60), lockout: .seconds(60))
+        try await AuthFixture.run(engine: .postgres, bruteForce: policy) { a in
+            try await a.replica { b async throws -> Void in
+                for (index, server) in [a, b, a, b].enumerated() {
+                    #expect(try await attempt(server, client: "guess-\(index)", secret: "x", from: "10.7.7.7") == 401)
+                }
+                // Two failures at each replica: below the limit of 4 for either alone, at it together.
+                // The right secret from that address is refused once the replicas have exchanged them.
+                for server in [a, b] {
+                    #expect(try await eventually { try await attempt(server, client: "hotel-client", secret: a.demoSecret, from: "10.7.7.7") == 429 })
+                }
+                #expect(try await attempt(b, client: "hotel-client", secret: a.demoSecret, from: "10.1.1.1") == 200, "other addresses are not affected")
+            }
+        }
+    }
+}
