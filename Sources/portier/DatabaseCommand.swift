@@ -1,6 +1,7 @@
 import ArgumentParser
 import Books
 import EventBus
+import Gateway
 import MyPages
 import Notifications
 import Payments
@@ -30,6 +31,7 @@ struct DatabaseCommand: AsyncParsableCommand {
             [
                 PostgresEventLog.migrator, RoomsService.postgresMigrator, BooksService.postgresMigrator, PaymentsService.postgresMigrator,
                 NotificationsService.postgresMigrator, MyPagesService.postgresMigrator, PostgresAuthDatabase.migrator,
+                PostgresMigrator(schema: RateLimitStore.schema, migrations: RateLimitStore.migrations.map { .init($0.name, $0.statements) }),
             ]
         }
 

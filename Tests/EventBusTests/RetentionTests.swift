@@ -102,7 +102,8 @@ import Testing
         #expect(try await again.waitForExit() == 0)
         #expect(again.lines.joined().contains("portier_events is up to date"), "\(again.lines)")
         #expect(said.contains("portier_auth: applied v1-clients-and-revocations"), "\(said)")
-        #expect(again.lines.filter { $0.contains("is up to date") }.count == 7, "\(again.lines)")
+        #expect(said.contains("portier_gateway: applied"), "\(said)")
+        #expect(again.lines.filter { $0.contains("is up to date") }.count == 8, "\(again.lines)")
         let status = try await PostgresEventLog.with(url: try PostgresURL(url), logger: Logger(label: "check")) { try await $0.status() }
         #expect(status.retained == 0 && status.groups.isEmpty)
 
