@@ -26,6 +26,8 @@
 #     (PERF_CALLGRAPH=1: with frame-pointer stacks; PERF_CALLGRAPH=dwarf: DWARF unwinding)
 #   SKIP_BUILD=1 bench/gateway.sh      no swift build: use the portier already in .build/release
 #   PORTIER_BIN=/tmp/old/portier bench/gateway.sh   another build of portier (a before/after table)
+#   SHARED=1 bench/gateway.sh          Portier's gateways share their rate limits through a throwaway
+#                                      PostgreSQL cluster (--database; needs Debian's postgresql)
 source "$(dirname "$0")/lib.sh"
 need wrk wrk
 need nginx nginx-light
@@ -45,12 +47,27 @@ if [ "${ALLOCS:-0}" != 0 ]; then
 fi
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
-UPSTREAM=19081 NGINX_PROXY=19082 HAPROXY=19083 PORTIER=19084 PORTIER_ADMIN=19089 AUTH=19090
+UPSTREAM=19081 NGINX_PROXY=19082 HAPROXY=19083 PORTIER=19084 PORTIER_ADMIN=19089 AUTH=19090 PGPORT=19091
 NGINX_ROUTES=19085 HAPROXY_ROUTES=19086 PORTIER_ROUTES=19087 PORTIER_ROUTES_ADMIN=19088
 GET_PATH=/rooms/7
 POST_PATH="/rooms/7/book?currency=KRW&lang=en&ref=bench"
 
 build_release
+
+# SHARED=1: a PostgreSQL cluster of the run's own, for the gateways' --database.
+GATEWAY_DATABASE=()
+if [ "${SHARED:-0}" != 0 ]; then
+  PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] || { echo "bench: PostgreSQL's server is missing; install it with: sudo apt-get install -y postgresql" >&2; exit 1; }
+  as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  chmod 755 "$WORK"
+  mkdir -p "$WORK/pg"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$WORK/pg"; fi
+  as_postgres "$PGBIN/initdb" -D "$WORK/pg/data" -U portier -A trust -E UTF8 --locale=C >/dev/null
+  as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -w -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $WORK/pg" start >/dev/null
+  trap 'as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true; cleanup' EXIT
+  GATEWAY_DATABASE=(--database "postgres://portier@127.0.0.1:$PGPORT/postgres?sslmode=disable")
+fi
 
 # Shape B's route list: 200 prefixes, the target /rooms 101st. Portier tries routes longest path first,
 # so the 100 before it are longer (/svc000) and the 99 after it shorter (/x100): the target sits in
@@ -199,11 +216,11 @@ for path in "${ROUTE_PATHS[@]}"; do
       \"scopes\": { \"GET\": [\"read\"], \"POST\": [\"write\"] }, \"timeoutMillis\": 3000 }")
 done
 routes_json "${routes[@]}" > "$WORK/routes-200.json"
-"$BIN" gateway --port "$PORTIER" --admin-port "$PORTIER_ADMIN" --routes "$WORK/routes.json" > "$WORK/gateway.log" 2>&1 &
+"$BIN" gateway --port "$PORTIER" --admin-port "$PORTIER_ADMIN" --routes "$WORK/routes.json" "${GATEWAY_DATABASE[@]}" > "$WORK/gateway.log" 2>&1 &
 PORTIER_PID=$!
 PIDS+=("$PORTIER_PID")
 "$BIN" gateway --port "$PORTIER_ROUTES" --admin-port "$PORTIER_ROUTES_ADMIN" --routes "$WORK/routes-200.json" \
-  > "$WORK/gateway-200.log" 2>&1 &
+  "${GATEWAY_DATABASE[@]}" > "$WORK/gateway-200.log" 2>&1 &
 PORTIER_ROUTES_PID=$!
 PIDS+=("$PORTIER_ROUTES_PID")
 wait_ok "http://127.0.0.1:$PORTIER/health/ready"
@@ -349,4 +366,8 @@ table "B. POST $POST_PATH, ${#BODY}-byte JSON body, Bearer token, 200 routes (ta
 shape post
 echo
 echo "Portier peak RSS: $(peak_rss "$PORTIER_PID") MiB (A), $(peak_rss "$PORTIER_ROUTES_PID") MiB (B)"
+if [ ${#GATEWAY_DATABASE[@]} -gt 0 ]; then
+  syncs() { curl -s "http://127.0.0.1:$1/metrics" | awk -v r="$2" 'index($0, "portier_gateway_rate_limit_syncs_total{result=\"" r "\"}") == 1 { print $2 }'; }
+  echo "Rate limits shared through PostgreSQL: exchanges ok/failed $(syncs $PORTIER_ADMIN ok)/$(syncs $PORTIER_ADMIN failed) (A), $(syncs $PORTIER_ROUTES_ADMIN ok)/$(syncs $PORTIER_ROUTES_ADMIN failed) (B)"
+fi
 if [ "$COUNT_ALLOCS" = 1 ]; then echo "Portier malloc calls per request: ${ALLOCS_LINE%, }"; fi
