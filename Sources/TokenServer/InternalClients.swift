@@ -31,12 +31,17 @@ enum InternalClients {
     /// once: one of them creates (or re-keys) the client, and the others then find the file
     /// matching. So a replica that lost a race (the id was taken meanwhile, or its file was
     /// overwritten by another replica's secret) looks again, a few times.
-    static func provision(_ wanted: InternalClient, in clients: ClientStore, logger: Logger) async throws {
+    ///
+    /// With `rekeysStale` false (a database shared with replicas on other machines), an existing
+    /// client whose secret file is missing or stale is left alone and the mismatch logged: its
+    /// secret is in use by the other replicas' processes, and re-keying it to a secret only this
+    /// machine holds would lock them out.
+    static func provision(_ wanted: InternalClient, in clients: ClientStore, rekeysStale: Bool = true, logger: Logger) async throws {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                try await provisionOnce(wanted, in: clients, logger: logger)
+                guard try await provisionOnce(wanted, in: clients, rekeysStale: rekeysStale, logger: logger) else { return }
                 if let client = try await clients.find(id: wanted.id), let stored = readSecret(wanted.secretFile),
                     ClientSecret.verify(stored, against: client.secretHash)
                 {
@@ -51,7 +56,8 @@ enum InternalClients {
         }
     }
 
-    private static func provisionOnce(_ wanted: InternalClient, in clients: ClientStore, logger: Logger) async throws {
+    /// False when a stale secret file was left alone (nothing more to check).
+    private static func provisionOnce(_ wanted: InternalClient, in clients: ClientStore, rekeysStale: Bool, logger: Logger) async throws -> Bool {
         let path = wanted.secretFile
         let existing = try await clients.find(id: wanted.id)
         var secret: String?
@@ -68,13 +74,23 @@ enum InternalClients {
             }
             if let stored = readSecret(path), ClientSecret.verify(stored, against: existing.secretHash) {
                 try restrictMode(path)
-                return
+                return true
+            }
+            guard rekeysStale else {
+                logger.error(
+                    "an internal client's secret file is missing or does not match the shared database; not re-keying it, which would lock out the other replicas",
+                    metadata: [
+                        "client_id": .string(wanted.id), "secret_file": .string(path),
+                        "fix": .string("put the client's secret in the file, or rotate it everywhere: portier clients rotate-secret \(wanted.id) --secret ..."),
+                    ]
+                )
+                return false
             }
             secret = try await clients.rotateSecret(id: wanted.id)
         } else {
             secret = try await clients.add(id: wanted.id, scopes: wanted.scopes, tokenTTL: wanted.tokenTTL).secret
         }
-        guard let secret else { return }
+        guard let secret else { return true }
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
             withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
@@ -84,6 +100,7 @@ enum InternalClients {
             existing == nil ? "internal client created" : "internal client re-keyed (its secret file was missing or stale)",
             metadata: ["client_id": .string(wanted.id), "scopes": .string(wanted.scopes.joined(separator: " ")), "secret_file": .string(path)]
         )
+        return true
     }
 
     /// The secret in the file, if it can be read (at most 4 KiB of text).

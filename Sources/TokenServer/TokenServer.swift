@@ -87,7 +87,8 @@ public enum TokenServer {
             }
         }
         for client in configuration.internalClients {
-            try await InternalClients.provision(client, in: clients, logger: logger)
+            // A shared database's clients are in use by replicas elsewhere: never re-keyed from here.
+            try await InternalClients.provision(client, in: clients, rekeysStale: configuration.database == nil, logger: logger)
         }
         return demo
     }

@@ -63,6 +63,22 @@ import Tokens
         }
     }
 
+    /// On a database shared with replicas elsewhere, a replica whose copy of a secret is stale
+    /// must not re-key the client: the others' processes use the secret the database has.
+    @Test func aReplicaWithAStaleSecretFileOnASharedDatabaseDoesNotReKey() async throws {
+        try await AuthFixture.run(engine: .postgres) { auth in
+            let configuration = auth.configuration
+            let books = try Self.secret(configuration.booksSecretFile)
+            let before = try await auth.clientStore.find(id: "portier-books")?.secretHash
+            try "a-copy-that-went-stale-somewhere".write(toFile: configuration.booksSecretFile, atomically: true, encoding: .utf8)
+            try await auth.replica { replica async throws -> Void in
+                #expect(try await auth.clientStore.find(id: "portier-books")?.secretHash == before, "not re-keyed")
+                #expect(try Self.secret(configuration.booksSecretFile) == "a-copy-that-went-stale-somewhere", "the file is left as it was")
+                #expect(try await Self.tokenScopes(replica.base, "portier-books", books) == "payments:write", "the secret in use still works")
+            }
+        }
+    }
+
     /// Runs the token server until `body` returns.
     static func serve<T: Sendable>(_ configuration: TokenServerConfiguration, _ body: @Sendable (String) async throws -> T) async throws -> T {
         let signal = PortSignal()
