@@ -46,9 +46,12 @@ public struct HotelServiceSettings: Sendable {
     public func openStore<Store>(
         _ service: String, logger: Logger, sqlite: (_ path: String) throws -> Store, postgres: (PostgresEventLog) -> Store
     ) throws -> (log: any EventLog, store: Store) {
-        let log = try openEventLog(logger: logger)
-        if let postgresLog = log as? PostgresEventLog { return (log, postgres(postgresLog)) }
-        return (log, try sqlite(databasePath(service)))
+        if let database {
+            // The pool's connections name tables in the service's schema: no round trip to set it.
+            let log = PostgresEventLog(url: database, logger: logger, searchPath: "portier_\(service)")
+            return (log, postgres(log))
+        }
+        return (try openEventLog(logger: logger), try sqlite(databasePath(service)))
     }
 }
 

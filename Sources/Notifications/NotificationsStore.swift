@@ -334,31 +334,42 @@ struct PostgresNotificationsStore: NotificationsStore {
         }
     }
 
+    /// One statement per kind of outcome, for the whole batch.
     func finish(_ outcomes: [DeliveryOutcome], released: [DeliveryKey], at time: Double) async throws {
+        let delivered = outcomes.filter { $0.error == nil }.map(\.key)
+        let failed = outcomes.filter { $0.error != nil }.map { ($0.key, $0.retry(at: time)) }
         try await database.write { [database] connection in
             let logger = database.logger
-            for key in released {
+            if !released.isEmpty {
                 try await connection.query(
-                    "UPDATE deliveries SET next_attempt_at = \(time) WHERE notification_id = \(key.notificationID) AND channel = \(key.channel)", logger: logger
+                    """
+                    UPDATE deliveries d SET next_attempt_at = \(time)
+                    FROM unnest(\(released.map(\.notificationID))::int8[], \(released.map(\.channel))::text[]) AS u(id, channel)
+                    WHERE d.notification_id = u.id AND d.channel = u.channel
+                    """,
+                    logger: logger
                 )
             }
-            for outcome in outcomes {
-                let (id, channel) = (outcome.key.notificationID, outcome.key.channel)
-                if outcome.error == nil {
-                    try await connection.query(
-                        "UPDATE deliveries SET delivered_at = \(time), attempts = attempts + 1 WHERE notification_id = \(id) AND channel = \(channel)",
-                        logger: logger
-                    )
-                } else {
-                    let retry = outcome.retry(at: time)
-                    try await connection.query(
-                        """
-                        UPDATE deliveries SET attempts = \(Int64(retry.attempts)), failed = \(retry.failed), next_attempt_at = \(retry.next)
-                        WHERE notification_id = \(id) AND channel = \(channel)
-                        """,
-                        logger: logger
-                    )
-                }
+            if !delivered.isEmpty {
+                try await connection.query(
+                    """
+                    UPDATE deliveries d SET delivered_at = \(time), attempts = d.attempts + 1
+                    FROM unnest(\(delivered.map(\.notificationID))::int8[], \(delivered.map(\.channel))::text[]) AS u(id, channel)
+                    WHERE d.notification_id = u.id AND d.channel = u.channel
+                    """,
+                    logger: logger
+                )
+            }
+            if !failed.isEmpty {
+                try await connection.query(
+                    """
+                    UPDATE deliveries d SET attempts = u.attempts, failed = u.failed, next_attempt_at = u.next
+                    FROM unnest(\(failed.map(\.0.notificationID))::int8[], \(failed.map(\.0.channel))::text[], \(failed.map { Int64($0.1.attempts) })::int8[],
+                                \(failed.map(\.1.failed))::bool[], \(failed.map(\.1.next))::float8[]) AS u(id, channel, attempts, failed, next)
+                    WHERE d.notification_id = u.id AND d.channel = u.channel
+                    """,
+                    logger: logger
+                )
             }
         }
     }

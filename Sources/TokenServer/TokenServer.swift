@@ -106,7 +106,7 @@ public enum TokenServer {
     /// that the application runs.
     static func storage(_ configuration: TokenServerConfiguration, logger: Logger) throws -> (any AuthStorage, (any Service)?) {
         guard let url = configuration.database else { return (try AuthDatabase(dataDirectory: configuration.dataDirectory), nil) }
-        let pool = PostgresEventLog(url: url, logger: logger, listens: false)
+        let pool = PostgresEventLog(url: url, logger: logger, listens: false, searchPath: PostgresAuthDatabase.migrator.schema)
         return (PostgresAuthDatabase(pool: pool), pool)
     }
 }

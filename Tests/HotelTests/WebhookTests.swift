@@ -34,11 +34,11 @@ import Testing
         var recipients: Set<String> { received.withLock { Set($0) } }
     }
 
-    @Test func notificationsArePostedAndRetried() async throws {
+    @Test(arguments: HotelStack.LogEngine.allCases) func notificationsArePostedAndRetried(engine: HotelStack.LogEngine) async throws {
         let receiver = Receiver()
         let signal = PortSignal()
         try await LiveServer.run(receiver.application(signal), port: signal) { hookPort in
-            try await HotelStack.run { hotel in
+            try await HotelStack.run(eventLog: engine) { hotel in
                 try await hotel.stop("notifications")
                 try await hotel.start(.notifications, extraArguments: ["--webhook-url", "http://127.0.0.1:\(hookPort)/hook"])
                 let room = try await hotel.registerRoom(hostID: 9)

@@ -70,10 +70,17 @@ public final class PostgresEventLog: EventLog, Service {
     /// server, which uses the pool for its own schema only, does not).
     let listens: Bool
 
-    public init(url: PostgresURL, logger: Logger, listens: Bool = true) {
-        self.client = PostgresClient(configuration: url.clientConfiguration, backgroundLogger: logger)
+    /// The schema every connection of the pool names tables in (its `search_path`), when the
+    /// process owns one: its store's statements then need no `SET search_path` round trip.
+    let searchPath: String?
+
+    public init(url: PostgresURL, logger: Logger, listens: Bool = true, searchPath: String? = nil) {
+        var configuration = url.clientConfiguration
+        if let searchPath { configuration.options.additionalStartupParameters.append(("search_path", searchPath)) }
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.listens = listens
+        self.searchPath = searchPath
     }
 
     public func run() async throws {

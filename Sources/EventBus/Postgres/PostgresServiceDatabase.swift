@@ -7,8 +7,8 @@ import Synchronization
 /// owned) holding its records, its outbox, and its consumers' processed-event and dead-letter
 /// records. It shares the process's connection pool with the ``PostgresEventLog``.
 ///
-/// Every transaction runs with the schema as its `search_path`, so a service's SQL names its
-/// tables without the schema. Outbox rows commit in `seq` order: publishing takes a lock of the
+/// Every statement runs with the schema as its `search_path` (set when the pool connects, or
+/// else at the start of each operation), so a service's SQL names its tables without the schema. Outbox rows commit in `seq` order: publishing takes a lock of the
 /// schema's own, held until commit, as the log's appends do, so the relay never passes over a row
 /// that a slower transaction commits later. Publish last in a transaction: the lock is then held
 /// only from the insert to the commit.
@@ -104,7 +104,7 @@ public final class PostgresServiceDatabase: ServiceStore {
         try await migrate()
         let result = try await perform("a transaction in \(schema)") { [log, schema] in
             try await log.client.withTransaction(logger: log.logger) { connection in
-                try await connection.query("SET LOCAL search_path TO \(unescaped: schema)", logger: log.logger)
+                if log.searchPath != schema { try await connection.query("SET LOCAL search_path TO \(unescaped: schema)", logger: log.logger) }
                 return try await body(connection)
             }
         }
@@ -119,7 +119,7 @@ public final class PostgresServiceDatabase: ServiceStore {
         try await migrate()
         return try await perform("reading \(schema)") { [log, schema] in
             try await log.client.withConnection { connection in
-                try await connection.query("SET search_path TO \(unescaped: schema)", logger: log.logger)
+                if log.searchPath != schema { try await connection.query("SET search_path TO \(unescaped: schema)", logger: log.logger) }
                 return try await body(connection)
             }
         }
@@ -254,7 +254,41 @@ public struct PostgresEventSink: EventSink {
         return PostgresFailure.isTransient(sqlState: state)
     }
 
+    /// The whole batch in one transaction: one statement records every event as processed and
+    /// says which were new, then the handlers run for those. Only when a handler fails for a
+    /// reason of the event's own is the batch applied again event by event, each in a savepoint,
+    /// so that one is set aside and the rest commit.
     public func apply(_ events: [StoredEvent], group: String) async throws -> [DeadLetter] {
+        do {
+            try await applyAtOnce(events, group: group)
+            return []
+        } catch where !Self.isTransient(error) {
+            return try await applyOneByOne(events, group: group)
+        }
+    }
+
+    private func applyAtOnce(_ events: [StoredEvent], group: String) async throws {
+        let handler = self.handler
+        let logger = store.log.logger
+        try await store.write { connection in
+            let now = Date().timeIntervalSince1970
+            var fresh: Set<String> = []
+            for try await id in try await connection.query(
+                """
+                INSERT INTO processed_events (event_id, consumer_group, position, processed_at)
+                SELECT e.id, \(group), e.position, \(now) FROM unnest(\(events.map(\.envelope.id))::text[], \(events.map(\.position))::int8[]) AS e(id, position)
+                ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+                """,
+                logger: logger
+            ).decode(String.self) {
+                fresh.insert(id)
+            }
+            // Seen before: its effect already happened.
+            for event in events where fresh.contains(event.envelope.id) { try await handler(event.envelope, connection) }
+        }
+    }
+
+    private func applyOneByOne(_ events: [StoredEvent], group: String) async throws -> [DeadLetter] {
         let handler = self.handler
         let logger = store.log.logger
         return try await store.write { connection -> [DeadLetter] in
