@@ -8,6 +8,8 @@
 #   bench/booking.sh
 #   DURATION=10s CONNECTIONS=32 ROOMS=500 bench/booking.sh
 #   ENGINE=postgres bench/booking.sh   # every store and the event log in a throwaway PostgreSQL cluster (Debian's postgresql)
+#   ENGINE=postgres PG_SERVER_OPTIONS="-c synchronous_commit=off" bench/booking.sh   # server settings for that cluster
+#   ENGINE=postgres PG_STATEMENTS=1 bench/booking.sh   # and list the statements that ran most (pg_stat_statements)
 source "$(dirname "$0")/lib.sh"
 need wrk wrk
 need python3 python3
@@ -32,7 +34,8 @@ case "$ENGINE" in
     [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
     as_postgres "$PGBIN/initdb" -D "$WORK/pg/data" -U portier -A trust -E UTF8 --locale=C >/dev/null
     as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/server.log" -w \
-      -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $WORK/pg -c max_connections=300" start >/dev/null
+      -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $WORK/pg -c max_connections=300 ${PG_STATEMENTS:+-c shared_preload_libraries=pg_stat_statements} ${PG_SERVER_OPTIONS:-}" start >/dev/null
+    [ -n "${PG_STATEMENTS:-}" ] && "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U portier -d postgres -qc "CREATE EXTENSION pg_stat_statements" >/dev/null
     trap 'as_postgres "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true; cleanup' EXIT
     DATABASE_ARGS=(--database "postgres://portier@127.0.0.1:$PGPORT/postgres?sslmode=disable")
     ;;
@@ -136,6 +139,7 @@ printf '%-14s %8s %8s %8s %9s %9s %9s %9s\n' "bookings/s" "p50 ms" "p99 ms" "boo
 printf '%-14s %8s %8s %8s %9s %9s %9s %9s\n' "$rate" "$p50" "$p99" "$booked" "$canceled" "$conflicts" "$failures" "$requests"
 
 # Every event consumed, then the books must balance.
+set +e  # the reconciliation's verdict is the exit status, after the statement list below
 python3 - "$WORK/data" "$booked" "$canceled" "$CONNECTIONS" "$ENGINE" "$PGBIN" "$PGPORT" <<'PY'
 import sqlite3, subprocess, sys, time
 data, answered_booked, answered_canceled, connections = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -198,3 +202,12 @@ for name, got, want in checks:
 print("consistency: " + ("exact, nothing lost, nothing duplicated" if ok else "FAILED"))
 sys.exit(0 if ok else 1)
 PY
+status=$?
+if [ "$ENGINE" = postgres ] && [ -n "${PG_STATEMENTS:-}" ]; then
+  echo "statements that ran most (calls per stored booking, mean ms):"
+  "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U portier -d postgres -qtAF ' | ' -c "
+    SELECT round(calls::numeric / GREATEST((SELECT count(*) FROM portier_books.books), 1), 2), round(mean_exec_time::numeric, 3),
+           left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+    FROM pg_stat_statements ORDER BY calls DESC LIMIT 25"
+fi
+exit $status
