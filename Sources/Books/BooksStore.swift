@@ -229,6 +229,11 @@ struct SQLiteBooksStore: BooksStore {
                 arguments: [bookID, bookID]
             )
             if db.changesCount == 1 { return true }
+            // A booking that was stored after all keeps its payment, whatever queued the void.
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM books WHERE id = ?", arguments: [bookID]) != nil {
+                try db.execute(sql: "DELETE FROM pending_voids WHERE book_id = ?", arguments: [bookID])
+                return false
+            }
             try db.execute(sql: "DELETE FROM pending_voids WHERE book_id = ? AND state = 'guard'", arguments: [bookID])
             return try Bool.fetchOne(db, sql: "SELECT 1 FROM pending_voids WHERE book_id = ? AND state = 'due'", arguments: [bookID]) ?? false
         }

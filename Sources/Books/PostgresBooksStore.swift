@@ -187,6 +187,13 @@ struct PostgresBooksStore: BooksStore {
             ).any() {
                 return true
             }
+            // A booking that was stored after all keeps its payment, whatever queued the void (a
+            // store whose commit outlived its caller's deadline, say): only bookings that never
+            // made it are voided.
+            if try await connection.query("SELECT 1 FROM books WHERE id = \(bookID)", logger: logger).any() {
+                try await connection.query("DELETE FROM pending_voids WHERE book_id = \(bookID)", logger: logger)
+                return false
+            }
             try await connection.query("DELETE FROM pending_voids WHERE book_id = \(bookID) AND state = 'guard'", logger: logger)
             return try await connection.query("SELECT 1 FROM pending_voids WHERE book_id = \(bookID) AND state = 'due'", logger: logger).any()
         }

@@ -100,7 +100,9 @@ struct PostgresRoomsStore: RoomsStore {
         let today = today.description
         return try await database.write { connection -> RoomDeletion in
             let logger = database.logger
-            // Locks the room: a Booked event applied meanwhile waits, and is seen by the next delete.
+            // Locks the room against a concurrent delete of the same room (the calendar is eventually
+            // consistent with books, on either engine: a booking books accepted just before it learned
+            // of the delete still arrives).
             guard try await connection.query("SELECT id FROM rooms WHERE id = \(id) AND deleted_at IS NULL FOR UPDATE", logger: logger).any() else {
                 return .notFound
             }

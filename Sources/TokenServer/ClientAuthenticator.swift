@@ -54,6 +54,14 @@ final class ClientAuthenticator: Sendable {
         }
     }
 
+    /// Puts back failures an exchange could not deliver, ahead of the newer ones.
+    func keepUnshared(_ failures: [AuthFailure]) {
+        guard !failures.isEmpty else { return }
+        unshared.withLock { pending in
+            pending = Array((failures + pending).suffix(10_000))
+        }
+    }
+
     /// Counts failures another replica saw, as if they had happened here now.
     func countFailures(fromOtherReplicas failures: [AuthFailure]) {
         guard !failures.isEmpty else { return }

@@ -270,18 +270,26 @@ public struct PostgresAuthDatabase: AuthStorage {
                     logger: logger
                 )
             }
+            // One statement, so one snapshot: the cursor is the newest failure it could see, and every
+            // failure up to it that the filter takes is in its rows (on the first call, those of
+            // the window; older ones are never imported later).
             var cursor = after ?? 0
             var incoming: [AuthFailure] = []
             let rows = try await connection.query(
                 """
-                SELECT seq, replica, client_id, address FROM auth_failures
-                WHERE seq > \(after ?? 0) AND (\(after != nil) OR failed_at >= \(since)) ORDER BY seq
+                WITH top AS (SELECT COALESCE(MAX(seq), 0) AS top FROM auth_failures)
+                SELECT top.top, f.seq, f.replica, f.client_id, f.address FROM top
+                LEFT JOIN auth_failures f ON f.seq > \(after ?? 0) AND f.seq <= top.top AND (\(after != nil) OR f.failed_at >= \(since))
+                ORDER BY f.seq
                 """,
                 logger: logger
             )
-            for try await (seq, from, clientID, address) in rows.decode((Int64, String, String?, String).self) {
-                cursor = max(cursor, seq)
-                if from != replica { incoming.append(AuthFailure(clientID: clientID, address: address)) }
+            for try await (top, seq, from, clientID, address) in rows.decode((Int64, Int64?, String?, String?, String?).self) {
+                cursor = max(cursor, top)
+                if let seq, let from, let address, from != replica {
+                    cursor = max(cursor, seq)
+                    incoming.append(AuthFailure(clientID: clientID, address: address))
+                }
             }
             return (cursor, incoming)
         }

@@ -32,6 +32,7 @@ struct SharedFailures: Service {
                         try await database.forgetFailures(before: Date().timeIntervalSince1970 - 2 * Double(window.components.seconds) - 60)
                     }
                 } catch {
+                    authenticator.keepUnshared(outgoing)  // told with the next exchange that works
                     if !failing {
                         logger.warning(
                             "cannot share authentication failures with the other replicas; counting alone", metadata: ["error": .string("\(error)")]

@@ -171,7 +171,8 @@ import Testing
         defer { server.shutdown() }
         let database = try await server.createDatabase("away")
         try await server.stop()
-        try await withGateways(1, database: database) { replicas in
+        // Hardly any refill: a loaded machine taking seconds over the burst must not earn a token back.
+        try await withGateways(1, database: database, routes: { Self.routes(upstreamPort: $0, perSecond: 0.001) }) { replicas in
             let gateway = replicas[0]
             #expect(try await HTTP.request(.GET, gateway.admin + "/health/ready").status == 200, "readiness does not depend on the database")
             #expect(try await eventually { try await gateway.syncs("failed") >= 3 }, "failed exchanges are counted")
@@ -193,8 +194,9 @@ import Testing
 
     @Test func rowsGoOnceTheirBucketIsFullAgain() async throws {
         let database = try await PostgresServer.database("expiry")
-        // Two tokens refilling at 20/s: full again 100 ms after the last request.
-        try await withGateways(1, database: database, routes: { Self.routes(upstreamPort: $0, perSecond: 20, burst: 2) }) { replicas async throws in
+        // Two tokens refilling at 0.5/s: full again 2 s after the request, so the row is there for
+        // at least that long (a busy machine's polls still see it) and then goes.
+        try await withGateways(1, database: database, routes: { Self.routes(upstreamPort: $0, perSecond: 0.5, burst: 2) }) { replicas async throws in
             #expect(try await replicas[0].get("/open") == 200)
             @Sendable func rows() async throws -> Int {
                 try await Self.query(database, "SELECT count(*)::int8 FROM portier_gateway.rate_limits").first.map { Int(try $0.decode(Int64.self)) } ?? -1

@@ -27,6 +27,8 @@ public final class PostgresEventLog: EventLog, Service {
     public let client: PostgresClient
     let logger: Logger
     private let migrated = Atomic<Bool>(false)
+    /// The migration under way in this process, if any (see ``migrate()``).
+    private let migration = Mutex<Task<Void, any Error>?>(nil)
     private let wakeups = Mutex<[Wakeup]>([])
     private let listening = Atomic<Bool>(false)
     /// Opened when the pool starts running: PostgresNIO warns about every lease asked for before.
@@ -114,17 +116,34 @@ public final class PostgresEventLog: EventLog, Service {
     /// Creates or upgrades the schema; every operation runs it until it has succeeded once in this
     /// process. Callers that race run it together (the migrator's lock serialises them), and each
     /// runs in its caller's task, so a shutdown cancels a wait for a database that is not up.
+    ///
+    /// The callers of one process share one attempt: a process that starts many consumers and
+    /// appenders at once runs one migration transaction, not one each queued on its lock. A
+    /// caller cancelled while waiting (a shutdown) cancels that attempt; the next call starts anew.
     public func migrate() async throws {
         if migrated.load(ordering: .acquiring) { return }
-        await started.wait()
-        do {
-            _ = try await Deadline.run(Self.operationTimeout) { [client, logger] in
-                try await Self.migrator.migrate(client, logger: logger)
+        let attempt = migration.withLock { running -> Task<Void, any Error> in
+            if let running { return running }
+            let task = Task { [self] in
+                await started.wait()
+                do {
+                    _ = try await Deadline.run(Self.operationTimeout) { [client, logger] in
+                        try await Self.migrator.migrate(client, logger: logger)
+                    }
+                } catch let exceeded as Deadline.Exceeded {
+                    throw PostgresFailure("migrating schema \(Self.schema)", exceeded)
+                }
+                migrated.store(true, ordering: .releasing)
             }
-        } catch let exceeded as Deadline.Exceeded {
-            throw PostgresFailure("migrating schema \(Self.schema)", exceeded)
+            running = task
+            return task
         }
-        migrated.store(true, ordering: .releasing)
+        do {
+            try await withTaskCancellationHandler { try await attempt.value } onCancel: { attempt.cancel() }
+        } catch {
+            migration.withLock { running in if running == attempt { running = nil } }
+            throw error
+        }
     }
 
     public func append(_ events: [EventEnvelope]) async throws {

@@ -14,7 +14,8 @@ import Synchronization
 /// that is fine here, unlike in the log: the relay keeps no position. It reads whatever has
 /// committed, oldest first, and deletes exactly the rows it appended, so a row that commits late
 /// goes out with a later batch instead of being passed over. Causal order holds: a transaction
-/// that starts after another committed takes a higher `seq` and is read no earlier. (A lock held
+/// that starts after another committed takes a higher `seq` and is read no earlier, provided it
+/// publishes after taking the row locks it may wait on, so publish last in a transaction. (A lock held
 /// to commit, as the log's appends take, would serialise every publishing transaction of the
 /// service on its commit's disk flush: it capped books at about 160 bookings/s here.)
 public final class PostgresServiceDatabase: ServiceStore {
@@ -117,9 +118,9 @@ public final class PostgresServiceDatabase: ServiceStore {
     /// Runs `body` on a connection outside any explicit transaction (each statement sees the
     /// latest commits).
     @discardableResult
-    public func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    public func read<T: Sendable>(within limit: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await migrate()
-        return try await perform("reading \(schema)") { [log, schema] in
+        return try await perform("reading \(schema)", within: limit) { [log, schema] in
             try await log.client.withConnection { connection in
                 if log.searchPath != schema { try await connection.query("SET search_path TO \(unescaped: schema)", logger: log.logger) }
                 return try await body(connection)
@@ -178,8 +179,10 @@ public final class PostgresServiceDatabase: ServiceStore {
         }
     }
 
+    /// Within 1.5 s (readiness probes give up after 2): a probe that times out has learnt the
+    /// database is not answering, which shortens every operation's deadline until it answers.
     public func ping() async throws {
-        try await read { [log] connection in
+        try await read(within: .milliseconds(1500)) { [log] connection in
             for try await _ in try await connection.query("SELECT 1", logger: log.logger) {}
         }
     }
@@ -196,9 +199,11 @@ public final class PostgresServiceDatabase: ServiceStore {
     /// operations get ``outageTimeout`` instead of 30 s: a request during an outage is refused
     /// within seconds (a 503 the client retries) instead of outlasting the gateway's timeout. The
     /// first answer restores the full deadline.
-    private func perform<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    private func perform<T: Sendable>(
+        _ operation: String, within limit: Duration? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         await log.started.wait()
-        let timeout = answering.load(ordering: .relaxed) ? PostgresEventLog.operationTimeout : Self.outageTimeout
+        let timeout = limit ?? (answering.load(ordering: .relaxed) ? PostgresEventLog.operationTimeout : Self.outageTimeout)
         do {
             let result = try await Deadline.run(timeout, body)
             answering.store(true, ordering: .relaxed)
@@ -216,15 +221,14 @@ public final class PostgresServiceDatabase: ServiceStore {
             throw noted(PostgresFailure(operation, exceeded))
         } catch let error where Self.isDatabaseError(error) {
             throw noted(PostgresFailure(operation, error))
-        } catch {
-            answering.store(true, ordering: .relaxed)
-            throw error
         }
+        // Anything else (a cancellation) says nothing about the database: the flag stays.
     }
 
-    /// Remembers whether the database answered (an error with a SQLSTATE is an answer).
+    /// Remembers whether the database answered (an error with a SQLSTATE, or a row that did not
+    /// decode, is an answer).
     private func noted(_ failure: PostgresFailure) -> PostgresFailure {
-        answering.store(failure.sqlState != nil, ordering: .relaxed)
+        answering.store(!failure.isTransient || failure.sqlState != nil, ordering: .relaxed)
         return failure
     }
 

@@ -86,16 +86,27 @@ public struct PostgresFailure: Error, CustomStringConvertible {
     /// The SQLSTATE, when the server answered with an error.
     public let sqlState: String?
 
+    /// A row that does not decode is this code's or the data's fault, not an outage.
+    private let isDecoding: Bool
+
     public init(_ operation: String, _ error: any Error) {
         let (text, state) = Self.explain(error)
         description = "\(operation): \(text)"
         sqlState = state
+        isDecoding = Self.isDecoding(error)
+    }
+
+    static func isDecoding(_ error: any Error) -> Bool {
+        if let failure = error as? PostgresFailure { return failure.isDecoding }
+        if let transaction = error as? PostgresTransactionError, let inner = transaction.closureError { return isDecoding(inner) }
+        return error is PostgresDecodingError || error is MissingColumn
     }
 
     /// Whether trying again later may succeed: no answer from the server (the connection, a
     /// deadline), or a refusal of the connection, resources, a deadlock or serialisation conflict,
     /// a shutdown. A constraint or syntax error is not.
     public var isTransient: Bool {
+        if isDecoding { return false }
         guard let sqlState else { return true }
         return Self.isTransient(sqlState: sqlState)
     }
