@@ -194,15 +194,15 @@ import Testing
 
     @Test func rowsGoOnceTheirBucketIsFullAgain() async throws {
         let database = try await PostgresServer.database("expiry")
-        // Two tokens refilling at 0.5/s: full again 2 s after the request, so the row is there for
-        // at least that long (a busy machine's polls still see it) and then goes.
-        try await withGateways(1, database: database, routes: { Self.routes(upstreamPort: $0, perSecond: 0.5, burst: 2) }) { replicas async throws in
+        // Two tokens refilling at 0.05/s: full again 20 s after the request, so the row is there for
+        // that long (a loaded machine's slow polls still see it) and then goes.
+        try await withGateways(1, database: database, routes: { Self.routes(upstreamPort: $0, perSecond: 0.05, burst: 2) }) { replicas async throws in
             #expect(try await replicas[0].get("/open") == 200)
             @Sendable func rows() async throws -> Int {
                 try await Self.query(database, "SELECT count(*)::int8 FROM portier_gateway.rate_limits").first.map { Int(try $0.decode(Int64.self)) } ?? -1
             }
-            #expect(try await eventually { try await rows() == 1 }, "the key's usage reached the table")
-            #expect(try await eventually { try await rows() == 0 }, "and left it once refilled")
+            #expect(try await eventually(timeout: .seconds(60)) { try await rows() == 1 }, "the key's usage reached the table")
+            #expect(try await eventually(timeout: .seconds(120)) { try await rows() == 0 }, "and left it once refilled")
         }
     }
 

@@ -53,15 +53,27 @@ public struct PostgresServer: Sendable {
         let configuration = PostgresConnection.Configuration(
             host: "127.0.0.1", port: port, username: "portier", password: nil, database: "postgres", tls: .disable
         )
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test-postgres"))
-        do {
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "test-postgres"))
-        } catch {
-            try? await connection.close()
-            throw ChildProcessError("CREATE DATABASE \(name) failed: \(String(reflecting: error))")
+        // A server that accepts TCP may still be starting up (more so with many connection slots
+        // to set up): the first connections are retried for a while.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let connection: PostgresConnection
+            do {
+                connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test-postgres"))
+            } catch where attempt < 300 {
+                try await Task.sleep(for: .milliseconds(100))
+                continue
+            }
+            do {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "test-postgres"))
+            } catch {
+                try? await connection.close()
+                throw ChildProcessError("CREATE DATABASE \(name) failed: \(String(reflecting: error))")
+            }
+            try await connection.close()
+            return url(database: name)
         }
-        try await connection.close()
-        return url(database: name)
     }
 
     /// Stops the cluster and removes its directory.
@@ -93,7 +105,8 @@ public struct PostgresServer: Sendable {
             // TCP on loopback only; no Unix socket (a long TMPDIR would exceed its path limit).
             "-D", directory + "/data", "-c", "listen_addresses=127.0.0.1", "-p", String(port), "-c", "unix_socket_directories=",
             // A throwaway cluster need not survive a power cut; without fsync the tests run faster.
-            "-c", "fsync=off", "-c", "max_connections=400", "-c", "logging_collector=off",
+            // Many test processes' pools at once (replicas of every process, token servers...).
+            "-c", "fsync=off", "-c", "max_connections=1000", "-c", "logging_collector=off",
         ]
         let postgres = binDirectory + "/postgres"
         let server =
