@@ -10,12 +10,18 @@
 #   ENGINE=postgres bench/booking.sh   # every store and the event log in a throwaway PostgreSQL cluster (Debian's postgresql)
 #   ENGINE=postgres PG_SERVER_OPTIONS="-c synchronous_commit=off" bench/booking.sh   # server settings for that cluster
 #   ENGINE=postgres PG_STATEMENTS=1 bench/booking.sh   # and list the statements that ran most (pg_stat_statements)
+#   BOOKS_REPLICAS=2 bench/booking.sh   # a second books process, the gateway balancing between the two
+#
+# For scale, the same wrk against an nginx answering a fixed body (no work at all) runs first.
 source "$(dirname "$0")/lib.sh"
 need wrk wrk
 need python3 python3
+need nginx nginx-light
 DURATION="${DURATION:-30s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 ROOMS="${ROOMS:-300}"
+BOOKS_REPLICAS="${BOOKS_REPLICAS:-1}"
+case "$BOOKS_REPLICAS" in 1|2) ;; *) echo "bench: BOOKS_REPLICAS must be 1 or 2" >&2; exit 1 ;; esac
 ENGINE="${ENGINE:-sqlite}"
 BASE=29000
 GATEWAY="http://127.0.0.1:$((BASE + 88))"
@@ -44,13 +50,15 @@ esac
 
 build_release
 # The shipped routes.json, pointed at this run's ports, with rate limits out of the way.
-python3 - "$ROOT/routes.json" "$WORK/routes.json" "$WORK/data" <<'PY'
+python3 - "$ROOT/routes.json" "$WORK/routes.json" "$WORK/data" "$BOOKS_REPLICAS" "$((BASE + 92))" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 doc["auth"]["revocations"]["clientSecretFile"] = sys.argv[3] + "/gateway-client.secret"
 for route in doc["routes"]:
     if "rateLimit" in route:
         route["rateLimit"] = {"perSecond": 1000000, "burst": 1000000, "key": "client"}
+    if route["id"] == "books" and sys.argv[4] == "2":
+        route["upstreams"].append(f"http://127.0.0.1:{sys.argv[5]}")
 json.dump(doc, open(sys.argv[2], "w"), indent=2)
 PY
 "$BIN" up --data-dir "$WORK/data" --keys-dir "$WORK/keys" --routes "$WORK/routes.json" \
@@ -60,6 +68,14 @@ PIDS+=($!)
 for _ in $(seq 1 600); do grep -q "Portier is up" "$WORK/up.log" && break; sleep 0.2; done
 grep -q "Portier is up" "$WORK/up.log" || { echo "bench: portier up did not start" >&2; cat "$WORK/up.log" >&2; exit 1; }
 SECRET="$(sed -n 's/.*SECRET=\([^ ]*\).*/\1/p' "$WORK/up.log" | head -1)"
+if [ "$BOOKS_REPLICAS" = 2 ]; then
+  # A second books process beside the one `portier up` runs, on the same store.
+  PORTIER_DATABASE_URL="${DATABASE_ARGS[1]:-}" "$BIN" serve books --port $((BASE + 92)) --data-dir "$WORK/data" \
+    --payments-url "http://127.0.0.1:$((BASE + 83))" --auth-url "http://127.0.0.1:$((BASE + 90))" > "$WORK/books-2.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do grep -q "books listening" "$WORK/books-2.log" && break; sleep 0.2; done
+  grep -q "books listening" "$WORK/books-2.log" || { echo "bench: the second books did not start" >&2; cat "$WORK/books-2.log" >&2; exit 1; }
+fi
 TOKEN="$(curl -sf -u "hotel-client:$SECRET" -d grant_type=client_credentials "$GATEWAY/oauth/token" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
 
 for i in $(seq 1 "$ROOMS"); do
@@ -132,7 +148,17 @@ done = function(summary, latency, _)
 end
 LUA
 
-echo "wrk -t1 -c$CONNECTIONS -d$DURATION: book (POST /books) and cancel (DELETE /books/{id}) through the gateway, $ROOMS rooms, $(nproc) cores, stores and event log on $ENGINE"
+# For scale: the same wrk, connections and length against an nginx that answers a fixed body.
+start_nginx nginx-direct "  server {
+    listen 127.0.0.1:$((BASE + 93));
+    location / { default_type application/json; return 200 '{\"id\":1}'; }
+  }"
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$((BASE + 93))/" && break; sleep 0.1; done
+direct="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$((BASE + 93))/" | sed -n 's/^Requests\/sec: *//p')"
+kill "$NGINX_PID" 2>/dev/null || true
+echo "nginx direct (a fixed body, no work), same wrk: $direct req/s"
+
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION: book (POST /books) and cancel (DELETE /books/{id}) through the gateway, $ROOMS rooms, $(nproc) cores, stores and event log on $ENGINE, $BOOKS_REPLICAS books process(es)"
 line="$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/booking.lua" "$GATEWAY" | grep '^RESULT')"
 read -r _ rate p50 p99 booked canceled conflicts failures requests <<< "$line"
 printf '%-14s %8s %8s %8s %9s %9s %9s %9s\n' "bookings/s" "p50 ms" "p99 ms" "booked" "canceled" "conflict" "failures" "requests"

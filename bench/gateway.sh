@@ -79,29 +79,6 @@ for i in $(seq 0 198); do
   if [ "$i" = 99 ]; then ROUTE_PATHS+=(/rooms); fi
 done
 
-# start_nginx NAME SERVERS: an nginx of its own (conf, pid, logs in $WORK/NAME), in the foreground
-# as our child; prints nothing, sets NGINX_PID.
-start_nginx() {
-  local dir="$WORK/$1"
-  mkdir -p "$dir"
-  cat > "$dir/nginx.conf" <<NGINX
-worker_processes 2;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-$2
-}
-NGINX
-  nginx -e "$dir/error.log" -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' &
-  NGINX_PID=$!
-  PIDS+=("$NGINX_PID")
-}
-
 # 1. The upstream: any method, any path, 200 and a small JSON body (`return` reads and drops a request body).
 start_nginx nginx-upstream "  server {
     listen 127.0.0.1:$UPSTREAM;

@@ -83,3 +83,26 @@ cpu_tree_us() {
 rsa_sign_rate() {
   openssl speed -seconds "${RSA_SECONDS:-3}" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.0f", $6 }'
 }
+
+# start_nginx NAME SERVERS: an nginx of its own (conf, pid, logs in $WORK/NAME), in the foreground
+# as our child; prints nothing, sets NGINX_PID.
+start_nginx() {
+  local dir="$WORK/$1"
+  mkdir -p "$dir"
+  cat > "$dir/nginx.conf" <<NGINX
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+$2
+}
+NGINX
+  nginx -e "$dir/error.log" -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+}
