@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Tokens", "PortierHTTP", "Resilience", "GatewayConfig", "GatewayHeaders",
+                "Tokens", "PortierHTTP", "PortierClients", "Resilience", "GatewayConfig", "GatewayHeaders",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -107,11 +107,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "Rooms", dependencies: hotelServiceDependencies, swiftSettings: swiftSettings),
-        .target(name: "Payments", dependencies: hotelServiceDependencies, swiftSettings: swiftSettings),
+        .target(name: "Payments", dependencies: hotelServiceDependencies + ["PortierClients"], swiftSettings: swiftSettings),
         .target(
             name: "Books",
             dependencies: hotelServiceDependencies + [
-                "HotelAPI", "Resilience",
+                "HotelAPI", "Resilience", "PortierClients",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -130,9 +130,22 @@ let package = Package(
         .target(
             name: "PortierHTTP",
             dependencies: [
-                "Tokens",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What only processes that call others over HTTP or check tokens need: the JWKS fetcher,
+        // service tokens (getting and checking them), upstream failure kinds. Kept apart so
+        // PortierHTTP brings neither libjwt nor AsyncHTTPClient into every service.
+        .target(
+            name: "PortierClients",
+            dependencies: [
+                "PortierHTTP", "Tokens",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -160,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "portier",
             dependencies: [
-                "Tokens", "PortierHTTP", "TokenServer", "Gateway", "HotelSupport", "Rooms", "Books", "Payments", "Notifications", "MyPages", "EventBus",
+                "Tokens", "PortierHTTP", "PortierClients", "TokenServer", "Gateway", "HotelSupport", "Rooms", "Books", "Payments", "Notifications", "MyPages", "EventBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -197,7 +210,7 @@ let package = Package(
         .testTarget(
             name: "TokenServerTests",
             dependencies: [
-                "TokenServer", "Tokens", "PortierHTTP", "PortierTestSupport", "CJWT", "EventBus",
+                "TokenServer", "Tokens", "PortierHTTP", "PortierClients", "PortierTestSupport", "CJWT", "EventBus",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -241,7 +254,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "TokenServer", "Tokens", "PortierHTTP", "PortierTestSupport", "Resilience",
+                "Gateway", "TokenServer", "Tokens", "PortierHTTP", "PortierClients", "PortierTestSupport", "Resilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import NIOPosix
 import HotelAPI
+import PortierClients
 import PortierHTTP
 import Resilience
 import ServiceLifecycle

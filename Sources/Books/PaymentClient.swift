@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import HotelAPI
+import PortierClients
 import PortierHTTP
 import Resilience
 

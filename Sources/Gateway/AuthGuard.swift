@@ -1,6 +1,7 @@
 import GatewayHeaders
 import HTTPTypes
 import Hummingbird
+import PortierClients
 import PortierHTTP
 import Tokens
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import PortierClients
 import PortierHTTP
 import Tokens
 import UnixSignals

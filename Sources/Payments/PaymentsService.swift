@@ -4,6 +4,7 @@ import HotelEvents
 import HotelSupport
 import Hummingbird
 import Logging
+import PortierClients
 import PortierHTTP
 import ServiceLifecycle
 

@@ -1,5 +1,3 @@
-import Tokens
-
 /// Request ids: a caller's own id is kept when it is sane, otherwise a new random one is made.
 public enum RequestID {
     /// Returns the caller's id if it is 1-128 visible ASCII characters, else a fresh one.
@@ -10,37 +8,54 @@ public enum RequestID {
 
     /// 96 random bits, base64url: unguessable and short enough for log lines.
     public static func make() -> String {
-        Crypto.randomToken(bytes: 12)
+        var random = SystemRandomNumberGenerator()  // the kernel's getrandom on Linux
+        return encode(high: random.next(), low: random.next())
     }
 
-    /// Makes ids for one connection without a call into OpenSSL per request (RAND_bytes takes a
-    /// lock and checks the pid with a system call every time): 96 bits from SplitMix64 over a
-    /// random 128-bit seed drawn once. Unique and unpredictable enough to correlate log lines; an
+    /// The 12 bytes of `high` and the low half of `low` as 16 base64url characters (12 bytes are
+    /// four whole groups of three: no padding).
+    static func encode(high: UInt64, low: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 16) { out in
+            var groups = (high, low)
+            withUnsafeBytes(of: &groups) { raw in
+                alphabet.withUnsafeBufferPointer { alphabet in
+                    var o = 0
+                    for group in 0..<4 {
+                        let i = group * 3
+                        // Bytes 0-7 are `high`'s, 8-11 the first four of `low`'s (little-endian either way).
+                        let b0 = raw[i], b1 = raw[i + 1], b2 = raw[i + 2]
+                        out[o] = alphabet[Int(b0 >> 2)]
+                        out[o + 1] = alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)]
+                        out[o + 2] = alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)]
+                        out[o + 3] = alphabet[Int(b2 & 0x3F)]
+                        o += 4
+                    }
+                }
+            }
+            return 16
+        }
+    }
+
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Makes ids for one connection without a system call per request: 96 bits from SplitMix64
+    /// over a random 128-bit seed drawn once. Unique and unpredictable enough to correlate log lines; an
     /// id is not a secret and guards nothing.
     public struct Generator: Sendable {
         private var state: UInt64
         private let salt: UInt64
 
         public init() {
-            let seed = Crypto.randomBytes(16)
-            var state: UInt64 = 0
-            var salt: UInt64 = 0
-            for (index, byte) in seed.enumerated() {
-                if index < 8 { state = state << 8 | UInt64(byte) } else { salt = salt << 8 | UInt64(byte) }
-            }
-            self.state = state
-            self.salt = salt
+            var random = SystemRandomNumberGenerator()
+            state = random.next()
+            salt = random.next()
         }
 
         public mutating func next() -> String {
             let high = mix()
             let low = mix() ^ salt
-            // 12 bytes on the stack, not in an array: one allocation per id (the string's).
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 12) { bytes in
-                for index in 0..<8 { bytes[index] = UInt8(truncatingIfNeeded: high >> (UInt64(index) * 8)) }
-                for index in 0..<4 { bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (UInt64(index) * 8)) }
-                return Base64URL.encode(buffer: UnsafeBufferPointer(bytes))
-            }
+            // One allocation per id: the string's.
+            return RequestID.encode(high: high, low: low)
         }
 
         private mutating func mix() -> UInt64 {

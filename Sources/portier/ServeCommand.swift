@@ -7,6 +7,7 @@ import Logging
 import MyPages
 import Notifications
 import Payments
+import PortierClients
 import PortierHTTP
 import Rooms
 import ServiceLifecycle

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Logging
 import Testing
+import PortierClients
 import PortierHTTP
 import Tokens
 @testable import Gateway

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PortierClients
 import PortierHTTP
 import PortierTestSupport
 import Synchronization

@@ -1,3 +1,4 @@
+import PortierHTTP
 import AsyncHTTPClient
 import NIOCore
 import NIOPosix

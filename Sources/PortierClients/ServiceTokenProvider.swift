@@ -1,3 +1,4 @@
+import PortierHTTP
 public import AsyncHTTPClient
 import Foundation
 public import Logging

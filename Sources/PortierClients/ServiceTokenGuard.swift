@@ -1,3 +1,4 @@
+import PortierHTTP
 import Foundation
 public import Hummingbird
 public import Logging

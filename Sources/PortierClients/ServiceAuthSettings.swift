@@ -1,3 +1,4 @@
+import PortierHTTP
 /// Where a hotel service finds the token server and what its tokens must say, for service-to-service calls.
 ///
 /// The defaults are the local stack's: the token server on 127.0.0.1:8090, which is also the issuer.
