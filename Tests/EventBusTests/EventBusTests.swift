@@ -62,7 +62,7 @@ import Testing
         let group = ServiceGroup(configuration: .init(services: consumers, logger: Self.logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            #expect(try await eventually(condition))
+            #expect(try await eventually(timeout: .seconds(120), condition))
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

@@ -127,7 +127,7 @@ public final class PostgresEventLog: EventLog, Service {
             let task = Task { [self] in
                 await started.wait()
                 do {
-                    _ = try await Deadline.run(Self.operationTimeout) { [client, logger] in
+                    _ = try await Deadline.run(Self.migrationTimeout) { [client, logger] in
                         try await Self.migrator.migrate(client, logger: logger)
                     }
                 } catch let exceeded as Deadline.Exceeded {
@@ -405,10 +405,12 @@ public final class PostgresEventLog: EventLog, Service {
 
     /// Every operation has 30 s: one that hangs (a connection that died silently) becomes an
     /// error the consumer or relay retries, instead of stopping it for good.
-    func run<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func run<T: Sendable>(
+        _ operation: String, within timeout: Duration = PostgresEventLog.operationTimeout, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         await started.wait()
         do {
-            return try await Deadline.run(Self.operationTimeout, body)
+            return try await Deadline.run(timeout, body)
         } catch let exceeded as Deadline.Exceeded {
             logger.warning("an event log operation did not answer; giving it up", metadata: ["operation": .string(operation)])
             throw PostgresFailure(operation, exceeded)
@@ -418,6 +420,9 @@ public final class PostgresEventLog: EventLog, Service {
     }
 
     static let operationTimeout: Duration = .seconds(30)
+    /// Longer: replicas starting together migrate one after another under one lock, and each
+    /// holds it for several round trips, which a loaded machine can make slow.
+    static let migrationTimeout: Duration = .seconds(120)
 }
 
 /// A gate that stays shut until opened once; then every waiter, present and future, passes.

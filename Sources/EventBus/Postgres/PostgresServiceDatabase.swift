@@ -93,7 +93,7 @@ public final class PostgresServiceDatabase: ServiceStore {
         if migrated.load(ordering: .acquiring) { return }
         if usesLog { try await log.migrate() }
         let migrator = self.migrator
-        _ = try await log.run("migrating schema \(schema)") { [log] in
+        _ = try await log.run("migrating schema \(schema)", within: PostgresEventLog.migrationTimeout) { [log] in
             try await migrator.migrate(log.client, logger: log.logger)
         }
         migrated.store(true, ordering: .releasing)
