@@ -257,14 +257,10 @@ struct SQLiteBooksStore: BooksStore {
 
     func list(_ query: BookList) async throws -> (books: [Book], total: Int) {
         let (column, value) = BookingRules.party(query)
-        let page = query.page
-        return try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM books WHERE \(column) = ?", arguments: [value]) ?? 0
-            let books = try Row.fetchAll(
-                db, sql: "SELECT * FROM books WHERE \(column) = ? ORDER BY id DESC LIMIT ? OFFSET ?", arguments: [value, page.size, page.offset]
-            ).map(Book.init(row:))
-            return (books, total)
-        }
+        let found = try await database.page(
+            of: "books", where: column, equals: value, newestFirstBy: "id", size: query.page.size, offset: query.page.offset, Book.init(row:)
+        )
+        return (found.records, found.total)
     }
 
     func cancel(_ id: Int64, at time: Double) async throws -> Book? {

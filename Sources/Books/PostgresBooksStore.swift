@@ -221,18 +221,10 @@ struct PostgresBooksStore: BooksStore {
 
     func list(_ query: BookList) async throws -> (books: [Book], total: Int) {
         let (column, value) = BookingRules.party(query)
-        let page = query.page
-        return try await database.read { [database] connection in
-            let total = try await connection.query("SELECT count(*)::int8 FROM books WHERE \(unescaped: column) = \(value)", logger: database.logger)
-                .single(Int64.self) ?? 0
-            let books = try await Book.all(
-                try await connection.query(
-                    "SELECT * FROM books WHERE \(unescaped: column) = \(value) ORDER BY id DESC LIMIT \(Int64(page.size)) OFFSET \(Int64(page.offset))",
-                    logger: database.logger
-                )
-            )
-            return (books, Int(total))
-        }
+        let found: (records: [Book], total: Int) = try await database.page(
+            of: "books", where: column, equals: value, newestFirstBy: "id", size: query.page.size, offset: query.page.offset
+        )
+        return (found.records, found.total)
     }
 
     func cancel(_ id: Int64, at time: Double) async throws -> Book? {

@@ -99,6 +99,21 @@ public final class ServiceDatabase: ServiceStore {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
+    /// One page of `table`'s rows whose `column` equals `value`, newest (by `order`) first, and how
+    /// many rows match. Table and column names are code constants, never input.
+    public func page<Record: Sendable>(
+        of table: String, where column: String, equals value: Int64, newestFirstBy order: String, size: Int, offset: Int,
+        _ decode: @escaping @Sendable (Row) throws -> Record
+    ) async throws -> (records: [Record], total: Int) {
+        try await pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table) WHERE \(column) = ?", arguments: [value]) ?? 0
+            let records = try Row.fetchAll(
+                db, sql: "SELECT * FROM \(table) WHERE \(column) = ? ORDER BY \(order) DESC LIMIT ? OFFSET ?", arguments: [value, size, offset]
+            ).map(decode)
+            return (records, total)
+        }
+    }
+
     /// Where a consumer's handler applies events: this file, in GRDB transactions.
     public func sink(_ handler: @escaping SQLiteEventSink.Handler) -> SQLiteEventSink {
         SQLiteEventSink(store: self, handler: handler)

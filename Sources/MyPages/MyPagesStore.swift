@@ -106,14 +106,10 @@ struct SQLiteMyPagesStore: MyPagesStore {
 
     func list(_ query: MyPageList) async throws -> (pages: [MyPage], total: Int) {
         let (column, value) = Projected.party(query)
-        let page = query.page
-        return try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mypages WHERE \(column) = ?", arguments: [value]) ?? 0
-            let items = try Row.fetchAll(
-                db, sql: "SELECT * FROM mypages WHERE \(column) = ? ORDER BY book_id DESC LIMIT ? OFFSET ?", arguments: [value, page.size, page.offset]
-            ).map(MyPage.init(row:))
-            return (items, total)
-        }
+        let found = try await database.page(
+            of: "mypages", where: column, equals: value, newestFirstBy: "book_id", size: query.page.size, offset: query.page.offset, MyPage.init(row:)
+        )
+        return (found.records, found.total)
     }
 
     func projection() -> any EventSink {
@@ -176,18 +172,10 @@ struct PostgresMyPagesStore: MyPagesStore {
 
     func list(_ query: MyPageList) async throws -> (pages: [MyPage], total: Int) {
         let (column, value) = Projected.party(query)
-        let page = query.page
-        return try await database.read { [database] connection in
-            let total = try await connection.query("SELECT count(*)::int8 FROM mypages WHERE \(unescaped: column) = \(value)", logger: database.logger)
-                .single(Int64.self) ?? 0
-            let items = try await MyPage.all(
-                try await connection.query(
-                    "SELECT * FROM mypages WHERE \(unescaped: column) = \(value) ORDER BY book_id DESC LIMIT \(Int64(page.size)) OFFSET \(Int64(page.offset))",
-                    logger: database.logger
-                )
-            )
-            return (items, Int(total))
-        }
+        let found: (records: [MyPage], total: Int) = try await database.page(
+            of: "mypages", where: column, equals: value, newestFirstBy: "book_id", size: query.page.size, offset: query.page.offset
+        )
+        return (found.records, found.total)
     }
 
     func projection() -> any EventSink {

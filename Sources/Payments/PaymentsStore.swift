@@ -147,14 +147,10 @@ struct SQLitePaymentsStore: PaymentsStore {
 
     func list(_ query: PaymentList) async throws -> (payments: [Payment], total: Int) {
         let (column, value) = PaymentRules.filter(query)
-        let page = query.page
-        return try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM payments WHERE \(column) = ?", arguments: [value]) ?? 0
-            let payments = try Row.fetchAll(
-                db, sql: "SELECT * FROM payments WHERE \(column) = ? ORDER BY id DESC LIMIT ? OFFSET ?", arguments: [value, page.size, page.offset]
-            ).map(Payment.init(row:))
-            return (payments, total)
-        }
+        let found = try await database.page(
+            of: "payments", where: column, equals: value, newestFirstBy: "id", size: query.page.size, offset: query.page.offset, Payment.init(row:)
+        )
+        return (found.records, found.total)
     }
 
     func cancellations() -> any EventSink {

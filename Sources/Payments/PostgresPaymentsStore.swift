@@ -110,18 +110,10 @@ struct PostgresPaymentsStore: PaymentsStore {
 
     func list(_ query: PaymentList) async throws -> (payments: [Payment], total: Int) {
         let (column, value) = PaymentRules.filter(query)
-        let page = query.page
-        return try await database.read { [database] connection in
-            let total = try await connection.query("SELECT count(*)::int8 FROM payments WHERE \(unescaped: column) = \(value)", logger: database.logger)
-                .single(Int64.self) ?? 0
-            let payments = try await Payment.all(
-                try await connection.query(
-                    "SELECT * FROM payments WHERE \(unescaped: column) = \(value) ORDER BY id DESC LIMIT \(Int64(page.size)) OFFSET \(Int64(page.offset))",
-                    logger: database.logger
-                )
-            )
-            return (payments, Int(total))
-        }
+        let found: (records: [Payment], total: Int) = try await database.page(
+            of: "payments", where: column, equals: value, newestFirstBy: "id", size: query.page.size, offset: query.page.offset
+        )
+        return (found.records, found.total)
     }
 
     func cancellations() -> any EventSink {

@@ -187,6 +187,28 @@ public final class PostgresServiceDatabase: ServiceStore {
         }
     }
 
+    /// One page of `table`'s rows whose `column` equals `value`, newest (by `order`) first, and how
+    /// many rows match. Table and column names are code constants, never input.
+    public func page<Record: PostgresRecord & Sendable>(
+        of table: String, where column: String, equals value: Int64, newestFirstBy order: String, size: Int, offset: Int
+    ) async throws -> (records: [Record], total: Int) {
+        try await read { [log] connection in
+            let total = try await connection.query(
+                "SELECT count(*)::int8 FROM \(unescaped: table) WHERE \(unescaped: column) = \(value)", logger: log.logger
+            ).single(Int64.self) ?? 0
+            let records = try await Record.all(
+                try await connection.query(
+                    """
+                    SELECT * FROM \(unescaped: table) WHERE \(unescaped: column) = \(value)
+                    ORDER BY \(unescaped: order) DESC LIMIT \(Int64(size)) OFFSET \(Int64(offset))
+                    """,
+                    logger: log.logger
+                )
+            )
+            return (records, Int(total))
+        }
+    }
+
     /// Where a consumer's handler applies events: this schema, in one transaction per batch.
     public func sink(_ handler: @escaping PostgresEventSink.Handler) -> PostgresEventSink {
         PostgresEventSink(store: self, handler: handler)
