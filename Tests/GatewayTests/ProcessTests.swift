@@ -78,7 +78,11 @@ import Testing
     }
 
     @Test func sigtermFinishesInFlightRequestsThenExitsZero() async throws {
-        let slow: @Sendable (Int) -> [[String: Any]] = { [["id": "slow", "path": "/slow", "upstreams": ["http://127.0.0.1:\($0)"], "public": true]] }
+        // The upstream runs in this test process, which may be starved for seconds when every suite
+        // runs at once; a long route timeout keeps this test about draining, not about timeouts.
+        let slow: @Sendable (Int) -> [[String: Any]] = {
+            [["id": "slow", "path": "/slow", "upstreams": ["http://127.0.0.1:\($0)"], "public": true, "timeoutMillis": 120_000]]
+        }
         try await withGatewayProcess(extraRoutes: slow) { run in
             let base = run.base
             let inFlight = Task { try await HTTP.request(.GET, base + "/slow?ms=1500") }
@@ -86,7 +90,7 @@ import Testing
             run.gateway.signal(SIGTERM)
 
             let response = try await inFlight.value
-            #expect(response.status == 200, "the request in flight was answered")
+            #expect(response.status == 200, "the request in flight was answered: \(response.text)")
             #expect(try await run.gateway.waitForExit() == 0)
             await #expect(throws: (any Error).self, "no longer accepting") { _ = try await HTTP.request(.GET, base + "/rooms", timeout: .seconds(2)) }
         }
