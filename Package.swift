@@ -101,6 +101,7 @@ let package = Package(
             dependencies: [
                 "HotelAPI", "EventBus", "PortierHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -131,6 +132,9 @@ let package = Package(
             name: "PortierHTTP",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // Every process's admin listener and request metrics (AdminServer, RequestMetricsMiddleware).
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -146,6 +150,7 @@ let package = Package(
             dependencies: [
                 "PortierHTTP", "Tokens",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -159,6 +164,7 @@ let package = Package(
             dependencies: [
                 "Tokens", "PortierHTTP", "OAuthForms", "EventBus",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -21,6 +21,8 @@ public final class JWKSFetcher: Sendable {
     private let ownsClient: Bool
     private let logger: Logger
     private let refetchInterval: Duration
+    /// Told of every fetch's outcome (true: keys loaded), for metrics.
+    private let onFetch: (@Sendable (_ ok: Bool) -> Void)?
     private struct State {
         var keys = VerificationKeys()
         var lastFetch: ContinuousClock.Instant?
@@ -32,12 +34,16 @@ public final class JWKSFetcher: Sendable {
     private let state: Mutex<State>
 
     /// Fetches with the caller's HTTP client (the gateway's), which the caller shuts down.
-    public init(url: String, client: HTTPClient, logger: Logger, refetchInterval: Duration = .seconds(2), refreshInterval: Duration = .seconds(300)) {
+    public init(
+        url: String, client: HTTPClient, logger: Logger, refetchInterval: Duration = .seconds(2), refreshInterval: Duration = .seconds(300),
+        onFetch: (@Sendable (_ ok: Bool) -> Void)? = nil
+    ) {
         self.url = url
         self.client = client
         self.ownsClient = false
         self.logger = logger
         self.refetchInterval = refetchInterval
+        self.onFetch = onFetch
         self.state = Mutex(State(refreshInterval: refreshInterval))
     }
 
@@ -53,6 +59,7 @@ public final class JWKSFetcher: Sendable {
         self.url = url
         self.logger = logger
         self.refetchInterval = refetchInterval
+        self.onFetch = nil
         self.state = Mutex(State(refreshInterval: refreshInterval))
     }
 
@@ -156,6 +163,9 @@ public final class JWKSFetcher: Sendable {
                 defer { state.lastError = text }
                 return state.lastError == text ? nil : "cannot fetch JWKS: \(text)"
             }
+        }
+        if let onFetch {
+            if case .success = result { onFetch(true) } else { onFetch(false) }
         }
         if let message {
             if case .success(let keys) = result {
