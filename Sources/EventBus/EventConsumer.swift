@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Consumes the log as one member of a consumer group.
 ///
@@ -25,6 +26,11 @@ public struct EventConsumer: Service {
     let batchSize: Int
     let leaseDuration: Duration
     let dedupeRetention: Duration
+    /// Running totals of what this member did, for metrics.
+    public let statistics = ConsumerStatistics()
+
+    /// The consumer group this member belongs to.
+    public var groupName: String { group }
 
     public init(
         group: String, log: any EventLog, sink: any EventSink, types: Set<String>, logger: Logger,
@@ -94,6 +100,7 @@ public struct EventConsumer: Service {
             } catch {
                 if Task.isCancelled { return }  // shutting down, not a failure
                 failures += 1
+                statistics.retries.add(1, ordering: .relaxed)
                 if failures == 1 || failures % 50 == 0 {
                     logger.error("consumer failed; retrying", metadata: ["group": .string(group), "error": .string("\(error)")])
                 }
@@ -152,7 +159,10 @@ public struct EventConsumer: Service {
     private func apply(_ events: [StoredEvent]) async throws {
         let relevant = events.filter { types.contains($0.envelope.type) }
         guard !relevant.isEmpty else { return }
-        for dead in try await sink.apply(relevant, group: group) {
+        let deadLetters = try await sink.apply(relevant, group: group)
+        statistics.handled.add(relevant.count - deadLetters.count, ordering: .relaxed)
+        statistics.deadLettered.add(deadLetters.count, ordering: .relaxed)
+        for dead in deadLetters {
             logger.error("event set aside as a dead letter", metadata: ["group": .string(group), "event_id": .string(dead.eventID), "error": .string(dead.error)])
         }
     }

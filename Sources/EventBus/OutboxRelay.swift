@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Moves committed outbox rows to the event log, oldest first, then deletes them.
 ///
@@ -15,6 +16,8 @@ public struct OutboxRelay: Service {
     /// After a wake-up, how long to let more commits gather before relaying: under load this turns
     /// one small transaction per event into one per batch.
     let gatherWindow: Duration
+    /// Events this relay moved to the log since it started, for metrics.
+    public let statistics = RelayStatistics()
 
     public init(
         store: any ServiceStore, log: any EventLog, logger: Logger, batchSize: Int = 500, idleWait: Duration = .milliseconds(250),
@@ -59,6 +62,7 @@ public struct OutboxRelay: Service {
         guard !batch.isEmpty else { return 0 }
         try await log.append(batch.map(\.event))
         try await store.removeRelayed(batch)
+        statistics.relayed.add(batch.count, ordering: .relaxed)
         return batch.count
     }
 }

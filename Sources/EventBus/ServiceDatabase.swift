@@ -72,6 +72,18 @@ public final class ServiceDatabase: ServiceStore {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0 }
     }
 
+    public func deadLetterCounts() async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT consumer_group, COUNT(*) FROM dead_letters GROUP BY consumer_group") {
+                let group: String = row[0]
+                let count: Int = row[1]
+                counts[group] = count
+            }
+            return counts
+        }
+    }
+
     public func outboxBatch(limit: Int) async throws -> [OutboxEntry] {
         let source = self.source
         return try await pool.read { db in

@@ -15,6 +15,8 @@ public protocol ServiceStore: Sendable {
     func removeRelayed(_ entries: [OutboxEntry]) async throws
     /// Events waiting in the outbox (0 once the relay caught up).
     func outboxCount() async throws -> Int
+    /// Dead letters kept, by consumer group (groups without any are absent), for metrics.
+    func deadLetterCounts() async throws -> [String: Int]
     /// Throws unless the store can be read right now (for readiness probes).
     func ping() async throws
 }

@@ -179,6 +179,17 @@ public final class PostgresServiceDatabase: ServiceStore {
         }
     }
 
+    public func deadLetterCounts() async throws -> [String: Int] {
+        try await read { [log] connection in
+            var counts: [String: Int] = [:]
+            let rows = try await connection.query("SELECT consumer_group, count(*)::int8 FROM dead_letters GROUP BY consumer_group", logger: log.logger)
+            for try await (group, count) in rows.decode((String, Int64).self) {
+                counts[group] = Int(clamping: count)
+            }
+            return counts
+        }
+    }
+
     /// Within 1.5 s (readiness probes give up after 2): a probe that times out has learnt the
     /// database is not answering, which shortens every operation's deadline until it answers.
     public func ping() async throws {
