@@ -15,16 +15,19 @@ public struct HotelServiceSettings: Sendable {
     public var eventRetention: Duration
     /// The PostgreSQL database of the event log; nil for the SQLite file in the data directory.
     public var database: PostgresURL?
+    /// The admin listener (/metrics, health probes); nil runs none.
+    public var admin: AdminEndpoint?
 
     public init(
         host: String = "127.0.0.1", port: Int, dataDirectory: String = "./data", eventRetention: Duration = EventLogRetention.defaultAge,
-        database: PostgresURL? = nil
+        database: PostgresURL? = nil, admin: AdminEndpoint? = nil
     ) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.eventRetention = eventRetention
         self.database = database
+        self.admin = admin
     }
 
     /// The service's own SQLite file.
@@ -64,10 +67,13 @@ public enum HotelService {
         onServerRunning: @escaping @Sendable (Int) async -> Void, routes: (Router<PortierRequestContext>) -> Void
     ) -> some ApplicationProtocol {
         let router = Router(context: PortierRequestContext.self)
+        // First, so it sees the status the access log renders for errors.
+        let metrics = ProcessMetrics(process: name)
+        router.add(middleware: RequestMetricsMiddleware(RequestMetrics(metrics: metrics)))
         router.add(middleware: AccessLogMiddleware(logger: logger))
         router.add(middleware: DatabaseFailureMiddleware(logger: logger))
         let pings = CoalescedCheck()
-        HealthRoutes.add(to: router) {
+        let ready: @Sendable () async -> String? = {
             do {
                 try await Deadline.run(.seconds(2)) { try await store.ping() }
             } catch {
@@ -84,13 +90,20 @@ public enum HotelService {
                 return "event log did not answer within 2 s"
             }
         }
+        HealthRoutes.add(to: router, ready: ready)
         routes(router)
+        EventBusMetrics.track(
+            store: store, log: eventLog, relays: services.compactMap { $0 as? OutboxRelay }, consumers: services.compactMap { $0 as? EventConsumer },
+            metrics: metrics, logger: logger
+        )
+        let admin: [any Service] =
+            settings.admin.map { [AdminServer.application(process: name, endpoint: $0, metrics: metrics, logger: logger, ready: ready)] } ?? []
         return Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-\(name)"),
             // The log's own service first: it starts first and stops last, after the relay's final flush.
             services: [eventLog as? any Service].compactMap { $0 } + services
-                + [EventLogRetention(log: eventLog, age: settings.eventRetention, logger: logger)],
+                + [EventLogRetention(log: eventLog, age: settings.eventRetention, logger: logger)] + admin,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 logger.info("\(name) listening", metadata: ["port": .stringConvertible(port)])

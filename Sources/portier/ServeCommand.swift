@@ -46,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
+    @OptionGroup var admin: AdminOptions
+
     @Option(
         name: .customLong("event-retention-hours"),
         help: "Consumed events older than this leave the shared event log, checked hourly (env PORTIER_EVENT_RETENTION_HOURS)."
@@ -61,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("webhook-url"), help: "notifications: also POST every notification to this URL (env PORTIER_WEBHOOK_URL).")
     var webhookURL: String?
 
-    @Option(name: .customLong("auth-url"), help: "books, payments: base URL of the token server (env PORTIER_AUTH_URL).")
+    @Option(name: .customLong("auth-url"), help: "books, payments, and any service whose admin listener requires tokens: base URL of the token server (env PORTIER_AUTH_URL).")
     var authURL: String = Env.string("PORTIER_AUTH_URL", ServiceAuthSettings.defaultAuthURL)
 
     @Option(
@@ -95,13 +97,13 @@ struct ServeCommand: AsyncParsableCommand {
         guard eventRetentionHours >= 1, eventRetentionHours <= 100 * 365 * 24 else {
             throw ValidationError("--event-retention-hours must be between 1 and 876000, got \(eventRetentionHours)")
         }
-        let settings = HotelServiceSettings(
-            host: host, port: port, dataDirectory: dataDirectory, eventRetention: .seconds(eventRetentionHours * 3600),
-            database: try database.url()
-        )
         let auth = ServiceAuthSettings(
             authURL: authURL, jwksURL: jwksURL ?? Env.optional("PORTIER_JWKS_URL"), issuer: issuer ?? Env.optional("PORTIER_ISSUER"),
             audience: audience
+        )
+        let settings = HotelServiceSettings(
+            host: host, port: port, dataDirectory: dataDirectory, eventRetention: .seconds(eventRetentionHours * 3600),
+            database: try database.url(), admin: try adminEndpoint(name: name, port: port, auth: auth, logger: logger)
         )
         switch service {
         case .rooms:
@@ -121,5 +123,16 @@ struct ServeCommand: AsyncParsableCommand {
         case .mypages:
             try await ServiceRunner.run(try MyPagesService.build(settings: settings, logger: logger), logger: logger)
         }
+    }
+}
+
+extension ServeCommand {
+    /// The service's admin listener; beyond loopback its tokens are checked against the token
+    /// server's JWKS (the one fetched only when a token comes).
+    func adminEndpoint(name: String, port: Int, auth: ServiceAuthSettings, logger: Logger) throws -> AdminEndpoint {
+        let settings = try admin.settings(process: name, publicPort: port)
+        guard settings.requiresToken else { return try AdminEndpoint(settings: settings, verifier: nil) }
+        let verifier = JWKSAdminTokenVerifier(settings: auth, logger: logger)
+        return try AdminEndpoint(settings: settings, verifier: verifier.closure, companions: [verifier.lifecycle])
     }
 }
