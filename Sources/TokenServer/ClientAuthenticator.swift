@@ -37,8 +37,13 @@ final class ClientAuthenticator: Sendable {
     /// ``sharesFailures`` is set: see ``SharedFailures``).
     private let unshared = Mutex<[AuthFailure]>([])
     let sharesFailures: Bool
+    let metrics: TokenServerMetrics
 
-    init(clients: ClientStore, trustedProxies: TrustedProxies, policy: BruteForceGuard.Policy, logger: Logger, sharesFailures: Bool = false) {
+    init(
+        clients: ClientStore, trustedProxies: TrustedProxies, policy: BruteForceGuard.Policy, logger: Logger, sharesFailures: Bool = false,
+        metrics: TokenServerMetrics = TokenServerMetrics()
+    ) {
+        self.metrics = metrics
         self.clients = clients
         self.trustedProxies = trustedProxies
         self.guardState = Mutex(BruteForceGuard(policy: policy))
@@ -87,20 +92,30 @@ final class ClientAuthenticator: Sendable {
     /// Returns the authenticated client or throws the RFC 6749 error to send.
     func authenticate(_ request: Request, context: PortierRequestContext, form: [String: String]) async throws -> OAuthClient {
         let address = clientAddress(request, context)
+        // No credentials at all guess nothing: refused, but not counted as a failed authentication,
+        // or anyone could lock every client at a shared address out, internal clients included.
+        if request.headers[.authorization] == nil, form["client_id"] == nil, form["client_secret"] == nil {
+            throw OAuthError.invalidClient("client authentication is required (HTTP Basic or client_id and client_secret)", challenge: true)
+        }
         let credentials: Credentials
         do throws(APIError) {
             credentials = try Self.credentials(authorization: request.headers[.authorization], form: form)
         } catch {
-            if error.code == "invalid_client" { record(failure: true, clientID: nil, address: address) }
+            if error.code == "invalid_client" {
+                record(failure: true, clientID: nil, address: address)
+                metrics.authenticationFailed(.malformedCredentials)
+            }
             throw error
         }
         switch await attempt(credentials, address: address) {
         case .authenticated(let client):
             return client
-        case .refused:
+        case .refused(let reason):
+            metrics.authenticationFailed(reason)
             logger.notice("client authentication failed", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
             throw OAuthError.invalidClient("client authentication failed", challenge: credentials.method == .basic)
         case .throttled(let retryAfter):
+            metrics.throttled()
             logger.warning("client authentication throttled", metadata: ["client_id": .string(credentials.id), "client": .string(address)])
             throw OAuthError.tooManyAttempts(retryAfter: retryAfter)
         case .failed(let error):
@@ -111,7 +126,7 @@ final class ClientAuthenticator: Sendable {
     /// How one check of a client's credentials ended, shared by identical concurrent attempts.
     enum Outcome: Sendable {
         case authenticated(OAuthClient)
-        case refused
+        case refused(TokenServerMetrics.FailureReason)
         case throttled(retryAfter: Int)
         /// Not the caller's fault (the database failed): nothing was counted against them.
         case failed(any Error)
@@ -166,7 +181,7 @@ final class ClientAuthenticator: Sendable {
         if let client { ok = await verify(credentials.secret, digest: digest, for: client) }
         guardState.withLock { $0.settle(ticket, success: ok, now: .now) }
         if !ok { noteForOtherReplicas(clientID: credentials.id, address: address) }
-        guard ok, let client else { return .refused }
+        guard ok, let client else { return .refused(client == nil ? .unknownClient : .wrongSecret) }
         return .authenticated(client)
     }
 

@@ -12,6 +12,7 @@ struct OAuthController: Sendable {
     let keys: KeyRingHolder
     let authenticator: ClientAuthenticator
     let logger: Logger
+    var metrics: TokenServerMetrics { authenticator.metrics }
 
     func addRoutes(to router: Router<PortierRequestContext>) {
         router.post("/oauth/token") { request, context in try await token(request, context) }
@@ -88,7 +89,9 @@ struct OAuthController: Sendable {
             scope: scopes.joined(separator: " "), iat: now, nbf: now, exp: now + Int64(client.tokenTTL),
             jti: Crypto.randomToken(bytes: 16), authorities: client.authorities.isEmpty ? nil : client.authorities
         )
+        let started = ContinuousClock.now
         let signed = try keys.current.signer.sign(claims)
+        metrics.tokenIssued(clientID: client.id, signing: .now - started)
         return TokenResponse(accessToken: signed, expiresIn: client.tokenTTL, scope: claims.scope ?? "", jti: claims.jti ?? "")
     }
 

@@ -225,6 +225,8 @@ final class TokenEndpointHandler: ChannelDuplexHandler, RemovableChannelHandler 
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.write(wrapOutboundOut(.end(nil)), promise: nil)
         needsFlush = true
+        // The router's metrics middleware never sees this request: count it as it would.
+        fastPath.controller.metrics.requests.record(route: "/oauth/token", method: "POST", status: 200, duration: .now - started)
         if var line = AccessLogLine(logger: fastPath.controller.logger) {
             line.field("method", "POST")
             line.field("path", head.uri)

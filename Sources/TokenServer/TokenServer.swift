@@ -37,9 +37,10 @@ public enum TokenServer {
         }
 
         let shared = database as? PostgresAuthDatabase
+        let metrics = TokenServerMetrics(clientLabelLimit: configuration.metricsClientLimit)
         let authenticator = ClientAuthenticator(
             clients: clients, trustedProxies: configuration.trustedProxies, policy: configuration.bruteForce, logger: logger,
-            sharesFailures: shared != nil
+            sharesFailures: shared != nil, metrics: metrics
         )
         let controller = OAuthController(
             configuration: configuration, clients: clients, revocations: revocations, keys: keys, authenticator: authenticator, logger: logger
@@ -49,10 +50,17 @@ public enum TokenServer {
             [SharedFailures(authenticator: authenticator, database: $0, window: configuration.bruteForce.window, logger: logger)]
         } ?? []
         let router = Router(context: PortierRequestContext.self)
+        // First, so it sees the status the access log renders for errors.
+        router.add(middleware: RequestMetricsMiddleware(metrics.requests))
         router.add(middleware: AccessLogMiddleware(logger: logger))
         controller.addRoutes(to: router)
-        HealthRoutes.add(to: router) {
+        let ready: @Sendable () async -> String? = {
             await database.isReachable() ? nil : "the client database is not reachable"
+        }
+        HealthRoutes.add(to: router, ready: ready)
+        let admin = try configuration.admin.map { settings -> any Service in
+            let endpoint = try AdminEndpoint(settings: settings, verifier: controller.adminTokenCheck)
+            return AdminServer.application(process: "auth", endpoint: endpoint, metrics: metrics.process, logger: logger, ready: ready)
         }
 
         let maintenance = TokenServerMaintenance(keys: keys, revocations: revocations, interval: configuration.keyPollInterval, logger: logger)
@@ -63,7 +71,7 @@ public enum TokenServer {
             server: HTTPServerBuilder { responder in TokenServerChannel(http1: HTTP1Channel(responder: responder), fastPath: fastPath) },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: serverName),
             // The pool first: it starts first and stops last.
-            services: [pool].compactMap { $0 } + [maintenance] + sharing,
+            services: [pool].compactMap { $0 } + [maintenance] + sharing + [admin].compactMap { $0 },
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 logger.info("token server listening", metadata: ["port": .stringConvertible(port), "issuer": .string(configuration.resolvedIssuer)])

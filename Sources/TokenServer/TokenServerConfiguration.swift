@@ -25,6 +25,12 @@ public struct TokenServerConfiguration: Sendable {
     /// Keep a `portier-books` client (scope `payments:write`) whose secret sits in `<data-dir>/books-client.secret`
     /// (mode 0600), so books can create and void payments.
     public var provisionServiceClients: Bool
+    /// The admin listener (/metrics, health probes); nil runs none. Its tokens are checked with
+    /// this server's own keys.
+    public var admin: AdminSettings?
+    /// How many clients get a `client_id` series of their own in `portier_auth_tokens_issued_total`
+    /// (the first ones to get a token); the rest count under `client_id="other"`.
+    public var metricsClientLimit: Int = 20
 
     public init(
         host: String = "127.0.0.1", port: Int = 8090, dataDirectory: String = "./data", keysDirectory: String = "./keys",

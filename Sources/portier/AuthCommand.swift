@@ -44,6 +44,14 @@ struct AuthCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
+    @OptionGroup var admin: AdminOptions
+
+    @Option(
+        name: .customLong("metrics-client-limit"),
+        help: "Clients with a series of their own in portier_auth_tokens_issued_total; the rest count as other (env PORTIER_METRICS_CLIENT_LIMIT)."
+    )
+    var metricsClientLimit: Int = Env.int("PORTIER_METRICS_CLIENT_LIMIT", 20)
+
     func run() async throws {
         JSONLogHandler.bootstrap(service: "auth")
         let logger = Logger(label: "auth")
@@ -51,6 +59,11 @@ struct AuthCommand: AsyncParsableCommand {
             host: host, port: port, dataDirectory: dataDirectory, keysDirectory: keysDirectory, issuer: issuer ?? Env.optional("PORTIER_ISSUER"), audience: audience
         )
         configuration.database = try database.url()
+        configuration.admin = try admin.settings(process: "auth", publicPort: port)
+        guard (0...10_000).contains(metricsClientLimit) else {
+            throw ValidationError("--metrics-client-limit must be between 0 and 10000, got \(metricsClientLimit)")
+        }
+        configuration.metricsClientLimit = metricsClientLimit
         if !trustedProxies.isEmpty {
             configuration.trustedProxies = try TrustedProxies(trustedProxies)
         }
