@@ -85,7 +85,7 @@ final class GatewayCore: Sendable {
         // The same JWKS URL keeps its fetcher, so a reload does not drop the loaded keys.
         let jwks =
             previous.flatMap { $0.jwks.url == settings.jwksURL ? $0.jwks : nil }
-            ?? JWKSFetcher(url: settings.jwksURL, client: client, logger: logger)
+            ?? JWKSFetcher(url: settings.jwksURL, client: client, logger: logger, onFetch: { [metrics] ok in metrics.jwksRefresh(ok: ok) })
         return AuthGuard(settings: settings, jwks: jwks, revocations: revocations)
     }
 

@@ -17,6 +17,12 @@ final class GatewayMetrics: Sendable {
     private let upstreamErrors: CounterTable
     private let reloadsOK: Counter
     private let reloadsFailed: Counter
+    /// Upstream connections by how a request got one: reused from the pool, newly opened, or failed to open.
+    let upstreamConnectionReused: Counter
+    let upstreamConnectionOpened: Counter
+    let upstreamConnectionFailed: Counter
+    private let jwksRefreshOK: Counter
+    private let jwksRefreshFailed: Counter
     /// The revocation list whose age is published at scrape time (set once by the core).
     private let revocationFeed = Mutex<RevocationList?>(nil)
     private let revocationFeedAge: Gauge
@@ -42,6 +48,15 @@ final class GatewayMetrics: Sendable {
         reloadsOK = registry.makeCounter(descriptor: reloads, labels: [("result", "ok")])
         reloadsFailed = registry.makeCounter(descriptor: reloads, labels: [("result", "failed")])
         limited = CounterTable(registry: registry, name: "rate_limited", help: "Requests refused by the rate limiter")
+        let connections = Self.descriptor(
+            "upstream_connections", unit: "total", help: "Upstream connections a request used: reused from the pool, newly opened, or failed to open"
+        )
+        upstreamConnectionReused = registry.makeCounter(descriptor: connections, labels: [("outcome", "reused")])
+        upstreamConnectionOpened = registry.makeCounter(descriptor: connections, labels: [("outcome", "opened")])
+        upstreamConnectionFailed = registry.makeCounter(descriptor: connections, labels: [("outcome", "failed")])
+        let jwks = Self.descriptor("jwks_refreshes", unit: "total", help: "Fetches of the token server's JWKS by result")
+        jwksRefreshOK = registry.makeCounter(descriptor: jwks, labels: [("result", "ok")])
+        jwksRefreshFailed = registry.makeCounter(descriptor: jwks, labels: [("result", "failed")])
         upstreamErrors = CounterTable(registry: registry, name: "upstream_errors", help: "Upstream calls that failed without a response")
         revocationFeedAge = registry.makeGauge(
             descriptor: Self.descriptor(
@@ -134,6 +149,11 @@ final class GatewayMetrics: Sendable {
     /// kind: timeout, connect, reset
     func upstreamError(route: String, kind: String) {
         upstreamErrors.counter([("route", route), ("kind", kind)]).increment()
+    }
+
+    /// For ``JWKSFetcher``'s `onFetch`.
+    func jwksRefresh(ok: Bool) {
+        (ok ? jwksRefreshOK : jwksRefreshFailed).increment()
     }
 
     func reload(ok: Bool) {

@@ -347,6 +347,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         guard let forwarding = leg.forwarding else { return }
         let key = UpstreamPool.Key(forwarding.upstream)
         if !fresh, let connection = pool.takeIdle(key) {
+            core.metrics.upstreamConnectionReused.increment()
             attach(connection, to: leg)
             return
         }
@@ -358,8 +359,10 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             }
             switch result {
             case .success(let connection):
+                core.metrics.upstreamConnectionOpened.increment()
                 attach(connection, to: leg)
             case .failure:
+                core.metrics.upstreamConnectionFailed.increment()
                 connectFailed(leg)
             }
         }
