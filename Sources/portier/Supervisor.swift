@@ -21,11 +21,15 @@ final class Supervisor: Sendable {
         var arguments: [String]
         /// The `msg` of the child's log line that reports its bound port (not, say, an admin listener's).
         var listeningMessage: String
+        /// The admin listener's port (passed as `--admin-port` at each start); 0 is learned from
+        /// the child's "admin listener ready" line like ``port``; nil when it has none.
+        var adminPort: Int?
 
-        init(name: String, port: Int, arguments: [String], listeningMessage: String? = nil) {
+        init(name: String, port: Int, arguments: [String], listeningMessage: String? = nil, adminPort: Int? = nil) {
             self.name = name
             self.port = port
             self.arguments = arguments
+            self.adminPort = adminPort
             self.listeningMessage = listeningMessage ?? (name == "auth" ? "token server listening" : "\(name) listening")
         }
     }
@@ -34,6 +38,7 @@ final class Supervisor: Sendable {
     final class Child: Sendable {
         struct State {
             var port: Int
+            var adminPort: Int?
             var pid: pid_t = 0
             var exitStatus: Int32?
             var restarts = 0
@@ -48,12 +53,13 @@ final class Supervisor: Sendable {
 
         init(spec: ChildSpec) {
             self.spec = spec
-            self.state = Mutex(State(port: spec.port))
+            self.state = Mutex(State(port: spec.port, adminPort: spec.adminPort))
         }
 
         var name: String { spec.name }
         var pid: pid_t { state.withLock { $0.pid } }
         var port: Int { state.withLock { $0.port } }
+        var adminPort: Int? { state.withLock { $0.adminPort } }
         var exitStatus: Int32? { state.withLock { $0.exitStatus } }
 
         /// Reaps the child if it exited (waitpid with WNOHANG), so it never lingers as a zombie.
@@ -150,7 +156,8 @@ final class Supervisor: Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, lifeline.read, Lifeline.childDescriptor)
-        let arguments = [executable] + child.spec.arguments + ["--port", String(port)]
+        let admin = child.adminPort.map { ["--admin-port", String($0)] } ?? []
+        let arguments = [executable] + child.spec.arguments + ["--port", String(port)] + admin
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var environment = ProcessInfo.processInfo.environment
@@ -191,7 +198,7 @@ final class Supervisor: Sendable {
         while child.port == 0 {
             try checkStarting(child)
             let offset = child.state.withLock { $0.logOffset }
-            if let port = listeningPort(in: logPath(child.name), from: offset, message: child.spec.listeningMessage) {
+            if let port = listeningPort(in: logPath(child.name), from: offset, matching: { $0 == child.spec.listeningMessage }) {
                 child.state.withLock { $0.port = port }
                 break
             }
@@ -203,14 +210,33 @@ final class Supervisor: Sendable {
         return child.port
     }
 
-    /// The port of the first JSON log line with this `msg` after `offset`.
-    private func listeningPort(in path: String, from offset: UInt64, message wanted: String) -> Int? {
+    /// For a child whose admin listener was started on port 0: waits for its "admin listener
+    /// ready" log line (the gateway's says "gateway admin listener ready") and keeps the port.
+    func discoverAdminPort(_ child: Child, timeout: Duration = .seconds(120)) async throws -> Int? {
+        let deadline = ContinuousClock.now + timeout
+        while child.adminPort == 0 {
+            try checkStarting(child)
+            let offset = child.state.withLock { $0.logOffset }
+            if let port = listeningPort(in: logPath(child.name), from: offset, matching: { $0.hasSuffix("admin listener ready") }) {
+                child.state.withLock { $0.adminPort = port }
+                break
+            }
+            guard ContinuousClock.now < deadline else {
+                throw UpError("\(child.name) did not report its admin port within \(timeout); see \(logPath(child.name))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return child.adminPort
+    }
+
+    /// The port of the first JSON log line whose `msg` matches after `offset`.
+    private func listeningPort(in path: String, from offset: UInt64, matching wanted: (String) -> Bool) -> Int? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd() else { return nil }
         for line in data.split(separator: UInt8(ascii: "\n")) where line.first == UInt8(ascii: "{") {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                object["msg"] as? String == wanted,
+                let message = object["msg"] as? String, wanted(message),
                 let port = object["port"] as? Int, (1...65_535).contains(port)
             else { continue }
             return port
@@ -222,6 +248,7 @@ final class Supervisor: Sendable {
     func waitReady(_ child: Child, host: String, timeout: Duration = .seconds(120)) async throws {
         let deadline = ContinuousClock.now + timeout
         let port = try await discoverPort(child, timeout: timeout)
+        _ = try await discoverAdminPort(child, timeout: timeout)
         let url = "http://\(host):\(port)/health/ready"
         while ContinuousClock.now < deadline {
             try checkStarting(child)

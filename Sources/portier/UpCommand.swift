@@ -26,6 +26,14 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("mypages-port")) var mypagesPort = 8085
     @Option(name: .customLong("gateway-admin-port"), help: "Port of the gateway's admin listener (/metrics, health probes); 0 for any free port.")
     var gatewayAdminPort = 8089
+    @Option(name: .customLong("auth-admin-port"), help: "Port of the token server's admin listener (/metrics); 0 for any free port.")
+    var authAdminPort = 9090
+    @Option(name: .customLong("rooms-admin-port"), help: "Port of rooms' admin listener (/metrics); likewise --books-admin-port 9082, ...")
+    var roomsAdminPort = 9081
+    @Option(name: .customLong("books-admin-port")) var booksAdminPort = 9082
+    @Option(name: .customLong("payments-admin-port")) var paymentsAdminPort = 9083
+    @Option(name: .customLong("notifications-admin-port")) var notificationsAdminPort = 9084
+    @Option(name: .customLong("mypages-admin-port")) var mypagesAdminPort = 9085
     @Option(
         name: .customLong("issuer"),
         help: """
@@ -38,6 +46,14 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("stop-grace-seconds"), help: "On Ctrl-C, how long each process may take to stop before it is killed.")
     var stopGraceSeconds: Int = 15
 
+    /// Each process's admin listener port, by process name.
+    var adminPorts: [String: Int] {
+        [
+            "auth": authAdminPort, "gateway": gatewayAdminPort, "rooms": roomsAdminPort, "books": booksAdminPort, "payments": paymentsAdminPort,
+            "notifications": notificationsAdminPort, "mypages": mypagesAdminPort,
+        ]
+    }
+
     static let defaultPorts = ["auth": 8090, "gateway": 8088, "rooms": 8081, "books": 8082, "payments": 8083, "notifications": 8084, "mypages": 8085]
 
     func run() async throws {
@@ -46,7 +62,7 @@ struct UpCommand: AsyncParsableCommand {
             "notifications": notificationsPort, "mypages": mypagesPort,
         ]
         // Nothing starts unless everything can.
-        let checked = requested.merging(["gateway-admin": gatewayAdminPort]) { current, _ in current }
+        let checked = requested.merging(adminPorts.map { ("\($0.key)-admin", $0.value) }) { current, _ in current }
         for (name, port) in checked.sorted(by: { $0.value < $1.value }) where port != 0 && !Self.isFree(host: host, port: port) {
             throw UpError("port \(port) (\(name)) is already in use. Is another `portier up` running? Stop it, or pick another port with --\(name)-port.")
         }
@@ -107,7 +123,8 @@ struct UpCommand: AsyncParsableCommand {
         let auth = try supervisor.launch(
             .init(
                 name: "auth", port: authPort,
-                arguments: ["auth", "--keys-dir", keysDirectory, "--issuer", issuer, "--demo-secret-file", demoSecretFile] + common
+                arguments: ["auth", "--keys-dir", keysDirectory, "--issuer", issuer, "--demo-secret-file", demoSecretFile] + common,
+                adminPort: authAdminPort
             )
         )
         // The token server first: it writes the gateway's client secret and creates the tables.
@@ -119,7 +136,7 @@ struct UpCommand: AsyncParsableCommand {
         // processes migrating it at once fail ("table events already exists").
         for (name, port) in [("payments", paymentsPort), ("rooms", roomsPort), ("notifications", notificationsPort), ("mypages", mypagesPort)] {
             let arguments = ["serve", name] + common + (name == "payments" ? serviceAuth : [])
-            let child = try supervisor.launch(.init(name: name, port: port, arguments: arguments))
+            let child = try supervisor.launch(.init(name: name, port: port, arguments: arguments, adminPort: adminPorts[name]))
             try await supervisor.waitReady(child, host: connectHost)
             started.append(child)
         }
@@ -127,7 +144,8 @@ struct UpCommand: AsyncParsableCommand {
         let books = try supervisor.launch(
             .init(
                 name: "books", port: booksPort,
-                arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common + serviceAuth
+                arguments: ["serve", "books", "--payments-url", "http://\(connectHost):\(payments)"] + common + serviceAuth,
+                adminPort: booksAdminPort
             )
         )
         try await supervisor.waitReady(books, host: connectHost)
@@ -137,7 +155,7 @@ struct UpCommand: AsyncParsableCommand {
         let gateway = try supervisor.launch(
             .init(
                 name: "gateway", port: gatewayPort,
-                arguments: ["gateway", "--host", host, "--admin-port", String(gatewayAdminPort), "--routes", routesPath]
+                arguments: ["gateway", "--host", host, "--routes", routesPath], adminPort: gatewayAdminPort
             )
         )
         try await supervisor.waitReady(gateway, host: connectHost)
@@ -211,11 +229,12 @@ struct UpCommand: AsyncParsableCommand {
     /// What a user needs once everything is ready. `newSecret` is the demo client's secret when this
     /// start created it (shown this once); otherwise the banner says where the secret is kept.
     func banner(_ supervisor: Supervisor, logDirectory: String, routesPath: String, newSecret: String?, secretFile: String) -> String {
-        var lines = ["", "  Portier is up.", "", "  SERVICE         PORT   PID      STATUS"]
+        var lines = ["", "  Portier is up.", "", "  SERVICE         PORT   ADMIN  PID      STATUS"]
         for child in supervisor.children {
             lines.append(
                 "  " + child.name.padding(toLength: 16, withPad: " ", startingAt: 0)
                     + String(child.port).padding(toLength: 7, withPad: " ", startingAt: 0)
+                    + (child.adminPort.map(String.init) ?? "-").padding(toLength: 7, withPad: " ", startingAt: 0)
                     + String(child.pid).padding(toLength: 9, withPad: " ", startingAt: 0) + "ready"
             )
         }
@@ -237,6 +256,7 @@ struct UpCommand: AsyncParsableCommand {
         lines += [
             "",
             "  Logs: \(logDirectory)/<service>.log    Routes: \(routesPath) (edit it; the gateway reloads it)",
+            "  Metrics: curl -s http://\(connectHost):<ADMIN>/metrics (each process's admin listener, loopback only)",
             "",
             "  Quick start, through the gateway:",
         ] + secretLines + [
