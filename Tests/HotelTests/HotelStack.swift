@@ -21,6 +21,8 @@ final class HotelStack: @unchecked Sendable {
     let databaseURL: String?
     private(set) var processes: [String: ChildProcess] = [:]
     private(set) var ports: [String: Int] = [:]
+    /// Each process's admin listener (/metrics), all on port 0.
+    private(set) var adminPorts: [String: Int] = [:]
     private(set) var gateway = ""
     private(set) var demoSecret = ""
     private var token = ""
@@ -55,9 +57,10 @@ final class HotelStack: @unchecked Sendable {
 
     private func startAll() async throws {
         let auth = try ChildProcess([
-            "auth", "--port", "0", "--data-dir", dataDirectory, "--keys-dir", keysDirectory, "--issuer", Self.issuer,
+            "auth", "--port", "0", "--admin-port", "0", "--data-dir", dataDirectory, "--keys-dir", keysDirectory, "--issuer", Self.issuer,
         ])
         register("auth", auth, port: try await auth.port(fromLineContaining: "token server listening"))
+        registerAdmin("auth", port: try await auth.port(fromLineContaining: "admin listener ready"))
         let secretLine = try await auth.waitForLine(containing: "client_secret:")
         demoSecret = String(secretLine.split(separator: " ").last!)
 
@@ -69,8 +72,22 @@ final class HotelStack: @unchecked Sendable {
         let gatewayProcess = try ChildProcess(["gateway", "--port", "0", "--admin-port", "0", "--routes", routesPath])
         let port = try await gatewayProcess.port(fromLineContaining: "gateway listening")
         register("gateway", gatewayProcess, port: port)
+        registerAdmin("gateway", port: try await gatewayProcess.port(fromLineContaining: "admin listener ready"))
         gateway = "http://127.0.0.1:\(port)"
         token = try await fetchToken()
+    }
+
+    private func registerAdmin(_ name: String, port: Int) {
+        lock.lock()
+        adminPorts[name] = port
+        lock.unlock()
+    }
+
+    /// What `name`'s admin listener answers at /metrics now.
+    func metrics(_ name: String) async throws -> PrometheusText {
+        let response = try await HTTP.request(.GET, "http://127.0.0.1:\(adminPorts[name] ?? 0)/metrics")
+        guard response.status == 200 else { throw ChildProcessError("\(name) /metrics answered \(response.status): \(response.text)") }
+        return PrometheusText(response.text)
     }
 
     private func register(_ name: String, _ process: ChildProcess, port: Int) {
@@ -84,12 +101,15 @@ final class HotelStack: @unchecked Sendable {
     func start(_ service: Service, port: Int? = nil, as name: String? = nil, extraArguments: [String] = []) async throws {
         let name = name ?? service.rawValue
         var arguments = ["serve", service.rawValue, "--port", String(port ?? ports[name] ?? 0), "--data-dir", dataDirectory] + extraArguments
+        // Not the default (its port + 1000), which another test's listener may hold.
+        if !extraArguments.contains("--admin-port") { arguments += ["--admin-port", "0"] }
         if service == .books { arguments += ["--payments-url", "http://127.0.0.1:\(ports["payments"]!)"] }
         // books gets its service token from the token server, payments checks it against its JWKS.
         if service == .books || service == .payments { arguments += ["--auth-url", authURL, "--issuer", Self.issuer] }
         let process = try ChildProcess(arguments, environment: databaseURL.map { ["PORTIER_DATABASE_URL": $0] } ?? [:])
         let bound = try await process.port(fromLineContaining: "\(service.rawValue) listening")
         register(name, process, port: bound)
+        registerAdmin(name, port: try await process.port(fromLineContaining: "admin listener ready"))
     }
 
     /// SIGTERM (graceful) or SIGKILL, then waits until the process is gone.

@@ -65,6 +65,8 @@ struct UpSession {
 
     let process: ChildProcess
     let ports: [String: Int]
+    /// Each process's admin listener port, from the banner's ADMIN column.
+    let adminPorts: [String: Int]
     let pids: [String: Int32]
     /// The `SECRET=...` line's value when it is a literal secret (first start), else nil.
     let printedSecret: String?
@@ -77,7 +79,7 @@ struct UpSession {
             try FileManager.default.copyItem(atPath: RepositoryFile.path("routes.json"), toPath: dir.sub("routes.json"))
         }
         return ["up", "--data-dir", dir.sub("data"), "--keys-dir", dir.sub("keys"), "--routes", dir.sub("routes.json")]
-            + names.flatMap { ["--\($0)-port", String(ports[$0] ?? 0)] } + ["--gateway-admin-port", "0"] + extra
+            + names.flatMap { ["--\($0)-port", String(ports[$0] ?? 0), "--\($0)-admin-port", String(ports["\($0)-admin"] ?? 0)] } + extra
     }
 
     /// Starts `portier up` and waits for its banner.
@@ -85,13 +87,16 @@ struct UpSession {
         let process = try ChildProcess(try arguments(in: dir, extra: extra))
         _ = try await process.waitForLine(containing: "Ctrl-C stops everything.", timeout: .seconds(180))
         var ports: [String: Int] = [:]
+        var adminPorts: [String: Int] = [:]
         var pids: [String: Int32] = [:]
+        // SERVICE  PORT  ADMIN  PID  STATUS
         for line in process.lines {
             let columns = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard columns.count == 4, columns[3] == "ready", names.contains(String(columns[0])),
-                let port = Int(columns[1]), let pid = Int32(columns[2])
+            guard columns.count == 5, columns[4] == "ready", names.contains(String(columns[0])),
+                let port = Int(columns[1]), let admin = Int(columns[2]), let pid = Int32(columns[3])
             else { continue }
             ports[String(columns[0])] = port
+            adminPorts[String(columns[0])] = admin
             pids[String(columns[0])] = pid
         }
         guard ports.count == names.count, ports.values.allSatisfy({ $0 > 0 }) else {
@@ -99,7 +104,7 @@ struct UpSession {
         }
         let secretLine = process.lines.first { $0.contains("SECRET=") && !$0.contains("$(") && !$0.contains("...") }
         let printedSecret = secretLine.flatMap { $0.split(separator: "=", maxSplits: 1).last.map(String.init) }
-        return UpSession(process: process, ports: ports, pids: pids, printedSecret: printedSecret)
+        return UpSession(process: process, ports: ports, adminPorts: adminPorts, pids: pids, printedSecret: printedSecret)
     }
 }
 
