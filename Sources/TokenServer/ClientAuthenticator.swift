@@ -95,6 +95,7 @@ final class ClientAuthenticator: Sendable {
         // No credentials at all guess nothing: refused, but not counted as a failed authentication,
         // or anyone could lock every client at a shared address out, internal clients included.
         if request.headers[.authorization] == nil, form["client_id"] == nil, form["client_secret"] == nil {
+            metrics.authenticationFailed(.missingCredentials)
             throw OAuthError.invalidClient("client authentication is required (HTTP Basic or client_id and client_secret)", challenge: true)
         }
         let credentials: Credentials

@@ -7,14 +7,16 @@ import Synchronization
 /// - `tokens_issued_total{client_id}`: the first ``clientLabelLimit`` clients to get a token have
 ///   a series each; later ones count under `client_id="other"`, so a flood of clients cannot grow
 ///   the exposition without bound;
-/// - `authentication_failures_total{reason}`: `malformed_credentials`, `unknown_client`, `wrong_secret`;
+/// - `authentication_failures_total{reason}`: `missing_credentials`, `malformed_credentials`, `unknown_client`, `wrong_secret`;
 /// - `throttled_requests_total`: authentications refused with 429 by the brute-force guard;
 /// - `token_signing_duration_seconds`: the RSA signature of each issued token;
 /// - `requests_total{route,method,status}` and `request_duration_seconds{route}`, as every service.
 final class TokenServerMetrics: Sendable {
     /// Why a client authentication failed; the only values of the `reason` label.
     enum FailureReason: String, CaseIterable, Sendable {
-        /// No credentials, both Basic and form credentials, or an undecodable header or id.
+        /// No credentials at all (not counted by the brute-force guard either).
+        case missingCredentials = "missing_credentials"
+        /// Undecodable Basic credentials, or an id no client can have.
         case malformedCredentials = "malformed_credentials"
         case unknownClient = "unknown_client"
         case wrongSecret = "wrong_secret"
