@@ -66,7 +66,7 @@ public enum HotelService {
         name: String, settings: HotelServiceSettings, store: any ServiceStore, eventLog: any EventLog, logger: Logger, services: [any Service],
         onServerRunning: @escaping @Sendable (Int) async -> Void, routes: (Router<PortierRequestContext>) -> Void
     ) -> some ApplicationProtocol {
-        let router = Router(context: PortierRequestContext.self)
+        let router = MethodSemantics.router()
         // First, so it sees the status the access log renders for errors.
         let metrics = ProcessMetrics(process: name)
         router.add(middleware: RequestMetricsMiddleware(RequestMetrics(metrics: metrics)))
@@ -92,6 +92,7 @@ public enum HotelService {
         }
         HealthRoutes.add(to: router, ready: ready)
         routes(router)
+        MethodSemantics.complete(router)
         EventBusMetrics.track(
             store: store, log: eventLog, relays: services.compactMap { $0 as? OutboxRelay }, consumers: services.compactMap { $0 as? EventConsumer },
             metrics: metrics, logger: logger

@@ -21,11 +21,7 @@ struct OAuthController: Sendable {
         router.get("/oauth/revocations") { request, context in try await revocationList(request, context) }
         router.get("/.well-known/jwks.json") { _, _ in jwks() }
         router.get("/.well-known/oauth-authorization-server") { _, _ in try await metadata() }
-        for path in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
-            for method: HTTPRequest.Method in [.get, .put, .delete, .patch, .head] {
-                router.on(RouterPath(path), method: method) { _, _ -> Response in throw OAuthError.methodNotAllowed("POST") }
-            }
-        }
+        // Other methods on these paths answer 405 with Allow (MethodSemantics, once every route is added).
     }
 
     /// RFC 6749 5.1, written by hand (both the fast and the slow path send these bytes): the

@@ -42,10 +42,4 @@ enum OAuthError {
             "too many failed client authentications; retry after \(retryAfter) seconds", headers: headers
         )
     }
-
-    static func methodNotAllowed(_ allowed: String) -> APIError {
-        var headers = noStore
-        headers[.allow] = allowed
-        return APIError(.methodNotAllowed, "method_not_allowed", "use \(allowed)", headers: headers)
-    }
 }

@@ -49,7 +49,7 @@ public enum TokenServer {
         let sharing: [any Service] = shared.map {
             [SharedFailures(authenticator: authenticator, database: $0, window: configuration.bruteForce.window, logger: logger)]
         } ?? []
-        let router = Router(context: PortierRequestContext.self)
+        let router = MethodSemantics.router()
         // First, so it sees the status the access log renders for errors.
         router.add(middleware: RequestMetricsMiddleware(metrics.requests))
         router.add(middleware: AccessLogMiddleware(logger: logger))
@@ -62,6 +62,7 @@ public enum TokenServer {
             let endpoint = try AdminEndpoint(settings: settings, verifier: controller.adminTokenCheck)
             return AdminServer.application(process: "auth", endpoint: endpoint, metrics: metrics.process, logger: logger, ready: ready)
         }
+        MethodSemantics.complete(router)
 
         let maintenance = TokenServerMaintenance(keys: keys, revocations: revocations, interval: configuration.keyPollInterval, logger: logger)
         let serverName = "portier-auth"

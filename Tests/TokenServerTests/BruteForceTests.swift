@@ -105,6 +105,22 @@ import Testing
             #expect(try await attempt(auth, client: "hotel-client", secret: auth.demoSecret, from: nil).status == 200)
         }
     }
+    /// Requests without any credentials guess nothing. Found by the contract check: they used to
+    /// count as failures, so a client sending a dozen of them locked its address out, and with it
+    /// books' own token requests from the same host ("payment is busy" for every booking).
+    @Test func requestsWithoutCredentialsLockNobodyOut() async throws {
+        try await AuthFixture.run(bruteForce: Self.policy) { auth in
+            for _ in 0..<10 {
+                let anonymous = try await HTTP.form(auth.tokenURL, [("grant_type", "client_credentials")], headers: [("X-Forwarded-For", "10.4.4.4")])
+                #expect(anonymous.status == 401)
+                #expect(anonymous.json["error"] as? String == "invalid_client")
+                #expect(anonymous.header("WWW-Authenticate") == "Basic realm=\"portier\"")
+            }
+            let real = try await attempt(auth, client: "hotel-client", secret: auth.demoSecret, from: "10.4.4.4")
+            #expect(real.status == 200, "\(real.text)")
+        }
+    }
+
     /// Right after a start nothing is cached, and a client that opens several connections at once
     /// sends the same secret on all of them. They share one check instead of filling the client's
     /// guard slots with their own attempts (which used to answer most of them 429).
