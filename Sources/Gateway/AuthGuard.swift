@@ -81,6 +81,14 @@ final class AuthGuard: Sendable {
     func check(
         authorization: String?, method: HTTPRequest.Method, route: Route, now: Int64 = TokenVerifier.now(), memo: inout TokenCache.Memo
     ) -> Outcome {
+        check(authorization: authorization, method: method, required: route.scopes(for: method), on: route.id, now: now, memo: &memo)
+    }
+
+    /// The same for `required` scopes on the named route (or the admin listener).
+    func check(
+        authorization: String?, method: HTTPRequest.Method, required: [String], on routeID: String, now: Int64 = TokenVerifier.now(),
+        memo: inout TokenCache.Memo
+    ) -> Outcome {
         guard let authorization else { return .refused(Self.challenge(nil, "a Bearer access token is required")) }
         let claims: TokenClaims
         let identity: Identity?
@@ -139,10 +147,9 @@ final class AuthGuard: Sendable {
         }
         // A cached token's scopes were split once, with its identity.
         let granted = identity?.scopes ?? claims.scopes
-        let required = route.scopes(for: method)
         guard required.allSatisfy(granted.contains) else {
             let missing = required.filter { !granted.contains($0) }
-            return .refused(Self.insufficientScope(required: required, missing: missing, method: method.rawValue, route: route.id))
+            return .refused(Self.insufficientScope(required: required, missing: missing, method: method.rawValue, route: routeID))
         }
         // A token that names no client would share one identity (and one rate-limit bucket) with every other such token.
         guard let identity else {
@@ -162,12 +169,19 @@ final class AuthGuard: Sendable {
     func checkAfterLoadingKeys(
         authorization: String?, method: HTTPRequest.Method, route: Route, kid: String?
     ) async -> Outcome {
+        await checkAfterLoadingKeys(authorization: authorization, method: method, required: route.scopes(for: method), on: route.id, kid: kid)
+    }
+
+    func checkAfterLoadingKeys(
+        authorization: String?, method: HTTPRequest.Method, required: [String], on routeID: String, kid: String?
+    ) async -> Outcome {
         if let kid {
             _ = await jwks.keys(including: kid)
         } else {
             await jwks.refresh()
         }
-        switch check(authorization: authorization, method: method, route: route) {
+        var memo = TokenCache.Memo()
+        switch check(authorization: authorization, method: method, required: required, on: routeID, memo: &memo) {
         case .needsKeys(nil):
             return .refused(APIError.serviceUnavailable("the gateway has no token signing keys yet; is the token server up?", retryAfter: 1))
         case .needsKeys(let kid?):

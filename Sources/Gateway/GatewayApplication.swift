@@ -25,7 +25,8 @@ public struct GatewaySettings: Sendable {
     /// Largest request head (request line plus header names and values) accepted; above it the
     /// client gets 431 and the connection closes. Envoy's default is 60 KB, nginx's 8-32 KB.
     public var maxHeaderBytes: Int
-    /// The admin listener (/metrics and the health probes), kept off the public port.
+    /// The admin listener (/metrics, the status page, reloads and the health probes), kept off the
+    /// public port. Beyond loopback it asks for a token with the `admin` scope.
     public var adminHost: String
     /// 0 picks a free port (tests); it is logged as "gateway admin listener ready".
     public var adminPort: Int
@@ -35,7 +36,7 @@ public struct GatewaySettings: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 8088, routesPath: String = "./routes.json", watchInterval: Duration = .milliseconds(500),
         reloadOnSIGHUP: Bool = true, connectionsPerHost: Int = 512, idleTimeout: Duration = .seconds(60), maxHeaderBytes: Int = 32 * 1024,
-        adminHost: String = "127.0.0.1", adminPort: Int = 8089, rateLimitSharing: RateLimitSharing? = nil
+        adminHost: String = "127.0.0.1", adminPort: Int = 9088, rateLimitSharing: RateLimitSharing? = nil
     ) {
         self.host = host
         self.port = port
@@ -166,6 +167,7 @@ public enum Gateway {
             path: settings.routesPath, core: core, initialContent: data, interval: settings.watchInterval,
             reloadOnSIGHUP: settings.reloadOnSIGHUP, logger: logger
         )
+        core.noteReload(outcome: "ok", reason: "start")
         logger.info("routes loaded", metadata: ["path": .string(settings.routesPath), "routes": .array(configuration.routes.map { .string($0.id) })])
 
         let server = Server(
@@ -186,7 +188,7 @@ public enum Gateway {
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         )
-        let admin = AdminListener.server(core: core, settings: settings, logger: logger, onServerRunning: onAdminRunning)
+        let admin = AdminListener.application(core: core, watcher: watcher, settings: settings, logger: logger, onServerRunning: onAdminRunning)
         // Shutdown runs in reverse: the servers drain first, the client closes last.
         let clients = HTTPClientService(client: client, pools: pools)
         var services: [any Service] = [clients, watcher, AuthMaintenance(core: core)]

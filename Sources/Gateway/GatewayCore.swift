@@ -22,6 +22,12 @@ final class GatewayCore: Sendable {
     let client: HTTPClient
     let logger: Logger
     let metrics = GatewayMetrics()
+    /// Each route's last minute, for the status page.
+    let recorder = StatusRecorder()
+    /// The route table's last reload, for the status page.
+    let lastReload = Mutex<ReloadRecord?>(nil)
+    /// When this gateway started (wall clock), for the status page.
+    let startedAt = Date()
     let revocations: RevocationList
     private let state: Mutex<Snapshot>
     /// The version of the snapshot in `state`: connections read this, not the lock, per request.
@@ -55,6 +61,8 @@ final class GatewayCore: Sendable {
     }
 
     var table: RouteTable { state.withLock { $0.table } }
+    /// The table, guard and version in force now, read together.
+    var currentSnapshot: Snapshot { state.withLock { $0 } }
     var authGuard: AuthGuard? { state.withLock { $0.auth } }
 
     /// The current snapshot, from `cache` while no reload happened since it was taken.
@@ -403,10 +411,13 @@ final class GatewayCore: Sendable {
 
     /// One JSON access-log line and the request metrics, when the response head is known.
     func record(
-        _ request: RequestInfo, status: Int, started: ContinuousClock.Instant, trace: AccessTrace, cache: inout GatewayMetrics.RequestSeries.Cache
+        _ request: RequestInfo, status: Int, started: ContinuousClock.Instant, trace: AccessTrace, cache: inout GatewayMetrics.RequestSeries.Cache,
+        statusCache: inout StatusRecorder.Cache
     ) {
-        let elapsed = ContinuousClock.now - started
+        let now = ContinuousClock.now
+        let elapsed = now - started
         metrics.request(route: trace.route, method: request.method.rawValue, status: status, duration: elapsed, cache: &cache)
+        recorder.record(route: trace.route, status: status, duration: elapsed, now: now, cache: &statusCache)
         guard var line = AccessLogLine(logger: logger) else { return }
         line.field("method", request.method.rawValue)
         line.field("path", request.path)

@@ -51,6 +51,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var snapshot = GatewayCore.SnapshotCache()
     /// The metrics of the last request's route, method and status, reused while they repeat.
     private var metricsCache = GatewayMetrics.RequestSeries.Cache()
+    private var statusCache = StatusRecorder.Cache()
 
     init(core: GatewayCore, pool: UpstreamPool, maxHeaderBytes: Int) {
         self.core = core
@@ -559,7 +560,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private func account(_ leg: Leg, status: Int) {
         guard !leg.accounted else { return }
         leg.accounted = true
-        core.record(leg.request, status: status, started: leg.started, trace: leg.trace, cache: &metricsCache)
+        core.record(leg.request, status: status, started: leg.started, trace: leg.trace, cache: &metricsCache, statusCache: &statusCache)
     }
 }
 

@@ -75,6 +75,11 @@ public final class RevocationList: Sendable {
     /// Whether a feed is being polled at all (the age metric is only published then).
     var isPolled: Bool { state.withLock { $0.everPolled } }
 
+    /// How many token ids and client cut-offs are in force, and the last fetch error (nil after a good fetch).
+    func counts() -> (tokens: Int, clients: Int, lastError: String?) {
+        state.withLock { ($0.tokens.count, $0.clients.count, $0.lastError) }
+    }
+
     /// Why the last poll failed, while polls keep failing.
     var lastFailure: String? { state.withLock { $0.lastError } }
 

@@ -67,32 +67,40 @@ struct RouteTableWatcher: Service {
     }
 
     /// Reads the file; if its content changed (or `force`), validates it whole and swaps it in.
-    func check(reason: String, force: Bool) {
+    /// Returns what happened (nil when the file is unchanged), which the status page shows too.
+    @discardableResult
+    func check(reason: String, force: Bool) -> ReloadRecord? {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            if force { logger.error("cannot read routes file; keeping the current table", metadata: ["path": .string(path)]) }
-            return
+            guard force else { return nil }
+            logger.error("cannot read routes file; keeping the current table", metadata: ["path": .string(path)])
+            let message = "cannot read \(path): \(error.localizedDescription)"
+            core.noteReload(outcome: "unreadable", reason: reason, error: message)
+            return core.lastReload.withLock { $0 }
         }
         let digest = Crypto.sha256(Array(data))
         let previous = lastSeen.swap(digest)
-        guard force || previous != digest else { return }
+        guard force || previous != digest else { return nil }
         do {
             let configuration = try GatewayConfiguration.parse(data)
             try core.apply(configuration)
             core.metrics.reload(ok: true)
+            core.noteReload(outcome: "ok", reason: reason)
             logger.info(
                 "routes reloaded",
                 metadata: ["path": .string(path), "reason": .string(reason), "routes": .stringConvertible(configuration.routes.count)]
             )
         } catch {
             core.metrics.reload(ok: false)
+            core.noteReload(outcome: "rejected", reason: reason, error: "\(error)")
             logger.error(
                 "routes file rejected; the previous table keeps serving",
                 metadata: ["path": .string(path), "reason": .string(reason), "error": .string("\(error)")]
             )
         }
+        return core.lastReload.withLock { $0 }
     }
 }
 

@@ -76,6 +76,11 @@ public final class UpstreamBalancer: Sendable {
         return nil
     }
 
+    /// For each upstream, in order, how long it stays ejected; nil for one in rotation.
+    public func ejections(now: ContinuousClock.Instant = .now) -> [Duration?] {
+        ejectedUntil.withLock { $0 }.map { until in until.flatMap { $0 > now ? $0 - now : nil } }
+    }
+
     public func eject(_ index: Int, now: ContinuousClock.Instant = .now) {
         ejectedUntil.withLock { $0[index] = now + ejection }
     }

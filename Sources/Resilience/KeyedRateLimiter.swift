@@ -166,6 +166,25 @@ public final class KeyedRateLimiter: Sendable {
     }
 
     /// How many keys the sweep has looked at (for tests).
+    /// The `count` keys that have used the most of their bucket, most used first: how many tokens
+    /// each is below a full bucket. Keys whose bucket has refilled are left out.
+    public func busiest(_ count: Int, now: ContinuousClock.Instant = .now) -> [(key: String, used: Double)] {
+        guard count > 0 else { return [] }
+        let burst = Double(configuration.burst)
+        var top: [(key: String, used: Double)] = []
+        table.withLock { table in
+            for (key, entry) in table.entries {
+                let used = burst - entry.bucket.level(now: now)
+                guard used > 0.001 else { continue }
+                if top.count == count, let last = top.last, last.used >= used { continue }
+                let index = top.firstIndex { $0.used < used } ?? top.endIndex
+                top.insert((key, used), at: index)
+                if top.count > count { top.removeLast() }
+            }
+        }
+        return top
+    }
+
     var examined: Int {
         table.withLock { $0.examined }
     }
@@ -200,6 +219,11 @@ public final class SharedCircuitBreaker: Sendable {
 
     public func state(now: ContinuousClock.Instant = .now) -> CircuitBreaker.State {
         state.withLock { $0.state(now: now) }
+    }
+
+    /// The state and, while open, the time to the next trial, read together.
+    public func snapshot(now: ContinuousClock.Instant = .now) -> (state: CircuitBreaker.State, untilTrial: Duration?) {
+        state.withLock { ($0.state(now: now), $0.untilTrial(now: now)) }
     }
 
     /// Runs `operation` under the breaker: refused at once while open, its outcome recorded otherwise.

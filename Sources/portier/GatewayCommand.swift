@@ -38,7 +38,7 @@ struct GatewayCommand: AsyncParsableCommand {
     var adminHost: String = Env.string("PORTIER_GATEWAY_ADMIN_HOST", "127.0.0.1")
 
     @Option(name: .customLong("admin-port"), help: "Port of the admin listener; 0 picks a free one (env PORTIER_GATEWAY_ADMIN_PORT).")
-    var adminPort: Int = Env.int("PORTIER_GATEWAY_ADMIN_PORT", 8089)
+    var adminPort: Int = Env.int("PORTIER_GATEWAY_ADMIN_PORT", 9088)
 
     @Option(
         name: .customLong("database"),

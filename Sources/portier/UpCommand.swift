@@ -25,7 +25,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("notifications-port")) var notificationsPort = 8084
     @Option(name: .customLong("mypages-port")) var mypagesPort = 8085
     @Option(name: .customLong("gateway-admin-port"), help: "Port of the gateway's admin listener (/metrics, health probes); 0 for any free port.")
-    var gatewayAdminPort = 8089
+    var gatewayAdminPort = 9088
     @Option(name: .customLong("auth-admin-port"), help: "Port of the token server's admin listener (/metrics); 0 for any free port.")
     var authAdminPort = 9090
     @Option(name: .customLong("rooms-admin-port"), help: "Port of rooms' admin listener (/metrics); likewise --books-admin-port 9082, ...")

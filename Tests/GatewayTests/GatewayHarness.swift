@@ -47,7 +47,7 @@ struct GatewayHarness: Sendable {
     }
 
     static func run<T: Sendable>(
-        upstreams names: [String] = ["a"], tokenServer: Bool = true,
+        upstreams names: [String] = ["a"], tokenServer: Bool = true, adminHost: String = "127.0.0.1",
         routes: @escaping @Sendable (Ports) -> [String: Any] = defaultRoutes,
         _ body: @Sendable (GatewayHarness) async throws -> T
     ) async throws -> T {
@@ -64,11 +64,11 @@ struct GatewayHarness: Sendable {
                     )
                     return try await LiveServer.run(application, port: signal) { authPort in
                         let ports = Ports(auth: authPort, upstreams: upstreamPorts, secretFile: authConfiguration.gatewaySecretFile)
-                        return try await withGateway(dir, ports, upstreams, demo?.secret, authConfiguration, routes, body)
+                        return try await withGateway(dir, ports, upstreams, demo?.secret, authConfiguration, adminHost, routes, body)
                     }
                 }
                 let ports = Ports(auth: nil, upstreams: upstreamPorts, secretFile: authConfiguration.gatewaySecretFile)
-                return try await withGateway(dir, ports, upstreams, nil, authConfiguration, routes, body)
+                return try await withGateway(dir, ports, upstreams, nil, authConfiguration, adminHost, routes, body)
             }
         }
     }
@@ -91,7 +91,7 @@ struct GatewayHarness: Sendable {
 
     private static func withGateway<T: Sendable>(
         _ dir: TemporaryDirectory, _ ports: Ports, _ upstreams: [String: TestUpstream], _ demoSecret: String?,
-        _ authConfiguration: TokenServerConfiguration, _ routes: @Sendable (Ports) -> [String: Any],
+        _ authConfiguration: TokenServerConfiguration, _ adminHost: String, _ routes: @Sendable (Ports) -> [String: Any],
         _ body: @Sendable (GatewayHarness) async throws -> T
     ) async throws -> T {
         let routesPath = dir.sub("routes.json")
@@ -100,7 +100,8 @@ struct GatewayHarness: Sendable {
         let (adminPorts, adminPort) = AsyncStream.makeStream(of: Int.self)
         let gateway = try Gateway.buildService(
             settings: GatewaySettings(
-                host: "127.0.0.1", port: 0, routesPath: routesPath, watchInterval: .milliseconds(100), reloadOnSIGHUP: false, adminPort: 0
+                host: "127.0.0.1", port: 0, routesPath: routesPath, watchInterval: .milliseconds(100), reloadOnSIGHUP: false, adminHost: adminHost,
+                adminPort: 0
             ),
             logger: testLogger("gateway"), onServerRunning: signal.callback, onAdminRunning: { adminPort.yield($0) }
         )
