@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import PortierTestSupport
 import Testing
@@ -96,6 +97,44 @@ import Testing
         }
     }
 
+    @Test func sigtermEndsAnOpenStatusStreamAndExitsZero() async throws {
+        try await withGatewayProcess { run in
+            var request = HTTPClientRequest(url: run.admin + "/status/events")
+            request.headers.add(name: "Accept", value: "text/event-stream")
+            let response = try await HTTP.client.execute(request, timeout: .seconds(60))
+            #expect(response.status == .ok)
+            var body = response.body.makeAsyncIterator()
+            let first = try await body.next()
+            #expect(first.map { String(buffer: $0) }?.hasPrefix("event: status") == true, "the stream is open and sending")
+            run.gateway.signal(SIGTERM)
+            // A status stream never ends by itself: the gateway ends it cleanly (the chunked body's
+            // last chunk), rather than waiting out its drain period and cutting the connection.
+            await #expect(throws: Never.self, "the stream ends cleanly") {
+                while try await body.next() != nil {}
+            }
+            #expect(try await run.gateway.waitForExit(timeout: .seconds(20)) == 0)
+        }
+    }
+
+    @Test func portierStatusPrintsTheRoutesAsATable() async throws {
+        try await withGatewayProcess { run in
+            #expect(try await HTTP.request(.GET, run.base + "/rooms/1").status == 200)
+            let status = try ChildProcess(["status", "--admin-url", run.admin])
+            #expect(try await status.waitForExit() == 0)
+            let lines = status.lines
+            #expect(lines.contains { $0.hasPrefix("Route table version 0 (1 routes); last reload: ok") }, "\(lines)")
+            let header = try #require(lines.first { $0.hasPrefix("ROUTE") })
+            #expect(header.contains("UPSTREAMS") && header.contains("BREAKER") && header.contains("P99"))
+            let row = try #require(lines.first { $0.hasPrefix("rooms ") })
+            #expect(row.contains("/rooms") && row.contains("http://127.0.0.1:\(run.upstreamPort)"), "\(row)")
+            #expect(lines.contains("Tokens: no auth section; every route is public"))
+
+            let unreachable = try ChildProcess(["status", "--admin-url", "http://127.0.0.1:1"])
+            #expect(try await unreachable.waitForExit() == 1)
+            #expect(unreachable.lines.contains { $0.contains("cannot reach the gateway's admin listener") })
+        }
+    }
+
     @Test func everyRequestLeavesOneJSONAccessLogLine() async throws {
         try await withGatewayProcess { run in
             let found = try await HTTP.request(.GET, run.base + "/rooms/7?x=1")
@@ -174,7 +213,7 @@ import Testing
                 )
                 let port = try await gateway.port(fromLineContaining: "gateway listening")
                 let adminPort = try await gateway.port(fromLineContaining: "gateway admin listener ready")
-                #expect(adminPort != 8089, "the environment's port 0, not the default")
+                #expect(adminPort != 9088, "the environment's port 0, not the default")
                 let head = "GET /rooms HTTP/1.1\r\nHost: x\r\nX-Pad: \(String(repeating: "p", count: 3000))\r\nConnection: close\r\n\r\n"
                 let refused = try await RawSocket.sendAndReadUntilClosed(port: port, head)
                 #expect(refused.hasPrefix("HTTP/1.1 431"), "\(refused)")
