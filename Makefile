@@ -4,10 +4,10 @@
 SWIFT        ?= swift
 CONFIG       ?= release
 APT_PACKAGES := libjwt-dev libssl-dev libsqlite3-dev pkg-config
-TEST_APT_PACKAGES := postgresql
+TEST_APT_PACKAGES := postgresql chromium chromium-driver
 BIN          := .build/$(CONFIG)/portier
 
-.PHONY: all deps test-deps apt-install build run test validate-k8s fuzz bench format clean
+.PHONY: all deps test-deps apt-install build run test venv validate-k8s status-page-test fuzz bench format clean
 
 all: build
 
@@ -43,20 +43,34 @@ run: build
 test: test-deps validate-k8s
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@$(MAKE) --no-print-directory status-page-test
 	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh
 
-# kubernetes-validate (PyPI) in a virtualenv of its own checks the manifests against the schemas of
-# K8S_VERSION, strictly: a misspelt or misplaced field fails.
+# The Python tools the tests use, pinned, in one virtualenv of the project's own (PyPI):
+# kubernetes-validate checks the manifests against the schemas of K8S_VERSION, strictly (a misspelt
+# or misplaced field fails); selenium drives headless Chromium through the status page.
 K8S_VERSION                 ?= 1.30.0
 KUBERNETES_VALIDATE_VERSION := 1.37.0
+SELENIUM_VERSION            := 4.40.0
+PY_PACKAGES                 := kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION) selenium==$(SELENIUM_VERSION)
 VENV                        := .build-venv
 
-## validate-k8s: check deploy/k8s/*.yaml against the Kubernetes API schemas (installs the validator once)
-validate-k8s:
-	@[ "$$($(VENV)/bin/kubernetes-validate --version 2>/dev/null)" = "$(KUBERNETES_VALIDATE_VERSION)" ] || { \
-	  echo "installing kubernetes-validate $(KUBERNETES_VALIDATE_VERSION) into $(VENV)"; \
-	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION); }
+## venv: install the pinned Python test tools into .build-venv (once; again when the pins change)
+venv:
+	@[ "$$(cat $(VENV)/.packages 2>/dev/null)" = "$(PY_PACKAGES)" ] || { \
+	  echo "installing $(PY_PACKAGES) into $(VENV)"; \
+	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES) && \
+	  echo "$(PY_PACKAGES)" > $(VENV)/.packages; }
+
+## validate-k8s: check deploy/k8s/*.yaml against the Kubernetes API schemas
+validate-k8s: venv
 	$(VENV)/bin/kubernetes-validate --strict --quiet -k $(K8S_VERSION) deploy/k8s/*.yaml
+
+## status-page-test: the gateway's status page in headless Chromium (breaker shown open within 2 s,
+## a rejected routes.json shown with its message); STATUS_SCREENSHOT=file.png also saves a picture
+status-page-test: test-deps venv
+	$(SWIFT) build --product portier
+	$(VENV)/bin/python tests/status_page.py .build/debug/portier
 
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 5
