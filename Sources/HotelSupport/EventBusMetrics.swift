@@ -28,7 +28,8 @@ enum EventBusMetrics {
         let relayed = metrics.registry.makeCounter(
             descriptor: metrics.descriptor("events_relayed", unit: "total", help: "Events moved from the outbox to the event log by this process")
         )
-        let outbox = metrics.registry.makeGauge(descriptor: metrics.descriptor("outbox", unit: "events", help: "Events committed but not yet relayed to the event log"))
+        let outbox = metrics.registry.makeGauge(
+            descriptor: metrics.descriptor("outbox", unit: "events", help: "Events committed but not yet relayed to the event log"))
         let handledName = metrics.descriptor("events_handled", unit: "total", help: "Events handled by this process's consumers, by outcome")
         let deadName = metrics.descriptor("dead_letter", unit: "events", help: "Dead letters kept in the service's database, by consumer group")
         let retriesName = metrics.descriptor("consumer_retries", unit: "total", help: "Consumer batches that failed and were tried again")

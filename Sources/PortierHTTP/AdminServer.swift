@@ -115,7 +115,8 @@ public enum AdminServer {
                 logger.info(
                     "admin listener ready",
                     metadata: [
-                        "host": .string(settings.host), "port": .stringConvertible(port), "requires_token": .stringConvertible(settings.requiresToken),
+                        "host": .string(settings.host), "port": .stringConvertible(port),
+                        "requires_token": .stringConvertible(settings.requiresToken),
                     ]
                 )
                 await onServerRunning(port)

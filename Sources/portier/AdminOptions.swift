@@ -4,12 +4,15 @@ import PortierHTTP
 /// The admin listener's flags, shared by `portier auth` and `portier serve` (the gateway has its
 /// own): where /metrics and the health probes listen, and whether they need a token.
 struct AdminOptions: ParsableArguments {
-    @Option(name: .customLong("admin-host"), help: "Address of the admin listener (/metrics, health probes); default 127.0.0.1 (env PORTIER_<PROCESS>_ADMIN_HOST).")
+    @Option(
+        name: .customLong("admin-host"),
+        help: "Address of the admin listener (/metrics, health probes); default 127.0.0.1 (env PORTIER_<PROCESS>_ADMIN_HOST).")
     var host: String?
 
     @Option(
         name: .customLong("admin-port"),
-        help: "Port of the admin listener; 0 picks a free one. Default: the public port + 1000, or 0 with --port 0 (env PORTIER_<PROCESS>_ADMIN_PORT)."
+        help:
+            "Port of the admin listener; 0 picks a free one. Default: the public port + 1000, or 0 with --port 0 (env PORTIER_<PROCESS>_ADMIN_PORT)."
     )
     var port: Int?
 

@@ -22,7 +22,10 @@ import Testing
 
         static func start(in dir: TemporaryDirectory, extra: [String] = []) async throws -> AuthProcess {
             let process = try ChildProcess(
-                ["auth", "--port", "0", "--admin-port", "0", "--data-dir", dir.sub("data"), "--keys-dir", dir.sub("keys"), "--issuer", "http://auth.test"]
+                [
+                    "auth", "--port", "0", "--admin-port", "0", "--data-dir", dir.sub("data"), "--keys-dir", dir.sub("keys"), "--issuer",
+                    "http://auth.test",
+                ]
                     + extra
             )
             let port = try await process.port(fromLineContaining: "token server listening")
@@ -53,7 +56,8 @@ import Testing
             #expect(try await auth.token("hotel-client", "not-the-secret-at-all").status == 401)
             #expect(try await auth.token("nobody", "not-the-secret-at-all").status == 401)
             #expect(try await HTTP.form(auth.url + "/oauth/token", [("grant_type", "client_credentials")]).status == 401)
-            let garbled = try await HTTP.form(auth.url + "/oauth/token", [("grant_type", "client_credentials")], headers: [("Authorization", "Basic !!!")])
+            let garbled = try await HTTP.form(
+                auth.url + "/oauth/token", [("grant_type", "client_credentials")], headers: [("Authorization", "Basic !!!")])
             #expect(garbled.status == 401)
 
             var metrics = try await auth.scrape()
@@ -66,7 +70,9 @@ import Testing
             #expect(metrics.value("portier_auth_authentication_failures_total", ["reason": "malformed_credentials"]) == 1)
             #expect(metrics.value("portier_auth_token_signing_duration_seconds_count") == 2)
             #expect((metrics.value("portier_auth_token_signing_duration_seconds_sum") ?? 0) > 0)
-            #expect(metrics.value("portier_auth_requests_total", ["route": "/oauth/token", "method": "POST", "status": "200"]) == 2, "fast path counted too")
+            #expect(
+                metrics.value("portier_auth_requests_total", ["route": "/oauth/token", "method": "POST", "status": "200"]) == 2,
+                "fast path counted too")
             #expect(metrics.value("portier_auth_requests_total", ["route": "/oauth/token", "method": "POST", "status": "401"]) == 4)
             #expect(metrics.value("portier_auth_throttled_requests_total") == 0)
 
@@ -230,7 +236,8 @@ extension HotelStack {
                 let metrics = try await HTTP.request(.GET, "http://127.0.0.1:\(admin)/metrics")
                 #expect(metrics.status == 200, "\(name)")
                 #expect(metrics.text.contains("# TYPE portier_\(name)_"), "\(name): \(metrics.text.prefix(300))")
-                #expect(try await HTTP.request(.GET, "http://127.0.0.1:\(up.ports[name] ?? 0)/metrics").status == 404, "\(name): not on the public port")
+                #expect(
+                    try await HTTP.request(.GET, "http://127.0.0.1:\(up.ports[name] ?? 0)/metrics").status == 404, "\(name): not on the public port")
             }
             up.process.signal(SIGTERM)
             #expect(try await up.process.waitForExit() == 0)

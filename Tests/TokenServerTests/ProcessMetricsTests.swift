@@ -12,7 +12,9 @@ import Testing
             #expect(AdminSettings.isLoopback(host), "\(host)")
             #expect(!AdminSettings(host: host, port: 0).requiresToken, "\(host)")
         }
-        for host in ["0.0.0.0", "::", "10.0.0.5", "192.168.1.1", "127.evil.example", "127.0.0.1.nip.io", "127.0.0.256", "128.0.0.1", "example.com", ""] {
+        for host in [
+            "0.0.0.0", "::", "10.0.0.5", "192.168.1.1", "127.evil.example", "127.0.0.1.nip.io", "127.0.0.256", "128.0.0.1", "example.com", "",
+        ] {
             #expect(!AdminSettings.isLoopback(host), "\(host)")
             #expect(AdminSettings(host: host, port: 0).requiresToken, "\(host)")
         }
