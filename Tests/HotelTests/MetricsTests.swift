@@ -239,6 +239,13 @@ extension HotelStack {
                 #expect(
                     try await HTTP.request(.GET, "http://127.0.0.1:\(up.ports[name] ?? 0)/metrics").status == 404, "\(name): not on the public port")
             }
+            // A crashed service comes back with its admin listener on the port the table shows.
+            kill(up.pids["rooms"] ?? 0, SIGKILL)
+            _ = try await up.process.waitForLine(containing: "rooms restarted")
+            #expect(
+                try await eventually {
+                    try await HTTP.request(.GET, "http://127.0.0.1:\(up.adminPorts["rooms"] ?? 0)/metrics").text.contains("# TYPE portier_rooms_")
+                })
             up.process.signal(SIGTERM)
             #expect(try await up.process.waitForExit() == 0)
         }
