@@ -28,20 +28,22 @@ enum AdminListener {
     static func application(
         core: GatewayCore, watcher: RouteTableWatcher, settings: GatewaySettings, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void
-    ) -> some ApplicationProtocol {
-        let router = MethodSemantics.router()
-        router.add(middleware: AccessLogMiddleware(logger: logger))
-        if settings.adminRequiresToken {
-            router.add(middleware: AdminTokenMiddleware(core: core))
-        }
-        router.get("/metrics") { _, _ -> Response in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: core.metrics.render(routes: core.table.routes)))
-            )
-        }
-        router.get("/health/live") { _, _ in response(core.builtIn(path: "/health/live", method: .get)) }
-        router.get("/health/ready") { _, _ in response(core.builtIn(path: "/health/ready", method: .get)) }
+    ) throws -> some ApplicationProtocol {
+        let endpoint = try AdminEndpoint(
+            settings: AdminSettings(host: settings.adminHost, port: settings.adminPort), verifier: { await verify($0, core: core) }
+        )
+        return AdminServer.application(
+            process: "gateway", endpoint: endpoint, render: { core.metrics.render(routes: core.table.routes) }, logger: logger,
+            ready: {
+                let reasons = core.notReadyReasons()
+                return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
+            },
+            extraRoutes: { router in addStatusRoutes(to: router, core: core, watcher: watcher, logger: logger) },
+            onServerRunning: onServerRunning
+        )
+    }
+
+    static func addStatusRoutes(to router: Router<PortierRequestContext>, core: GatewayCore, watcher: RouteTableWatcher, logger: Logger) {
         router.get("/status") { _, _ -> Response in
             Response(
                 status: .ok,
@@ -70,7 +72,8 @@ enum AdminListener {
                 }
             )
         }
-        router.post("/admin/reload") { _, _ -> Response in
+        // Reloads change what the gateway serves: each one leaves an access-log line with its request id.
+        router.group().add(middleware: AccessLogMiddleware(logger: logger)).post("/admin/reload") { _, _ -> Response in
             guard let record = watcher.check(reason: "admin API", force: true) else {
                 throw APIError(.internalServerError, "reload_failed", "the reload did not report an outcome")
             }
@@ -87,23 +90,31 @@ enum AdminListener {
                 )
             }
         }
-        MethodSemantics.complete(router)
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(settings.adminHost, port: settings.adminPort), serverName: "portier-gateway-admin"),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? settings.adminPort
-                logger.info(
-                    "gateway admin listener ready",
-                    metadata: [
-                        "host": .string(settings.adminHost), "port": .stringConvertible(port),
-                        "requires_token": .stringConvertible(settings.adminRequiresToken),
-                    ]
-                )
-                await onServerRunning(port)
-            },
-            logger: logger
-        )
+    }
+
+    /// An admin token, checked like any route's token (the routes' JWKS, issuer, audience and
+    /// revocations). Without an `auth` section there is nothing to check it with: 503, so the
+    /// listener never opens up by accident.
+    static func verify(_ token: String, core: GatewayCore) async -> AdminTokenCheck {
+        guard let guardian = core.authGuard else {
+            return .unavailable("the admin listener needs an admin token, but routes.json has no auth section to verify it with")
+        }
+        let authorization = "Bearer " + token
+        var memo = TokenCache.Memo()
+        var outcome = guardian.check(authorization: authorization, method: .get, required: [], on: "admin", memo: &memo)
+        if case .needsKeys(let kid) = outcome {
+            outcome = await guardian.checkAfterLoadingKeys(authorization: authorization, method: .get, required: [], on: "admin", kid: kid)
+        }
+        switch outcome {
+        case .allowed(let identity):
+            return .valid(scopes: identity.scopes, clientID: identity.clientID)
+        case .refused(let error) where error.status == .serviceUnavailable:
+            return .unavailable(error.message)
+        case .refused(let error):
+            return .invalid(error.message)
+        case .needsKeys:
+            return .unavailable("the gateway has no token signing keys yet; is the token server up?")
+        }
     }
 
     struct ReloadAnswer: Encodable {
@@ -121,50 +132,12 @@ enum AdminListener {
         return buffer
     }
 
-    static func response(_ local: GatewayCore.LocalResponse?) -> Response {
-        guard let local else { return Response(status: .notFound) }
-        return Response(status: local.status, headers: local.headers, body: .init(byteBuffer: local.body))
-    }
-}
-
-/// Admits admin requests that carry a valid token with the `admin` scope (the listener is bound
-/// beyond loopback). Without an `auth` section in routes.json there is nothing to verify tokens
-/// with, and every request gets 503: the listener never opens up by accident.
-struct AdminTokenMiddleware: RouterMiddleware {
-    typealias Context = PortierRequestContext
-    let core: GatewayCore
-    static let scope = "admin"
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        // The probes stay open, as on the public port: Kubernetes cannot send a token.
-        if request.uri.path.hasPrefix("/health/") { return try await next(request, context) }
-        guard let guardian = core.authGuard else {
-            throw APIError.serviceUnavailable(
-                "the admin listener is bound beyond loopback and needs an admin token, but routes.json has no auth section to verify it with",
-                retryAfter: 5
-            )
-        }
-        let authorization = request.headers[.authorization]
-        var memo = TokenCache.Memo()
-        var outcome = guardian.check(authorization: authorization, method: request.method, required: [Self.scope], on: "admin", memo: &memo)
-        if case .needsKeys(let kid) = outcome {
-            outcome = await guardian.checkAfterLoadingKeys(authorization: authorization, method: request.method, required: [Self.scope], on: "admin", kid: kid)
-        }
-        switch outcome {
-        case .allowed:
-            return try await next(request, context)
-        case .refused(let error):
-            throw error
-        case .needsKeys:
-            throw APIError.serviceUnavailable("the gateway has no token signing keys yet; is the token server up?", retryAfter: 1)
-        }
-    }
 }
 
 extension GatewaySettings {
     /// Whether the admin listener is reachable from beyond this machine, and so needs a token.
     public var adminRequiresToken: Bool {
-        !AdminSettings.isLoopback(adminHost)
+        AdminSettings(host: adminHost, port: adminPort).requiresToken
     }
 }
 

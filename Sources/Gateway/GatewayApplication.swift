@@ -188,7 +188,7 @@ public enum Gateway {
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         )
-        let admin = AdminListener.application(core: core, watcher: watcher, settings: settings, logger: logger, onServerRunning: onAdminRunning)
+        let admin = try AdminListener.application(core: core, watcher: watcher, settings: settings, logger: logger, onServerRunning: onAdminRunning)
         // Shutdown runs in reverse: the servers drain first, the client closes last.
         let clients = HTTPClientService(client: client, pools: pools)
         var services: [any Service] = [clients, watcher, AuthMaintenance(core: core)]

@@ -93,19 +93,33 @@ public enum AdminServer {
         extraRoutes: (Router<PortierRequestContext>) -> Void = { _ in },
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        application(
+            process: process, endpoint: endpoint, render: { await metrics.render() }, logger: logger, ready: ready, extraRoutes: extraRoutes,
+            onServerRunning: onServerRunning
+        )
+    }
+
+    /// The same, with /metrics rendered by `render` (the gateway keeps its own registry).
+    public static func application(
+        process: String, endpoint: AdminEndpoint, render: @escaping @Sendable () async -> [UInt8], logger: Logger,
+        ready: @escaping @Sendable () async -> String?, extraRoutes: (Router<PortierRequestContext>) -> Void = { _ in },
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         let settings = endpoint.settings
-        let router = Router(context: PortierRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let router = MethodSemantics.router()
         if let verifier = endpoint.verifier {
             router.add(middleware: AdminTokenMiddleware(verifier: verifier, logger: logger))
         }
         router.get("/metrics") { _, _ in
-            let body = await metrics.render()
+            let body = await render()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: body))
             )
         }
         HealthRoutes.add(to: router, ready: ready)
         extraRoutes(router)
+        // Known paths asked with another method answer 405 with Allow, as on the public ports.
+        MethodSemantics.complete(router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "portier-\(process)-admin"),
@@ -113,7 +127,7 @@ public enum AdminServer {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 logger.info(
-                    "admin listener ready",
+                    "\(process) admin listener ready",
                     metadata: [
                         "host": .string(settings.host), "port": .stringConvertible(port),
                         "requires_token": .stringConvertible(settings.requiresToken),
