@@ -54,6 +54,7 @@ public struct BookList: HotelQuery, Equatable {
     public var party: Party
 
     public init(query: QueryItems) throws(RequestError) {
+        try query.allowOnly(["page", "size", "guestId", "hostId"])
         page = try query.page()
         party = try Self.party(query)
     }
@@ -74,6 +75,7 @@ public struct MyPageList: HotelQuery, Equatable {
     public var party: Party
 
     public init(query: QueryItems) throws(RequestError) {
+        try query.allowOnly(["page", "size", "guestId", "hostId"])
         page = try query.page()
         party = try BookList.party(query)
     }

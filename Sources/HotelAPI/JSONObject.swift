@@ -30,7 +30,7 @@ public struct JSONObject: Sendable {
     public func int64(_ name: String) throws(RequestError) -> Int64 {
         let value = try value(name)
         guard case .number(let text) = value else { throw wrongType(name, value, expected: "an integer") }
-        guard let number = StrictInteger.parse(text) else {
+        guard let number = StrictInteger.parse(text) ?? WholeNumber.parse(text) else {
             throw RequestError(field: name, "field \(name) must be a whole number between \(Int64.min) and \(Int64.max)")
         }
         return number
@@ -79,5 +79,72 @@ public enum StrictInteger {
             value = next
         }
         return value
+    }
+}
+
+/// A JSON number that is a whole number in any of JSON's spellings: `3.0`, `3e0`, `30e-1` and `3`
+/// are all the integer 3 to JSON Schema (and to the OpenAPI document), so a field declared
+/// `integer` accepts them. Already checked against the JSON grammar; nil when the value has a
+/// fraction or is outside Int64.
+public enum WholeNumber {
+    public static func parse(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        var index = 0
+        var negative = false
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        // The significant digits, and how many of them stood after the decimal point.
+        var digits: [UInt8] = []
+        var fractionDigits = 0
+        while index < bytes.count, isDigit(bytes[index]) {
+            digits.append(bytes[index])
+            index += 1
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < bytes.count, isDigit(bytes[index]) {
+                digits.append(bytes[index])
+                fractionDigits += 1
+                index += 1
+            }
+        }
+        var exponentText: [UInt8] = []
+        var exponentNegative = false
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                exponentNegative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            while index < bytes.count, isDigit(bytes[index]) {
+                exponentText.append(bytes[index])
+                index += 1
+            }
+        }
+        guard index == bytes.count, !digits.isEmpty else { return nil }
+        // Zero in any spelling (0.0, -0e99999) is zero; otherwise the exponent must be small.
+        guard let first = digits.firstIndex(where: { $0 != UInt8(ascii: "0") }) else { return 0 }
+        digits.removeFirst(first)
+        let exponentDigits = exponentText.drop { $0 == UInt8(ascii: "0") }
+        guard exponentDigits.count <= 4 else { return nil }
+        var exponent = 0
+        for byte in exponentDigits { exponent = exponent * 10 + Int(byte - UInt8(ascii: "0")) }
+        // The value is digits x 10^shift.
+        let shift = (exponentNegative ? -exponent : exponent) - fractionDigits
+        if shift >= 0 {
+            guard digits.count + shift <= 19 else { return nil }
+            digits += Array(repeating: UInt8(ascii: "0"), count: shift)
+        } else {
+            let cut = -shift
+            guard cut < digits.count, digits.suffix(cut).allSatisfy({ $0 == UInt8(ascii: "0") }) else {
+                // Every significant digit would be cut: a fraction of one, never zero (zero left above).
+                return nil
+            }
+            digits.removeLast(cut)
+        }
+        return StrictInteger.parse((negative ? "-" : "") + String(decoding: digits, as: UTF8.self))
     }
 }

@@ -10,6 +10,7 @@ public struct NotificationList: HotelQuery, Equatable {
     public var filter: Filter
 
     public init(query: QueryItems) throws(RequestError) {
+        try query.allowOnly(["page", "size", "recipient", "bookId"])
         page = try query.page()
         if let recipient = query["recipient"] {
             let parts = recipient.split(separator: ":", omittingEmptySubsequences: false)

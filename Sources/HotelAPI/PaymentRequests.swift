@@ -75,6 +75,7 @@ public struct PaymentList: HotelQuery, Equatable {
     public var filter: Filter
 
     public init(query: QueryItems) throws(RequestError) {
+        try query.allowOnly(["page", "size", "bookId", "guestId"])
         page = try query.page()
         let book = try query.int("bookId", in: 1...Int64.max)
         let guest = try query.int("guestId", in: 1...Int64.max)

@@ -18,6 +18,14 @@ public struct QueryItems: Sendable {
         items.first { $0.name == name }?.value
     }
 
+    /// Refuses a parameter the endpoint does not take: a misspelt filter (`maxprice=100`) would
+    /// otherwise be ignored and widen the answer without a word.
+    public func allowOnly(_ names: [String]) throws(RequestError) {
+        guard let unknown = items.first(where: { !names.contains($0.name) }) else { return }
+        let name = unknown.name.count > 40 ? unknown.name.prefix(40) + "..." : unknown.name
+        throw RequestError(field: unknown.name, "unknown query parameter '\(name)'; this endpoint takes \(names.joined(separator: ", "))")
+    }
+
     /// An optional integer within bounds; anything but plain ASCII digits is refused.
     public func int(_ name: String, in range: ClosedRange<Int64>) throws(RequestError) -> Int64? {
         guard let text = self[name] else { return nil }

@@ -50,6 +50,7 @@ public struct RoomSearch: HotelQuery, Equatable {
     public var stay: (from: CalendarDate, to: CalendarDate)?
 
     public init(query: QueryItems) throws(RequestError) {
+        try query.allowOnly(["page", "size", "minPrice", "maxPrice", "hostId", "name", "from", "to"])
         page = try query.page()
         minPrice = try query.int("minPrice", in: 0...Int64.max)
         maxPrice = try query.int("maxPrice", in: 0...Int64.max)

@@ -38,13 +38,21 @@ import Testing
 
     @Test func refusesFloatsHugeNumbersAndWrongTypesForIntegers() {
         for value in [
-            "1.0", "1.5", "1e2", "1e400", "-1e400", "9223372036854775808", "-9223372036854775809", "1" + String(repeating: "0", count: 5000), #""7""#,
+            "1.5", "0.5", "1e-1", "12.30", "1e400", "1e-400", "-1e400", "9223372036854775808", "-9223372036854775809", "1" + String(repeating: "0", count: 5000), #""7""#,
             "null", "[1]", "{}",
         ] {
             let text = message(NewRoom.self, #"{"name":"A","hostId":"# + value + #","price":10}"#) ?? "accepted"
             #expect(text.contains("hostId"), "\(value.prefix(30)): \(text)")
         }
         #expect(message(NewRoom.self, #"{"name":"A","hostId":-1,"price":10}"#) == "hostId must be a positive integer")
+        // JSON Schema (and so the OpenAPI document) counts 7.0 and 7e0 as the integer 7: so do the services.
+        for value in ["7.0", "7e0", "70e-1", "0.7e1", "7.000E+0"] {
+            let room = try? NewRoom.decodeAndValidate(Data((#"{"name":"A","hostId":1,"price":10,"capacity":"# + value + "}").utf8))
+            #expect(room?.capacity == 7, "\(value)")
+        }
+        let largest = try? NewRoom.decodeAndValidate(Data(#"{"name":"A","hostId":9.223372036854775807e18,"price":1e1}"#.utf8))
+        #expect(largest?.hostId == Int64.max && largest?.price == 10)
+        #expect(message(NewRoom.self, #"{"name":"A","hostId":-0.0,"price":10}"#) == "hostId must be a positive integer")
         #expect(message(NewRoom.self, #"{"name":"A","hostId":9223372036854775807,"price":10}"#) == nil)
         #expect(message(NewRoom.self, #"{"name":"A","hostId":1,"price":10000001}"#) == "price must be between 1 and 10000000")
         #expect(message(NewRoom.self, #"{"name":"A","hostId":1,"price":10,"capacity":21}"#) == "capacity must be between 1 and 20")
