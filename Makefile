@@ -7,7 +7,7 @@ APT_PACKAGES := libjwt-dev libssl-dev libsqlite3-dev pkg-config
 TEST_APT_PACKAGES := postgresql chromium chromium-driver
 BIN          := .build/$(CONFIG)/portier
 
-.PHONY: all deps test-deps apt-install build run test venv validate-k8s status-page-test fuzz bench format clean
+.PHONY: all deps test-deps apt-install build run test venv validate-k8s status-page-test contract-test fuzz bench format clean
 
 all: build
 
@@ -44,15 +44,20 @@ test: test-deps validate-k8s
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@$(MAKE) --no-print-directory status-page-test
+	@$(MAKE) --no-print-directory contract-test
 	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh
 
 # The Python tools the tests use, pinned, in one virtualenv of the project's own (PyPI):
 # kubernetes-validate checks the manifests against the schemas of K8S_VERSION, strictly (a misspelt
-# or misplaced field fails); selenium drives headless Chromium through the status page.
+# or misplaced field fails); selenium drives headless Chromium through the status page;
+# openapi-spec-validator and schemathesis check the OpenAPI document and the running stack against it.
 K8S_VERSION                 ?= 1.30.0
 KUBERNETES_VALIDATE_VERSION := 1.37.0
 SELENIUM_VERSION            := 4.40.0
-PY_PACKAGES                 := kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION) selenium==$(SELENIUM_VERSION)
+OPENAPI_VALIDATOR_VERSION   := 0.9.0
+SCHEMATHESIS_VERSION        := 4.32.5
+PY_PACKAGES                 := kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION) selenium==$(SELENIUM_VERSION) \
+                               openapi-spec-validator==$(OPENAPI_VALIDATOR_VERSION) schemathesis==$(SCHEMATHESIS_VERSION)
 VENV                        := .build-venv
 
 ## venv: install the pinned Python test tools into .build-venv (once; again when the pins change)
@@ -71,6 +76,15 @@ validate-k8s: venv
 status-page-test: test-deps venv
 	$(SWIFT) build --product portier
 	$(VENV)/bin/python tests/status_page.py .build/debug/portier
+
+CONTRACT_EXAMPLES ?= 100
+
+## contract-test: validate the OpenAPI document (openapi-spec-validator), then run schemathesis through
+## the gateway of a stack of its own: CONTRACT_EXAMPLES cases per operation (default 100) and the
+## linked sequences; any 5xx or answer the document does not describe fails (tests/contract.sh)
+contract-test: test-deps venv
+	$(SWIFT) build --product portier
+	MAX_EXAMPLES=$(CONTRACT_EXAMPLES) VENV=$(VENV) tests/contract.sh
 
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 5

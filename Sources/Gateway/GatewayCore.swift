@@ -269,6 +269,9 @@ final class GatewayCore: Sendable {
             return .respond(LocalResponse(.badRequest(reason), requestID: request.requestID))
         }
         if let builtIn = builtIn(path: request.path, method: request.method) { return .respond(builtIn) }
+        if Self.builtInPaths.contains(request.path) {
+            return .respond(LocalResponse(.methodNotAllowed(allowed: [.get, .head]), requestID: request.requestID))
+        }
         if request.path == "/metrics" {
             // Served on the admin listener only; answered here so that no route proxies it either.
             return .respond(LocalResponse(.notFound("/metrics is served on the gateway's admin listener"), requestID: request.requestID))
@@ -395,10 +398,17 @@ final class GatewayCore: Sendable {
             return LocalResponse(status: .ok, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{\"status\":\"up\"}"))
         case "/health/ready":
             return readiness()
+        case "/openapi.json":
+            return LocalResponse(status: .ok, headers: [.contentType: "application/json"], body: Self.openAPIDocument)
         default:
             return nil
         }
     }
+
+    /// The API's OpenAPI document, public like the health probes (`portier openapi` prints the same).
+    static let openAPIDocument = ByteBuffer(string: OpenAPIDocument.json)
+    /// The paths ``builtIn(path:method:)`` answers; other methods on them are 405.
+    static let builtInPaths: Set<Substring> = ["/health/live", "/health/ready", "/openapi.json"]
 
     // MARK: - Accounting
 

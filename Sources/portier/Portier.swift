@@ -9,7 +9,7 @@ struct Portier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "portier",
         abstract: "An API gateway with a bundled OAuth2 token server, and the hotel services behind it.",
-        subcommands: [UpCommand.self, AuthCommand.self, GatewayCommand.self, ServeCommand.self, KeysCommand.self, ClientsCommand.self, TokensCommand.self, EventsCommand.self, DatabaseCommand.self, StatusCommand.self]
+        subcommands: [UpCommand.self, AuthCommand.self, GatewayCommand.self, ServeCommand.self, KeysCommand.self, ClientsCommand.self, TokensCommand.self, EventsCommand.self, DatabaseCommand.self, OpenAPICommand.self, StatusCommand.self]
     )
 
     /// Everything portier creates (SQLite files and their WAL/SHM, logs, keys, secrets, directories)
