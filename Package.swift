@@ -46,6 +46,9 @@ let package = Package(
             name: "Resilience",
             swiftSettings: swiftSettings
         ),
+        // W3C trace context as integers and bytes, with no dependencies: the gateway's data path
+        // and the services share it, and its fuzz target links it alone.
+        .target(name: "PortierTracing", swiftSettings: swiftSettings),
         .target(
             name: "GatewayConfig",
             dependencies: ["Resilience", .product(name: "HTTPTypes", package: "swift-http-types")],
@@ -252,6 +255,7 @@ let package = Package(
             dependencies: ["HotelAPI"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "PortierTracingTests", dependencies: ["PortierTracing"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ResilienceTests",
             dependencies: ["Resilience"],
@@ -286,5 +290,8 @@ let package = Package(
         ),
         .executableTarget(name: "FuzzHotelAPI", dependencies: ["FuzzSupport", "HotelAPI"], path: "Fuzz/HotelAPI", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzRequestPath", dependencies: ["FuzzSupport"], path: "Fuzz/RequestPath", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzTraceParent", dependencies: ["FuzzSupport", "PortierTracing"], path: "Fuzz/TraceParent", swiftSettings: swiftSettings
+        ),
     ]
 )

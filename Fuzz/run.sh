@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 SCRATCH=.build-fuzz
-ALL_TARGETS="Routes RouteMatch RequestPath GatewayHeaders Forms Tokens Events HotelAPI"
+ALL_TARGETS="Routes RouteMatch RequestPath GatewayHeaders Forms Tokens Events HotelAPI TraceParent"
 TARGETS=${*:-$ALL_TARGETS}
 # ASan catches out-of-bounds access in the unsafe-pointer code (Base64URL, OpenSSL calls);
 # --export-dynamic lets the target find libFuzzer's driver (SwiftPM supplies its own main).

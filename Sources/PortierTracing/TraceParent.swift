@@ -1,0 +1,175 @@
+/// A W3C Trace Context `traceparent` (https://www.w3.org/TR/trace-context-2/): the trace a request
+/// belongs to and the span that sent it, as plain integers so the gateway's data path can read,
+/// log and write it without allocating.
+///
+/// Read from bytes by the W3C rules (see ``init(parsing:)``); written as version `00`, which is
+/// what a participant must send whatever version it received.
+public struct TraceParent: Sendable, Equatable, Hashable {
+    /// The 128-bit trace id, high and low halves. Never both zero.
+    public var traceIDHigh: UInt64
+    public var traceIDLow: UInt64
+    /// The id of the span that sent this (the receiver's parent). Never zero.
+    public var parentID: UInt64
+    /// The flags this participant understands: bit 0 sampled, bit 1 random trace id (Level 2).
+    public var flags: UInt8
+
+    /// The flags a participant propagates; unknown bits of a newer version are dropped.
+    public static let knownFlags: UInt8 = 0x03
+    /// The length of a version-00 value.
+    public static let length = 55
+
+    public init(traceIDHigh: UInt64, traceIDLow: UInt64, parentID: UInt64, flags: UInt8) {
+        self.traceIDHigh = traceIDHigh
+        self.traceIDLow = traceIDLow
+        self.parentID = parentID
+        self.flags = flags & Self.knownFlags
+    }
+
+    public var isSampled: Bool { flags & 0x01 != 0 }
+
+    /// The same trace, sent on by the span `spanID`: what a participant writes to the next hop.
+    public func child(spanID: UInt64) -> TraceParent {
+        TraceParent(traceIDHigh: traceIDHigh, traceIDLow: traceIDLow, parentID: spanID, flags: flags)
+    }
+
+    /// Reads a `traceparent` value; nil when a receiver must ignore it (and start a new trace):
+    /// - the version is two lowercase hex digits and not `ff`; version `00` is exactly 55 bytes,
+    ///   a later version at least 55 with `-` after the first 55 when longer;
+    /// - `-` at 2, 35 and 52; a 32-digit trace id and a 16-digit parent id, lowercase hex and not
+    ///   all zeros; two hex digits of flags.
+    public init?<Bytes: Collection<UInt8>>(parsing bytes: Bytes) {
+        let count = bytes.count
+        guard count >= Self.length else { return nil }
+        var index = bytes.startIndex
+        func take(_ digits: Int) -> UInt64? {
+            var value: UInt64 = 0
+            for _ in 0..<digits {
+                guard let nibble = Self.nibble(bytes[index]) else { return nil }
+                value = value << 4 | UInt64(nibble)
+                index = bytes.index(after: index)
+            }
+            return value
+        }
+        func dash() -> Bool {
+            guard bytes[index] == UInt8(ascii: "-") else { return false }
+            index = bytes.index(after: index)
+            return true
+        }
+        guard let version = take(2), version != 0xFF else { return nil }
+        if version == 0 {
+            guard count == Self.length else { return nil }
+        } else if count > Self.length {
+            guard bytes[bytes.index(bytes.startIndex, offsetBy: Self.length)] == UInt8(ascii: "-") else { return nil }
+        }
+        guard dash(), let high = take(16), let low = take(16), dash(), let parent = take(16), dash(), let flags = take(2) else { return nil }
+        guard high != 0 || low != 0, parent != 0 else { return nil }
+        self.init(traceIDHigh: high, traceIDLow: low, parentID: parent, flags: UInt8(truncatingIfNeeded: flags))
+    }
+
+    /// Reads the value of a `traceparent` header (see ``init(parsing:)``).
+    public init?(_ text: String) {
+        self.init(parsing: text.utf8)
+    }
+
+    /// The header value, version `00`: 55 bytes.
+    public var header: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Self.length)
+        write(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the header value's 55 bytes.
+    public func write(into bytes: inout [UInt8]) {
+        bytes.append(contentsOf: [UInt8(ascii: "0"), UInt8(ascii: "0"), UInt8(ascii: "-")])
+        Self.appendHex(traceIDHigh, digits: 16, to: &bytes)
+        Self.appendHex(traceIDLow, digits: 16, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        Self.appendHex(parentID, digits: 16, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        Self.appendHex(UInt64(flags), digits: 2, to: &bytes)
+    }
+
+    /// The trace id as 32 lowercase hex digits, as logs and tracing back ends show it.
+    public var traceID: String { Self.hex(traceIDHigh) + Self.hex(traceIDLow) }
+
+    /// 16 lowercase hex digits: how span ids are written.
+    public static func hex(_ value: UInt64) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        appendHex(value, digits: 16, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the low `digits` hex digits of `value`, most significant first, lowercase.
+    public static func appendHex(_ value: UInt64, digits: Int, to bytes: inout [UInt8]) {
+        var shift = (digits - 1) * 4
+        while shift >= 0 {
+            bytes.append(hexDigits[Int(truncatingIfNeeded: (value >> UInt64(shift)) & 0x0F)])
+            shift -= 4
+        }
+    }
+
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// A lowercase hex digit's value; uppercase is not allowed in trace context.
+    static func nibble(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte &- UInt8(ascii: "a") &+ 10
+        default: return nil
+        }
+    }
+}
+
+/// `tracestate`: vendors' own entries, passed on unchanged with the trace they belong to.
+public enum TraceState {
+    /// The most a participant must pass on (W3C: 32 entries of up to 256 bytes may be cut to 512).
+    public static let maxBytes = 512
+
+    /// Whether `value` may be passed on: 1-512 bytes of printable ASCII (a list of `key=value`
+    /// entries; its finer grammar is the vendors' business, not a proxy's).
+    public static func isAcceptable(_ value: some StringProtocol) -> Bool {
+        let bytes = value.utf8
+        return !bytes.isEmpty && bytes.count <= maxBytes && bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+    }
+}
+
+/// Trace and span ids for one connection or task, without a system call per id: SplitMix64 over
+/// a random seed drawn once (as ``RequestID``'s generator). Ids need to be unique, not secret.
+public struct TraceIDGenerator: Sendable {
+    private var state: UInt64
+
+    public init() {
+        var random = SystemRandomNumberGenerator()
+        state = random.next()
+    }
+
+    /// Starts from `seed` (tests).
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    /// A new span id: never zero.
+    public mutating func spanID() -> UInt64 {
+        while true {
+            let value = mix()
+            if value != 0 { return value }
+        }
+    }
+
+    /// A new trace, sent by the span `spanID`: random id (flag bit 1), not sampled.
+    public mutating func newTrace(spanID: UInt64) -> TraceParent {
+        let high = mix()
+        let low = self.spanID()
+        return TraceParent(traceIDHigh: high, traceIDLow: low, parentID: spanID, flags: 0x02)
+    }
+
+    private mutating func mix() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
