@@ -77,7 +77,8 @@ struct RouteMethods: Sendable {
     }
 }
 
-/// Turns the router's "no route" into 405 when the path is known and only the method is not.
+/// Turns the router's "no route" into 405 when the path is known and only the method is not, and
+/// into the JSON 404 otherwise (also on a router without ``AccessLogMiddleware``, such as an admin listener's).
 struct UnsupportedMethodMiddleware: RouterMiddleware {
     typealias Context = PortierRequestContext
     let routes: RouteMethods
@@ -87,7 +88,9 @@ struct UnsupportedMethodMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             // Only the router's own miss throws HTTPError(.notFound); handlers answer with APIError.
-            guard let allowed = routes.allowed(at: request.uri.path), !allowed.contains(request.method) else { throw error }
+            guard let allowed = routes.allowed(at: request.uri.path), !allowed.contains(request.method) else {
+                throw APIError.notFound("no resource at \(request.uri.path)")
+            }
             throw APIError.methodNotAllowed(allowed: allowed)
         }
     }
