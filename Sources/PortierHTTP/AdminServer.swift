@@ -107,6 +107,8 @@ public enum AdminServer {
     ) -> some ApplicationProtocol {
         let settings = endpoint.settings
         let router = MethodSemantics.router()
+        // Request ids, JSON errors (an unknown path is a JSON 404) and an access-log line, as on the public ports.
+        router.add(middleware: AccessLogMiddleware(logger: logger))
         if let verifier = endpoint.verifier {
             router.add(middleware: AdminTokenMiddleware(verifier: verifier, logger: logger))
         }
