@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Tokens", "PortierHTTP", "PortierClients", "Resilience", "GatewayConfig", "GatewayHeaders",
+                "Tokens", "PortierHTTP", "PortierClients", "PortierTracing", "Resilience", "GatewayConfig", "GatewayHeaders",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -134,6 +134,7 @@ let package = Package(
         .target(
             name: "PortierHTTP",
             dependencies: [
+                "PortierTracing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // Every process's admin listener and request metrics (AdminServer, RequestMetricsMiddleware).
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -264,7 +265,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "TokenServer", "Tokens", "PortierHTTP", "PortierClients", "PortierTestSupport", "Resilience",
+                "Gateway", "TokenServer", "Tokens", "PortierHTTP", "PortierClients", "PortierTestSupport", "PortierTracing", "Resilience",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

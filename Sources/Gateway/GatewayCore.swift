@@ -9,6 +9,7 @@ import NIOHTTP1
 import NIOPosix
 import PortierClients
 import PortierHTTP
+import PortierTracing
 import Resilience
 import Synchronization
 import Tokens
@@ -216,6 +217,10 @@ final class GatewayCore: Sendable {
             buffer.writeStaticString("X-Forwarded-Proto: http\r\n")
             if let host = headers.first(name: "host") { HTTPWire.writeField(&buffer, "X-Forwarded-Host", host) }
             HTTPWire.writeField(&buffer, "X-Request-Id", request.requestID)
+            buffer.writeStaticString("traceparent: ")
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: TraceParent.length) { request.trace.write(into: $0) }
+            buffer.writeStaticString("\r\n")
+            if let state = request.traceState { HTTPWire.writeField(&buffer, "tracestate", state) }
             for (name, value) in identity?.upstreamHeaders ?? [] { HTTPWire.writeField(&buffer, name, value) }
             buffer.writeStaticString("\r\n")
             return chunked
@@ -232,11 +237,23 @@ final class GatewayCore: Sendable {
         var peer: String
         /// Why the path cannot be routed (see ``RequestPath``); `path` is then the raw path.
         var pathRefusal: String?
+        /// The trace as the gateway sends it on (W3C Trace Context): the client's trace when its
+        /// `traceparent` is valid, else a new one; the parent is the gateway's own span.
+        var trace: TraceParent
+        /// The client's `tracestate`, passed on only with the client's trace.
+        var traceState: String?
 
         /// The request target is split at `?`; the path is routed and forwarded normalized, the
         /// query passes untouched.
-        init(head: HTTPRequestHead, peer: String, ids: inout RequestID.Generator) {
+        init(head: HTTPRequestHead, peer: String, ids: inout RequestID.Generator, traces: inout TraceIDGenerator) {
             self.head = head
+            let span = traces.spanID()
+            if let incoming = head.headers.first(name: "traceparent"), let parent = TraceParent(incoming) {
+                trace = parent.child(spanID: span)
+                traceState = head.headers.first(name: "tracestate").flatMap { TraceState.isAcceptable($0) ? $0 : nil }
+            } else {
+                trace = traces.newTrace(spanID: span)
+            }
             self.method = head.method.portable
             self.peer = peer
             let target = head.uri[...]
@@ -438,6 +455,7 @@ final class GatewayCore: Sendable {
         if let clientID = trace.clientID { line.field("client_id", clientID) }
         if let upstream = trace.upstream { line.field("upstream", upstream) }
         line.field("request_id", request.requestID)
+        line.trace(request.trace)
         line.write()
     }
 

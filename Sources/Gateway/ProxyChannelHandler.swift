@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PortierHTTP
+import PortierTracing
 import Resilience
 
 /// One client connection of the gateway, on its event loop from first byte to last.
@@ -38,6 +39,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Inside a batch of client reads: upstream writes are flushed once, when the batch ends.
     private var inReadBatch = false
     private var ids = RequestID.Generator()
+    private var traces = TraceIDGenerator()
     /// The framing of the response being written to the client.
     private var response = ResponseWriter()
     /// The upstream's head while the step that writes it to the client is performed.
@@ -467,7 +469,7 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 
     private func admit(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let request = GatewayCore.RequestInfo(head: head, peer: peer, ids: &ids)
+        let request = GatewayCore.RequestInfo(head: head, peer: peer, ids: &ids, traces: &traces)
         let leg = Leg(request: request)
         self.leg = leg
         proceed(leg, admission: core.admit(request, trace: &leg.trace, memo: &tokenMemo, snapshot: &snapshot))

@@ -12,7 +12,7 @@ public enum HeaderRules {
     /// an upstream can trust them.
     public static let gatewayOwned: Set<String> = [
         "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "forwarded", "x-real-ip", "x-request-id",
-        "x-client-id", "x-client-scopes", "x-client-authorities",
+        "x-client-id", "x-client-scopes", "x-client-authorities", "traceparent", "tracestate",
     ]
 
     /// The lowercased names a `Connection` header value lists (comma-separated, optional whitespace):
@@ -157,7 +157,8 @@ public enum HeaderRules {
     public static func isGatewayOwned(_ name: String) -> Bool {
         switch name.utf8.count {
         case 9: return equalsIgnoringCase(name, "forwarded") || equalsIgnoringCase(name, "x-real-ip")
-        case 11: return equalsIgnoringCase(name, "x-client-id")
+        case 10: return equalsIgnoringCase(name, "tracestate")
+        case 11: return equalsIgnoringCase(name, "x-client-id") || equalsIgnoringCase(name, "traceparent")
         case 12: return equalsIgnoringCase(name, "x-request-id")
         case 15: return equalsIgnoringCase(name, "x-forwarded-for") || equalsIgnoringCase(name, "x-client-scopes")
         case 16: return equalsIgnoringCase(name, "x-forwarded-host") || equalsIgnoringCase(name, "x-forwarded-port")

@@ -1,4 +1,5 @@
 import Logging
+public import PortierTracing
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -52,6 +53,20 @@ public struct AccessLogLine {
         let fraction = String(micros % 1000)
         bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: 3 - fraction.utf8.count))
         bytes.append(contentsOf: fraction.utf8)
+    }
+
+    /// `trace_id` (32 hex digits) and `span_id` (16: the span this line is about, the parent id
+    /// `trace` names), written as hex straight into the line.
+    public mutating func trace(_ trace: TraceParent) {
+        appendKey("trace_id")
+        bytes.append(UInt8(ascii: "\""))
+        TraceParent.appendHex(trace.traceIDHigh, digits: 16, to: &bytes)
+        TraceParent.appendHex(trace.traceIDLow, digits: 16, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        appendKey("span_id")
+        bytes.append(UInt8(ascii: "\""))
+        TraceParent.appendHex(trace.parentID, digits: 16, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Hands the line to the process's log sink.

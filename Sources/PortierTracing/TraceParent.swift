@@ -90,6 +90,34 @@ public struct TraceParent: Sendable, Equatable, Hashable {
         Self.appendHex(UInt64(flags), digits: 2, to: &bytes)
     }
 
+    /// Writes the header value's 55 bytes at the start of `buffer`; returns how many were written
+    /// (0 when `buffer` is shorter than that).
+    public func write(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard buffer.count >= Self.length else { return 0 }
+        var offset = 0
+        func put(_ byte: UInt8) {
+            buffer[offset] = byte
+            offset += 1
+        }
+        func putHex(_ value: UInt64, digits: Int) {
+            var shift = (digits - 1) * 4
+            while shift >= 0 {
+                put(Self.hexDigits[Int(truncatingIfNeeded: (value >> UInt64(shift)) & 0x0F)])
+                shift -= 4
+            }
+        }
+        put(UInt8(ascii: "0"))
+        put(UInt8(ascii: "0"))
+        put(UInt8(ascii: "-"))
+        putHex(traceIDHigh, digits: 16)
+        putHex(traceIDLow, digits: 16)
+        put(UInt8(ascii: "-"))
+        putHex(parentID, digits: 16)
+        put(UInt8(ascii: "-"))
+        putHex(UInt64(flags), digits: 2)
+        return offset
+    }
+
     /// The trace id as 32 lowercase hex digits, as logs and tracing back ends show it.
     public var traceID: String { Self.hex(traceIDHigh) + Self.hex(traceIDLow) }
 

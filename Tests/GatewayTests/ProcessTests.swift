@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import PortierTestSupport
+import PortierTracing
 import Testing
 
 /// `portier gateway` as a child process: what only a real process can show.
@@ -156,6 +157,11 @@ import Testing
             #expect((hit["ts"] as? String)?.hasSuffix("Z") == true)
             let miss = try #require(accessLine(missing.header("X-Request-Id")))
             #expect(miss["status"] as? Int == 404 && miss["path"] as? String == "/nowhere" && miss["upstream"] == nil)
+            // The line names the trace and the gateway's span: what the upstream got as its parent.
+            let echoed = try JSONSerialization.jsonObject(with: Data(found.body)) as? [String: Any]
+            let sent = try #require(((echoed?["headers"] as? [String: String])?["traceparent"]).flatMap(TraceParent.init))
+            #expect(hit["trace_id"] as? String == sent.traceID && hit["span_id"] as? String == TraceParent.hex(sent.parentID))
+            #expect((miss["trace_id"] as? String)?.utf8.count == 32 && (miss["span_id"] as? String)?.utf8.count == 16, "a refusal is traced too")
             run.gateway.signal(SIGTERM)
             #expect(try await run.gateway.waitForExit() == 0)
         }
