@@ -51,10 +51,14 @@ import Testing
     /// Found by the contract check: `/books?guestId=1&=null` was answered as if the stray
     /// parameter were not there; a misspelt filter would widen the answer the same way.
     @Test func unknownParametersAreNamed() throws {
-        #expect(message(RoomSearch.self, "maxprice=100") == "unknown query parameter 'maxprice'; this endpoint takes page, size, minPrice, maxPrice, hostId, name, from, to")
+        #expect(
+            message(RoomSearch.self, "maxprice=100")
+                == "unknown query parameter 'maxprice'; this endpoint takes page, size, minPrice, maxPrice, hostId, name, from, to")
         #expect(message(BookList.self, "guestId=1&=null")?.hasPrefix("unknown query parameter ''") == true)
         #expect(message(MyPageList.self, "guestId=1&guestid=2")?.hasPrefix("unknown query parameter 'guestid'") == true)
-        #expect(message(PaymentList.self, "bookId=1&" + String(repeating: "x", count: 500) + "=1")?.contains("'" + String(repeating: "x", count: 40) + "...'") == true)
+        #expect(
+            message(PaymentList.self, "bookId=1&" + String(repeating: "x", count: 500) + "=1")?.contains(
+                "'" + String(repeating: "x", count: 40) + "...'") == true)
         #expect(message(NotificationList.self, "bookId=1&page=2&size=5") == nil)
     }
 }

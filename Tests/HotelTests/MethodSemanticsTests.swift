@@ -8,7 +8,8 @@ import Testing
 @Suite(.serialized) struct MethodSemanticsTests {
     /// A raw exchange with `Connection: close`, so any bytes after the head (a body a HEAD answer must
     /// not have) are read too. Returns the status, the headers (lower-cased names) and what followed the head.
-    func raw(_ method: String, port: Int, _ path: String, token: String? = nil) async throws -> (status: Int, headers: [String: String], rest: String) {
+    func raw(_ method: String, port: Int, _ path: String, token: String? = nil) async throws -> (status: Int, headers: [String: String], rest: String)
+    {
         var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
         let text = try await RawSocket.sendAndReadUntilClosed(port: port, request + "\r\n")
@@ -101,7 +102,9 @@ import Testing
             #expect(response.header("Content-Type") == "application/json")
             #expect(response.json["openapi"] as? String == "3.1.0")
             let paths = try #require(response.json["paths"] as? [String: Any])
-            for path in ["/oauth/token", "/rooms", "/rooms/{id}", "/books", "/books/{id}", "/books/{id}/cancel", "/payments", "/notifications", "/mypages"] {
+            for path in [
+                "/oauth/token", "/rooms", "/rooms/{id}", "/books", "/books/{id}", "/books/{id}/cancel", "/payments", "/notifications", "/mypages",
+            ] {
                 #expect(paths[path] != nil, "\(path) is missing")
             }
             // The same bytes as `portier openapi` prints.
@@ -119,7 +122,8 @@ import Testing
     }
 
     func demoToken(_ hotel: HotelStack) async throws -> String {
-        let response = try await HTTP.form(hotel.gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", hotel.demoSecret)])
+        let response = try await HTTP.form(
+            hotel.gateway + "/oauth/token", [("grant_type", "client_credentials")], headers: [HTTP.basic("hotel-client", hotel.demoSecret)])
         return try #require(response.json["access_token"] as? String, "\(response.text)")
     }
 }
