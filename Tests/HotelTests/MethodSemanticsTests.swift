@@ -48,6 +48,7 @@ import Testing
             // The probes, on each process directly: the token server, the five services and the gateway.
             for name in ["auth", "gateway"] + HotelStack.Service.allCases.map(\.rawValue) {
                 try await expectHeadLikeGet(port: try #require(hotel.ports[name]), "/health/live")
+                try await expectHeadLikeGet(port: try #require(hotel.ports[name]), "/health/ready")
             }
             let token = try await demoToken(hotel)
             let gateway = try #require(hotel.ports["gateway"])
