@@ -38,6 +38,8 @@ enum AdminListener {
                 let reasons = core.notReadyReasons()
                 return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
             },
+            // The page holds no data; it fetches /status/events with the token it is given.
+            openPaths: ["/status"],
             extraRoutes: { router in addStatusRoutes(to: router, core: core, watcher: watcher, logger: logger) },
             onServerRunning: onServerRunning
         )

@@ -1,5 +1,6 @@
 public import Hummingbird
 public import Logging
+import HTTPTypes
 import NIOCore
 public import ServiceLifecycle
 
@@ -100,17 +101,26 @@ public enum AdminServer {
     }
 
     /// The same, with /metrics rendered by `render` (the gateway keeps its own registry).
+    /// Paths any caller may GET without a token: the probes (Kubernetes cannot send one, and the
+    /// public port answers them too).
+    public static let probes: Set<String> = ["/health/live", "/health/ready"]
+
+    /// The same, with /metrics rendered by `render` (the gateway keeps its own registry), and
+    /// `openPaths` (GET and HEAD only) that need no token beyond the probes: a page that holds no
+    /// data itself, which a browser must load before it can send a token.
     public static func application(
         process: String, endpoint: AdminEndpoint, render: @escaping @Sendable () async -> [UInt8], logger: Logger,
-        ready: @escaping @Sendable () async -> String?, extraRoutes: (Router<PortierRequestContext>) -> Void = { _ in },
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        ready: @escaping @Sendable () async -> String?, openPaths: Set<String> = [],
+        extraRoutes: (Router<PortierRequestContext>) -> Void = { _ in }, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let settings = endpoint.settings
         let router = MethodSemantics.router()
         // Request ids, JSON errors (an unknown path is a JSON 404) and an access-log line, as on the public ports.
         router.add(middleware: AccessLogMiddleware(logger: logger))
         if let verifier = endpoint.verifier {
-            router.add(middleware: AdminTokenMiddleware(verifier: verifier, logger: logger))
+            router.add(middleware: AdminTokenMiddleware(verifier: verifier, open: probes.union(openPaths), logger: logger))
+        } else {
+            router.add(middleware: LoopbackOnlyMiddleware(logger: logger))
         }
         router.get("/metrics") { _, _ in
             let body = await render()
@@ -148,10 +158,12 @@ public enum AdminServer {
 struct AdminTokenMiddleware: RouterMiddleware {
     typealias Context = PortierRequestContext
     let verifier: AdminTokenVerifier
+    /// Exact paths that GET and HEAD may reach without a token.
+    let open: Set<String>
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path.hasPrefix("/health/") { return try await next(request, context) }
+        if request.method == .get || request.method == .head, open.contains(request.uri.path) { return try await next(request, context) }
         do {
             try await authorize(request)
         } catch {
@@ -210,4 +222,55 @@ struct AdminTokenMiddleware: RouterMiddleware {
             }
         )
     }
+}
+
+/// A listener that asks for no token trusts that only this machine reaches it. A web page in the
+/// operator's browser can still reach loopback: by DNS rebinding (a name of the attacker's that
+/// resolves to 127.0.0.1, which shows in `Host`) or by a cross-site form post. So requests must name
+/// a loopback host, and a request that changes something must not come from another site.
+struct LoopbackOnlyMiddleware: RouterMiddleware {
+    typealias Context = PortierRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // HTTP/1.1's Host, as HTTPTypes reads it into the authority.
+        if let host = request.head.authority, !Self.isLoopbackAuthority(host) {
+            logger.warning("refused an admin request for another host", metadata: ["host": .string(String(host.prefix(100)))])
+            throw APIError(.forbidden, "forbidden", "the admin listener answers requests for a loopback host only (Host: 127.0.0.1, localhost or [::1])")
+        }
+        if request.method != .get, request.method != .head {
+            let crossSite = request.headers[.secFetchSite] == "cross-site"
+            let foreignOrigin = request.headers[.origin].map { origin in
+                origin != "null" ? !Self.isLoopbackAuthority(Self.authority(ofOrigin: origin)) : true
+            } ?? false
+            if crossSite || foreignOrigin {
+                logger.warning("refused a cross-site admin request", metadata: ["path": .string(request.uri.path)])
+                throw APIError(.forbidden, "forbidden", "the admin listener refuses requests that change something from another site")
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// `host[:port]` names a loopback address (127.x.y.z, localhost, [::1]).
+    static func isLoopbackAuthority(_ authority: String) -> Bool {
+        var host = Substring(authority)
+        if host.hasPrefix("[") {
+            guard let end = host.firstIndex(of: "]") else { return false }
+            host = host[host.index(after: host.startIndex)..<end]
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return AdminSettings.isLoopback(String(host))
+    }
+
+    /// `scheme://authority` of an `Origin` value.
+    static func authority(ofOrigin origin: String) -> String {
+        guard let range = origin.range(of: "://") else { return origin }
+        return String(origin[range.upperBound...].prefix { $0 != "/" })
+    }
+}
+
+extension HTTPField.Name {
+    static let origin = HTTPField.Name("Origin")!
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 }

@@ -13,7 +13,7 @@ import Testing
             "routes": [
                 [
                     "id": "rooms", "path": "/rooms", "upstreams": [ports.upstream("a")], "scopes": GatewayHarness.readWrite,
-                    "rateLimit": ["perSecond": 0.1, "burst": 10, "key": "client"],
+                    "rateLimit": ["perSecond": 0.01, "burst": 10, "key": "client"],
                 ],
                 [
                     "id": "pay", "path": "/fail", "upstreams": [ports.upstream("a")], "public": true,
@@ -62,7 +62,7 @@ import Testing
             let busiest = try #require((limit["busiest"] as? [[String: Any]])?.first)
             #expect(busiest["key"] as? String == "client:hotel-client")
             let used = try #require(busiest["used"] as? Double)
-            #expect(used >= 2.5 && used <= 3, "three requests from one client, slowly refilling: \(used)")
+            #expect(used >= 2.5 && used <= 3, "three requests from one client, refilling one per 100 s: \(used)")
 
             // The minute counts whole seconds: wait for the one with the requests to close.
             #expect(
@@ -169,6 +169,20 @@ import Testing
         }
     }
 
+    @Test func onLoopbackOnlyLoopbackHostsAndSameSiteChangesAreServed() async throws {
+        try await GatewayHarness.run(routes: Self.routes) { gw in
+            let rebound = try await HTTP.request(.GET, gw.admin + "/status.json", headers: [("Host", "attacker.example:9088")])
+            #expect(rebound.status == 403, "a name rebound to 127.0.0.1 reads nothing")
+            #expect(rebound.json["error"] as? String == "forbidden")
+            #expect(try await HTTP.request(.GET, gw.admin + "/metrics", headers: [("Host", "localhost:9088")]).status == 200)
+            let forged = try await HTTP.request(.POST, gw.admin + "/admin/reload", headers: [("Origin", "http://attacker.example")])
+            #expect(forged.status == 403, "another site's form cannot reload")
+            #expect(try await HTTP.request(.POST, gw.admin + "/admin/reload", headers: [("Sec-Fetch-Site", "cross-site")]).status == 403)
+            let own = try await HTTP.request(.POST, gw.admin + "/admin/reload", headers: [("Origin", gw.admin)])
+            #expect(own.status == 200, "the status page's own origin may: \(own.text)")
+        }
+    }
+
     @Test func beyondLoopbackTheAdminListenerNeedsAnAdminToken() async throws {
         try await GatewayHarness.run(adminHost: "0.0.0.0", routes: Self.routes) { gw in
             let none = try await HTTP.request(.GET, gw.admin + "/metrics")
@@ -177,6 +191,9 @@ import Testing
             #expect(try await HTTP.request(.GET, gw.admin + "/status.json").status == 401)
             #expect(try await HTTP.request(.POST, gw.admin + "/admin/reload").status == 401, "no reload without a token")
             #expect(try await HTTP.request(.GET, gw.admin + "/health/live").status == 200, "probes need no token")
+            let page = try await HTTP.request(.GET, gw.admin + "/status")
+            #expect(page.status == 200 && page.header("Content-Type")?.hasPrefix("text/html") == true, "the page holds no data: a browser loads it first")
+            #expect(try await HTTP.request(.POST, gw.admin + "/status").status == 401, "only GET and HEAD pass without a token")
 
             let ordinary = try await gw.token()
             let refused = try await HTTP.request(.GET, gw.admin + "/status.json", headers: [HTTP.bearer(ordinary)])
