@@ -86,6 +86,7 @@ final class GatewayCore: Sendable {
             state = next
             version.store(next.version, ordering: .releasing)
         }
+        recorder.retain(routes: Set(configuration.routes.map(\.id)))
     }
 
     private func makeGuard(_ settings: GatewayConfiguration.AuthSettings?, previous: AuthGuard?) -> AuthGuard? {
@@ -285,10 +286,7 @@ final class GatewayCore: Sendable {
         if let reason = request.pathRefusal {
             return .respond(LocalResponse(.badRequest(reason), requestID: request.requestID))
         }
-        if let builtIn = builtIn(path: request.path, method: request.method) { return .respond(builtIn) }
-        if Self.builtInPaths.contains(request.path) {
-            return .respond(LocalResponse(.methodNotAllowed(allowed: [.get, .head]), requestID: request.requestID))
-        }
+        if let builtIn = builtIn(path: request.path, method: request.method, requestID: request.requestID) { return .respond(builtIn) }
         if request.path == "/metrics" {
             // Served on the admin listener only; answered here so that no route proxies it either.
             return .respond(LocalResponse(.notFound("/metrics is served on the gateway's admin listener"), requestID: request.requestID))
@@ -407,25 +405,29 @@ final class GatewayCore: Sendable {
         return result
     }
 
-    /// The gateway's own endpoints on the public port: the health probes (/metrics is on the admin listener).
-    func builtIn(path: Substring, method: HTTPRequest.Method) -> LocalResponse? {
-        guard method == .get || method == .head else { return nil }
+    /// The gateway's own endpoints on the public port: the health probes and the OpenAPI document (/metrics is on the admin listener).
+    /// Another method on one of them is 405 with `Allow`. One switch, so an ordinary request pays
+    /// for no extra lookup.
+    func builtIn(path: Substring, method: HTTPRequest.Method, requestID: String) -> LocalResponse? {
+        let readable = method == .get || method == .head
         switch path {
         case "/health/live":
+            guard readable else { break }
             return LocalResponse(status: .ok, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{\"status\":\"up\"}"))
         case "/health/ready":
+            guard readable else { break }
             return readiness()
         case "/openapi.json":
+            guard readable else { break }
             return LocalResponse(status: .ok, headers: [.contentType: "application/json"], body: Self.openAPIDocument)
         default:
             return nil
         }
+        return LocalResponse(.methodNotAllowed(allowed: [.get, .head]), requestID: requestID)
     }
 
     /// The API's OpenAPI document, public like the health probes (`portier openapi` prints the same).
     static let openAPIDocument = ByteBuffer(string: OpenAPIDocument.json)
-    /// The paths ``builtIn(path:method:)`` answers; other methods on them are 405.
-    static let builtInPaths: Set<Substring> = ["/health/live", "/health/ready", "/openapi.json"]
 
     // MARK: - Accounting
 

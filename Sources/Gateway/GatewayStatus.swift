@@ -112,9 +112,11 @@ public struct GatewayStatus: Codable, Sendable {
 
 extension GatewayCore {
     /// Records the outcome of a load or reload of routes.json for the status page.
-    func noteReload(outcome: String, reason: String, error: String? = nil) {
+    @discardableResult
+    func noteReload(outcome: String, reason: String, error: String? = nil) -> ReloadRecord {
         let record = ReloadRecord(at: Self.timestamp(Date()), outcome: outcome, reason: reason, error: error)
         lastReload.withLock { $0 = record }
+        return record
     }
 
     static func timestamp(_ date: Date) -> String {
@@ -125,7 +127,6 @@ extension GatewayCore {
     func status(now: ContinuousClock.Instant = .now) -> GatewayStatus {
         let snapshot = currentSnapshot
         let routes = snapshot.table.routes.sorted { $0.settings.path < $1.settings.path }
-        recorder.retain(routes: Set(routes.map(\.id)))
         return GatewayStatus(
             generatedAt: Self.timestamp(Date()),
             startedAt: Self.timestamp(startedAt),
@@ -156,7 +157,7 @@ extension GatewayCore {
         }
         let minute = recorder.lastMinute(route: route.id, now: now)
         let lastMinute = GatewayStatus.LastMinute(
-            requests: minute.requests, requestsPerSecond: Double(minute.requests) / Double(StatusRecorder.seconds),
+            requests: minute.requests, requestsPerSecond: Double(minute.requests) / Double(minute.coveredSeconds),
             errorRate: minute.requests > 0 ? Double(minute.failures) / Double(minute.requests) : nil,
             p50Millis: minute.p50Millis, p99Millis: minute.p99Millis,
             series: .init(requests: minute.requestsPerSecond, errorRate: minute.errorRate, p50Millis: minute.p50, p99Millis: minute.p99)

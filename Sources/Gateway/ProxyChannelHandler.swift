@@ -53,12 +53,14 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var snapshot = GatewayCore.SnapshotCache()
     /// The metrics of the last request's route, method and status, reused while they repeat.
     private var metricsCache = GatewayMetrics.RequestSeries.Cache()
-    private var statusCache = StatusRecorder.Cache()
+    private var statusCache: StatusRecorder.Cache
 
     init(core: GatewayCore, pool: UpstreamPool, maxHeaderBytes: Int) {
         self.core = core
         self.pool = pool
         self.maxHeaderBytes = maxHeaderBytes
+        // Connections of one event loop share its pool, and its shard of the status recorder.
+        self.statusCache = StatusRecorder.Cache(shard: ObjectIdentifier(pool))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

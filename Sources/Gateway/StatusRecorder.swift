@@ -4,6 +4,9 @@ import Synchronization
 /// how many failed (5xx, the gateway's own 502/503/504 included), and a coarse latency histogram
 /// per second from which p50 and p99 are read. Prometheus keeps the long history; this is the
 /// live view HAProxy's stats page and Kong Manager give without a metrics server.
+///
+/// On the data path it costs one uncontended lock per request: each event loop records into its
+/// own window of a route (a shard), and the status page merges the shards once a second.
 final class StatusRecorder: Sendable {
     /// Seconds kept per route.
     static let seconds = 60
@@ -13,52 +16,86 @@ final class StatusRecorder: Sendable {
     static let bounds: [Int64] = (0..<21).map { 50 << $0 }
 
     private let origin = ContinuousClock.now
-    private let windows = Mutex<[String: Window]>([:])
+    private struct Key: Hashable {
+        var route: String
+        var shard: ObjectIdentifier
+    }
+    private let windows = Mutex<[Key: Window]>([:])
+    /// Bumped when windows are dropped, so connections stop recording into a dropped one.
+    private let generation = Atomic<UInt64>(0)
 
-    /// One connection's last window: consecutive requests on a keep-alive connection mostly go to
-    /// the same route, and then cost no dictionary lookup.
+    /// One connection's window for the route it last sent to: consecutive requests on a keep-alive
+    /// connection mostly go to the same route, and then cost no dictionary lookup.
     struct Cache {
+        /// The event loop's identity: connections on one loop share its windows.
+        let shard: ObjectIdentifier
         var route = ""
+        var generation: UInt64 = 0
         var window: Window?
+
+        init(shard: ObjectIdentifier) {
+            self.shard = shard
+        }
     }
 
     /// Whole seconds since the recorder started, on the monotonic clock.
     func second(_ instant: ContinuousClock.Instant = .now) -> Int64 {
-        (instant - origin).components.seconds
+        max(0, (instant - origin).components.seconds)
     }
 
     func record(route: String, status: Int, duration: Duration, now: ContinuousClock.Instant = .now, cache: inout Cache) {
+        let current = generation.load(ordering: .acquiring)
         let window: Window
-        if let cached = cache.window, cache.route == route {
+        if let cached = cache.window, cache.route == route, cache.generation == current {
             window = cached
         } else {
+            let key = Key(route: route, shard: cache.shard)
+            let started = second(now)
             window = windows.withLock { windows in
-                if let window = windows[route] { return window }
-                let window = Window()
-                windows[route] = window
+                if let window = windows[key] { return window }
+                let window = Window(created: started)
+                windows[key] = window
                 return window
             }
-            cache = Cache(route: route, window: window)
+            cache.route = route
+            cache.generation = current
+            cache.window = window
         }
         window.record(second: second(now), failed: status >= 500, duration: duration)
     }
 
-    /// The last minute of `route` (60 quiet seconds when it has had no requests), ending with the
-    /// second before `now`: the current second is still filling.
+    /// The last minute of `route`, all shards together, ending with the second before `now`: the
+    /// current second is still filling. A route without requests has 60 quiet seconds.
     func lastMinute(route: String, now: ContinuousClock.Instant = .now) -> Minute {
-        guard let window = windows.withLock({ $0[route] }) else {
-            var minute = Minute.empty
-            for _ in 0..<Self.seconds { minute.append(nil) }
-            return minute
+        let end = second(now)
+        let shards = windows.withLock { windows in windows.filter { $0.key.route == route }.map(\.value) }
+        var seconds = [Slot](repeating: Slot(), count: Self.seconds)
+        var since: Int64?
+        for window in shards {
+            window.accumulate(into: &seconds, endingBefore: end)
+            since = min(since ?? window.created, window.created)
         }
-        return window.minute(endingBefore: second(now))
+        var minute = Minute.empty
+        var total = [Int](repeating: 0, count: Self.bounds.count + 1)
+        for slot in seconds {
+            minute.append(slot)
+            for index in total.indices { total[index] &+= slot.latency[index] }
+        }
+        minute.p50Millis = Window.percentile(0.50, of: total)
+        minute.p99Millis = Window.percentile(0.99, of: total)
+        // A route recorded for ten seconds so far averages over ten, not sixty.
+        minute.coveredSeconds = since.map { Int(max(1, min(Int64(Self.seconds), end - $0))) } ?? Self.seconds
+        return minute
     }
 
-    /// Forgets routes that left the table.
+    /// Forgets routes that left the table (called when a table is applied).
     func retain(routes: Set<String>) {
-        windows.withLock { windows in
-            for id in windows.keys where !routes.contains(id) { windows[id] = nil }
+        let dropped = windows.withLock { windows in
+            let before = windows.count
+            windows = windows.filter { routes.contains($0.key.route) }
+            return windows.count != before
         }
+        if dropped { generation.add(1, ordering: .releasing) }
     }
 
     /// One second of one route.
@@ -76,9 +113,15 @@ final class StatusRecorder: Sendable {
         }
     }
 
-    /// The ring of one route's last seconds.
+    /// The ring of one route's last seconds on one event loop.
     final class Window: Sendable {
+        /// The second this window was made.
+        let created: Int64
         private let slots = Mutex([Slot](repeating: Slot(), count: StatusRecorder.seconds))
+
+        init(created: Int64) {
+            self.created = created
+        }
 
         func record(second: Int64, failed: Bool, duration: Duration) {
             let micros = Self.microseconds(duration)
@@ -92,28 +135,18 @@ final class StatusRecorder: Sendable {
             }
         }
 
-        /// The `seconds` seconds before `end`, oldest first, plus their totals.
-        func minute(endingBefore end: Int64) -> Minute {
+        /// Adds this window's seconds before `end` into `seconds` (oldest first, one per second).
+        func accumulate(into seconds: inout [Slot], endingBefore end: Int64) {
             let copy = slots.withLock { $0 }
-            var minute = Minute.empty
-            var total = [Int](repeating: 0, count: StatusRecorder.bounds.count + 1)
-            for offset in stride(from: StatusRecorder.seconds, through: 1, by: -1) {
-                let second = end - Int64(offset)
-                guard second >= 0 else {
-                    minute.append(nil)
-                    continue
-                }
+            for offset in seconds.indices {
+                let second = end - Int64(seconds.count - offset)
+                guard second >= 0 else { continue }
                 let slot = copy[Int(second % Int64(StatusRecorder.seconds))]
-                guard slot.second == second else {
-                    minute.append(nil)
-                    continue
-                }
-                minute.append(slot)
-                for index in total.indices { total[index] &+= slot.latency[index] }
+                guard slot.second == second else { continue }
+                seconds[offset].requests &+= slot.requests
+                seconds[offset].failures &+= slot.failures
+                for index in slot.latency.indices { seconds[offset].latency[index] &+= slot.latency[index] }
             }
-            minute.p50Millis = Self.percentile(0.50, of: total)
-            minute.p99Millis = Self.percentile(0.99, of: total)
-            return minute
         }
 
         static func microseconds(_ duration: Duration) -> Int64 {
@@ -149,11 +182,13 @@ final class StatusRecorder: Sendable {
         var failures = 0
         var p50Millis: Double?
         var p99Millis: Double?
+        /// How many of the 60 seconds the route has been recorded for (averages divide by this).
+        var coveredSeconds = StatusRecorder.seconds
 
         static let empty = Minute()
 
-        mutating func append(_ slot: Slot?) {
-            guard let slot, slot.requests > 0 else {
+        mutating func append(_ slot: Slot) {
+            guard slot.requests > 0 else {
                 requestsPerSecond.append(0)
                 errorRate.append(nil)
                 p50.append(nil)
