@@ -20,9 +20,10 @@ struct RouteTableWatcher: Service {
     let logger: Logger
     private let lastSeen: LastSeen
 
+    /// The digest of the content last seen, and the lock that makes checks take turns.
     final class LastSeen: @unchecked Sendable {
-        // Only touched from the watcher's own tasks, one at a time (see `check`).
         private let lock = NSLock()
+        private let turns = NSLock()
         private var digest: [UInt8]?
         func swap(_ new: [UInt8]) -> [UInt8]? {
             lock.lock()
@@ -30,6 +31,13 @@ struct RouteTableWatcher: Service {
             let old = digest
             digest = new
             return old
+        }
+
+        /// Runs `body` while no other check runs (it reads, parses and applies synchronously).
+        func serially<T>(_ body: () -> T) -> T {
+            turns.lock()
+            defer { turns.unlock() }
+            return body()
         }
     }
 
@@ -70,6 +78,12 @@ struct RouteTableWatcher: Service {
     /// Returns what happened (nil when the file is unchanged), which the status page shows too.
     @discardableResult
     func check(reason: String, force: Bool) -> ReloadRecord? {
+        // The poll, SIGHUP and POST /admin/reload may all ask at once: one at a time, or an older
+        // read could be applied after a newer one (and the file's digest would then hide it).
+        lastSeen.serially { checkNow(reason: reason, force: force) }
+    }
+
+    private func checkNow(reason: String, force: Bool) -> ReloadRecord? {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -77,8 +91,7 @@ struct RouteTableWatcher: Service {
             guard force else { return nil }
             logger.error("cannot read routes file; keeping the current table", metadata: ["path": .string(path)])
             let message = "cannot read \(path): \(error.localizedDescription)"
-            core.noteReload(outcome: "unreadable", reason: reason, error: message)
-            return core.lastReload.withLock { $0 }
+            return core.noteReload(outcome: "unreadable", reason: reason, error: message)
         }
         let digest = Crypto.sha256(Array(data))
         let previous = lastSeen.swap(digest)
@@ -87,20 +100,20 @@ struct RouteTableWatcher: Service {
             let configuration = try GatewayConfiguration.parse(data)
             try core.apply(configuration)
             core.metrics.reload(ok: true)
-            core.noteReload(outcome: "ok", reason: reason)
+            let record = core.noteReload(outcome: "ok", reason: reason)
             logger.info(
                 "routes reloaded",
                 metadata: ["path": .string(path), "reason": .string(reason), "routes": .stringConvertible(configuration.routes.count)]
             )
+            return record
         } catch {
             core.metrics.reload(ok: false)
-            core.noteReload(outcome: "rejected", reason: reason, error: "\(error)")
             logger.error(
                 "routes file rejected; the previous table keeps serving",
                 metadata: ["path": .string(path), "reason": .string(reason), "error": .string("\(error)")]
             )
+            return core.noteReload(outcome: "rejected", reason: reason, error: "\(error)")
         }
-        return core.lastReload.withLock { $0 }
     }
 }
 
