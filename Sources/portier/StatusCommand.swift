@@ -29,7 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
             let body = try await response.body.collect(upTo: 16 << 20)
             data = Data(buffer: body)
             guard response.status == .ok else {
-                Console.write("portier status: \(adminURL) answered \(response.status.code): \(String(decoding: data, as: UTF8.self))")
+                Console.write(Self.printable("portier status: \(adminURL) answered \(response.status.code): \(String(decoding: data, as: UTF8.self))"))
                 throw ExitCode(1)
             }
         } catch let exit as ExitCode {
@@ -105,7 +105,24 @@ struct StatusCommand: AsyncParsableCommand {
         } else {
             lines.append("Tokens: no auth section; every route is public")
         }
-        return lines.joined(separator: "\n")
+        // Route ids, reload errors and rate-limit keys come from files and clients: no escape
+        // sequence of theirs reaches the terminal.
+        return lines.map(printable).joined(separator: "\n")
+    }
+
+    /// `text` with control characters (C0, DEL, C1: newlines, escapes, terminal commands) shown
+    /// as `\u{...}` instead.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     static func number(_ value: Double?, digits: Int) -> String {

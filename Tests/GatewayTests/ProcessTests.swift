@@ -130,6 +130,14 @@ import Testing
             #expect(row.contains("/rooms") && row.contains("http://127.0.0.1:\(run.upstreamPort)"), "\(row)")
             #expect(lines.contains("Tokens: no auth section; every route is public"))
 
+            // A rejected file's message quotes what the file said, escape sequences included.
+            try Data(#"{"routes": [{"id": "\u001b]0;pwned\u0007"}]}"#.utf8).write(to: URL(fileURLWithPath: run.routesPath))
+            #expect(try await eventually { try await reloads(run, result: "failed") == 1 })
+            let hostile = try ChildProcess(["status", "--admin-url", run.admin])
+            #expect(try await hostile.waitForExit() == 0)
+            #expect(hostile.lines.contains { $0.contains("rejected: ") && $0.contains("\\u{1b}]0;pwned\\u{7}") }, "\(hostile.lines)")
+            #expect(!hostile.lines.contains { $0.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 } }, "no escape reaches the terminal")
+
             let unreachable = try ChildProcess(["status", "--admin-url", "http://127.0.0.1:1"])
             #expect(try await unreachable.waitForExit() == 1)
             #expect(unreachable.lines.contains { $0.contains("cannot reach the gateway's admin listener") })
