@@ -84,7 +84,11 @@ enum StatusPage {
         "use strict";
         const token = (() => {
           const match = /(?:^|&)token=([^&]+)/.exec(location.hash.slice(1));
-          if (match) sessionStorage.setItem("portier-admin-token", decodeURIComponent(match[1]));
+          if (match) {
+            try { sessionStorage.setItem("portier-admin-token", decodeURIComponent(match[1])); } catch (error) { /* a malformed fragment */ }
+            // Out of the address bar and the history: the token stays in this tab's session only.
+            history.replaceState(null, "", location.pathname + location.search);
+          }
           return sessionStorage.getItem("portier-admin-token");
         })();
         const $ = (id) => document.getElementById(id);
@@ -169,12 +173,13 @@ enum StatusPage {
         async function follow() {
           const live = $("live");
           for (;;) {
+            let reader = null;
             try {
               const response = await fetch("status/events", { headers: token ? { Authorization: "Bearer " + token } : {}, cache: "no-store" });
               if (!response.ok) throw new Error("HTTP " + response.status);
               live.dataset.state = "live";
               live.textContent = "live";
-              const reader = response.body.getReader();
+              reader = response.body.getReader();
               const decoder = new TextDecoder();
               let buffered = "";
               for (;;) {
@@ -191,6 +196,8 @@ enum StatusPage {
               }
               throw new Error("the stream ended");
             } catch (error) {
+              // Close the stream that failed (a bad document, say): one stream at a time.
+              if (reader) reader.cancel().catch(() => {});
               live.dataset.state = "lost";
               live.textContent = "reconnecting (" + error.message + ")";
               await new Promise((resolve) => setTimeout(resolve, 1000));
