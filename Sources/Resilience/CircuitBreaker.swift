@@ -95,13 +95,13 @@ public struct CircuitBreaker: Sendable {
         self.origin = now
     }
 
-    /// The state as of `now` (an open breaker whose time is up reports half-open).
     /// While open, how long until the next trial call is let through; nil otherwise.
     public func untilTrial(now: ContinuousClock.Instant) -> Duration? {
         guard case .open(let until) = phase, until > now else { return nil }
         return until - now
     }
 
+    /// The state as of `now` (an open breaker whose time is up reports half-open).
     public func state(now: ContinuousClock.Instant) -> State {
         switch phase {
         case .closed: return .closed

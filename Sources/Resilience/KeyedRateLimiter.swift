@@ -165,7 +165,6 @@ public final class KeyedRateLimiter: Sendable {
         table.withLock { $0.entries[key]?.bucket.level(now: now) } ?? Double(configuration.burst)
     }
 
-    /// How many keys the sweep has looked at (for tests).
     /// The `count` keys that have used the most of their bucket, most used first: how many tokens
     /// each is below a full bucket. Keys whose bucket has refilled are left out.
     public func busiest(_ count: Int, now: ContinuousClock.Instant = .now) -> [(key: String, used: Double)] {
@@ -185,6 +184,7 @@ public final class KeyedRateLimiter: Sendable {
         return top
     }
 
+    /// How many keys the sweep has looked at (for tests).
     var examined: Int {
         table.withLock { $0.examined }
     }

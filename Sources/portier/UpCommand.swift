@@ -129,13 +129,14 @@ struct UpCommand: AsyncParsableCommand {
         )
         // The token server first: it writes the gateway's client secret and creates the tables.
         try await supervisor.waitReady(auth, host: connectHost)
-        // payments checks books' service tokens against this token server; books gets them from it.
+        // payments checks books' service tokens against this token server; books gets them from it;
+        // every service checks admin tokens against it when its admin listener asks for them.
         let serviceAuth = ["--auth-url", "http://\(connectHost):\(auth.port)", "--issuer", issuer]
         var started = [auth]
         // One at a time, each ready before the next: the services share events.sqlite, and two
         // processes migrating it at once fail ("table events already exists").
         for (name, port) in [("payments", paymentsPort), ("rooms", roomsPort), ("notifications", notificationsPort), ("mypages", mypagesPort)] {
-            let arguments = ["serve", name] + common + (name == "payments" ? serviceAuth : [])
+            let arguments = ["serve", name] + common + serviceAuth
             let child = try supervisor.launch(.init(name: name, port: port, arguments: arguments, adminPort: adminPorts[name]))
             try await supervisor.waitReady(child, host: connectHost)
             started.append(child)

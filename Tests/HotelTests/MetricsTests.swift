@@ -240,7 +240,9 @@ extension HotelStack {
                     try await HTTP.request(.GET, "http://127.0.0.1:\(up.ports[name] ?? 0)/metrics").status == 404, "\(name): not on the public port")
             }
             // A crashed service comes back with its admin listener on the port the table shows.
-            kill(up.pids["rooms"] ?? 0, SIGKILL)
+            let pid = try #require(up.pids["rooms"])
+            try #require(pid > 1, "never kill(0) or kill(1): that would be this process group or init")
+            kill(pid, SIGKILL)
             _ = try await up.process.waitForLine(containing: "rooms restarted")
             #expect(
                 try await eventually {

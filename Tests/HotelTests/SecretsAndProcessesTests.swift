@@ -143,7 +143,9 @@ import Testing
         try await TemporaryDirectory.with("up-twice") { dir in
             let up = try await UpSession.start(in: dir)
             // A gateway that does not react would hold the stop for the 15 s grace period.
-            kill(up.pids["gateway"] ?? 0, SIGSTOP)
+            let gatewayPID = try #require(up.pids["gateway"])
+            try #require(gatewayPID > 1, "never kill(0) or kill(1): that would be this process group or init")
+            kill(gatewayPID, SIGSTOP)
             up.process.signal(SIGINT)
             _ = try await up.process.waitForLine(containing: "portier up: stopping...")
             up.process.signal(SIGINT)
@@ -173,7 +175,9 @@ import Testing
     @Test func stoppingWhileARestartIsPendingStartsNothing() async throws {
         try await TemporaryDirectory.with("up-stop-backoff") { dir in
             let up = try await UpSession.start(in: dir)
-            kill(up.pids["rooms"] ?? 0, SIGKILL)
+            let roomsPID = try #require(up.pids["rooms"])
+            try #require(roomsPID > 1, "never kill(0) or kill(1): that would be this process group or init")
+            kill(roomsPID, SIGKILL)
             // The restart is scheduled (1 s backoff); stop now.
             _ = try await up.process.waitForLine(containing: "rooms exited with status")
             up.process.signal(SIGTERM)

@@ -32,7 +32,9 @@ import Testing
                 }, "the revocation reaches the gateway")
 
             // A crashed service comes back by itself, on the port it had (the others know only that one).
-            kill(up.pids["mypages"] ?? 0, SIGKILL)
+            let pid = try #require(up.pids["mypages"])
+            try #require(pid > 1, "never kill(0) or kill(1): that would be this process group or init")
+            kill(pid, SIGKILL)
             _ = try await up.process.waitForLine(containing: "mypages restarted")
             #expect(try await eventually { try await HTTP.request(.GET, "http://127.0.0.1:\(up.ports["mypages"] ?? 0)/health/ready").status == 200 })
 
