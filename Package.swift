@@ -201,6 +201,7 @@ let package = Package(
         .target(
             name: "PortierTestSupport",
             dependencies: [
+                "Tokens",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -72,13 +72,14 @@ public struct KeyStore: Sendable {
         return (try load(), key)
     }
 
-    /// Generates a new RSA 2048 key that becomes the signing key; older keys keep verifying.
+    /// Generates a new RSA 2048 key (or stores `key`) that becomes the signing key; older keys keep
+    /// verifying.
     @discardableResult
-    public func rotate(now: Date = Date()) throws -> StoredKey {
+    public func rotate(now: Date = Date(), key given: RSAKey? = nil) throws -> StoredKey {
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
         )
-        let key = try RSAKey.generate(bits: 2048)
+        let key = try given ?? RSAKey.generate(bits: 2048)
         // Never let two keys share a creation time, or "newest" would be ambiguous.
         let newest = try load().signing?.created ?? .distantPast
         let created = max(now, newest.addingTimeInterval(0.001))

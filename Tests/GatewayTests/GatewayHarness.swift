@@ -58,6 +58,7 @@ struct GatewayHarness: Sendable {
             )
             return try await withUpstreams(names[...], [:]) { upstreams, upstreamPorts in
                 if tokenServer {
+                    try TestKeys.seed(authConfiguration.keysDirectory)
                     let signal = PortSignal()
                     let (application, demo) = try await TokenServer.buildApplication(
                         configuration: authConfiguration, logger: testLogger("auth"), onServerRunning: signal.callback

@@ -8,6 +8,7 @@ import Glibc
 
 enum TokenServerForTests {
     static func build(_ configuration: TokenServerConfiguration, _ signal: PortSignal) async throws -> (some ApplicationProtocol, String?) {
+        try TestKeys.seed(configuration.keysDirectory)
         let (application, demo) = try await TokenServer.buildApplication(
             configuration: configuration, logger: testLogger("auth"), onServerRunning: signal.callback
         )

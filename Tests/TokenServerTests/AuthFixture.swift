@@ -46,6 +46,7 @@ struct AuthFixture: Sendable {
                 issuer: "http://auth.test", bruteForce: bruteForce, keyPollInterval: .milliseconds(100)
             )
             configuration.database = url
+            try TestKeys.seed(configuration.keysDirectory)
             let signal = PortSignal()
             let configured = configuration
             let (application, demo) = try await TokenServer.buildApplication(

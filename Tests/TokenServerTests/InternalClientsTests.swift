@@ -81,6 +81,7 @@ import Tokens
 
     /// Runs the token server until `body` returns.
     static func serve<T: Sendable>(_ configuration: TokenServerConfiguration, _ body: @Sendable (String) async throws -> T) async throws -> T {
+        try TestKeys.seed(configuration.keysDirectory)
         let signal = PortSignal()
         let (application, _) = try await TokenServer.buildApplication(
             configuration: configuration, logger: testLogger("auth"), onServerRunning: signal.callback)
