@@ -104,7 +104,10 @@ import Testing
             #expect(try await up.process.waitForExit() == 0)
             let gateway = try #require(goneAt["gateway"], "gateway never stopped")
             let auth = try #require(goneAt["auth"], "auth never stopped")
-            #expect(gateway < auth, "the gateway exits before the token server: \(goneAt)")
+            // A poll round can take long on a busy machine, so two exits may land in one round: the
+            // rounds only must not contradict the order; the supervisor's lines below (written after
+            // each child's exit, one at a time) show it strictly.
+            #expect(gateway <= auth, "the gateway exits before the token server: \(goneAt)")
             for (name, round) in goneAt where name != "gateway" && name != "auth" {
                 #expect(gateway <= round && round <= auth, "\(name) stops after the gateway and before the token server: \(goneAt)")
             }
