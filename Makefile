@@ -42,7 +42,11 @@ run: build
 ## fuzz target for FUZZ_TEST_SECONDS (default 5) so a parser regression fails CI
 test: test-deps validate-k8s
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@# First the suites whose servers run in the test process, then HotelTests, which start whole
+	@# stacks as child processes: run together on 2 cores, the children's load starved the
+	@# in-process servers and unrelated tests hit their 120 s limits. Apart, each passes in 1-2 min.
+	$(SWIFT) test --skip-build --skip HotelTests
+	$(SWIFT) test --skip-build --filter HotelTests
 	@$(MAKE) --no-print-directory status-page-test
 	@$(MAKE) --no-print-directory contract-test
 	FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh
