@@ -1,3 +1,5 @@
+import PortierTracing
+
 /// Request ids: a caller's own id is kept when it is sane, otherwise a new random one is made.
 public enum RequestID {
     /// Returns the caller's id if it is 1-128 visible ASCII characters, else a fresh one.
@@ -42,12 +44,11 @@ public enum RequestID {
     /// over a random 128-bit seed drawn once. Unique and unpredictable enough to correlate log lines; an
     /// id is not a secret and guards nothing.
     public struct Generator: Sendable {
-        private var state: UInt64
+        private var mixer = SplitMix64()
         private let salt: UInt64
 
         public init() {
             var random = SystemRandomNumberGenerator()
-            state = random.next()
             salt = random.next()
         }
 
@@ -59,11 +60,7 @@ public enum RequestID {
         }
 
         private mutating func mix() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            mixer.next()
         }
     }
 

@@ -166,16 +166,15 @@ public enum TraceState {
 /// Trace and span ids for one connection or task, without a system call per id: SplitMix64 over
 /// a random seed drawn once (as ``RequestID``'s generator). Ids need to be unique, not secret.
 public struct TraceIDGenerator: Sendable {
-    private var state: UInt64
+    private var mixer: SplitMix64
 
     public init() {
-        var random = SystemRandomNumberGenerator()
-        state = random.next()
+        mixer = SplitMix64()
     }
 
     /// Starts from `seed` (tests).
     public init(seed: UInt64) {
-        state = seed
+        mixer = SplitMix64(seed: seed)
     }
 
     /// A new span id: never zero.
@@ -194,6 +193,26 @@ public struct TraceIDGenerator: Sendable {
     }
 
     private mutating func mix() -> UInt64 {
+        mixer.next()
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a fast 64-bit sequence from one seed, for ids that must
+/// be unique and unpredictable enough, not secret (trace ids, request ids).
+public struct SplitMix64: Sendable {
+    private var state: UInt64
+
+    /// Seeded by the kernel (getrandom), once.
+    public init() {
+        var random = SystemRandomNumberGenerator()
+        state = random.next()
+    }
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
