@@ -139,18 +139,24 @@ struct OAuthController: Sendable {
     /// Claims of a token this server issued that is unexpired, not revoked, and whose client still
     /// exists and was not cut off (removed or secret rotated) after issuing it; nil otherwise.
     func activeClaims(of token: String) async -> TokenClaims? {
-        let verifier = TokenVerifier(configuration: .init(issuer: configuration.resolvedIssuer, audience: nil, leewaySeconds: 0))
-        guard let verified = try? verifier.verify(token, keys: keys.current.verificationKeys) else { return nil }
-        let claims = verified.claims
-        guard let clientID = claims.clientID ?? claims.sub else { return nil }
         do {
-            if try await revocations.isDead(jti: claims.jti, clientID: clientID, iat: claims.iat) { return nil }
-            if try await clients.find(id: clientID) == nil { return nil }
+            return try await checkedClaims(of: token)
         } catch {
             // When in doubt, a token is not active (RFC 7662 allows no third answer).
             logger.error("cannot check a token against the revocation log", metadata: ["error": .string("\(error)")])
             return nil
         }
+    }
+
+    /// The same, but a store that cannot answer throws: a caller with a third answer (the admin
+    /// listener's 503) can tell "not active" from "cannot say now".
+    func checkedClaims(of token: String) async throws -> TokenClaims? {
+        let verifier = TokenVerifier(configuration: .init(issuer: configuration.resolvedIssuer, audience: nil, leewaySeconds: 0))
+        guard let verified = try? verifier.verify(token, keys: keys.current.verificationKeys) else { return nil }
+        let claims = verified.claims
+        guard let clientID = claims.clientID ?? claims.sub else { return nil }
+        if try await revocations.isDead(jti: claims.jti, clientID: clientID, iat: claims.iat) { return nil }
+        if try await clients.find(id: clientID) == nil { return nil }
         return claims
     }
 

@@ -1,6 +1,7 @@
 import PortierHTTP
 import Prometheus
 import Synchronization
+import Tokens
 
 /// The token server's Prometheus metrics (`portier_auth_...`), on its admin listener:
 ///
@@ -86,7 +87,16 @@ extension OAuthController {
     /// (verified with its own key ring, not revoked, its client not removed or rotated since).
     var adminTokenCheck: AdminTokenVerifier {
         { token in
-            guard let claims = await activeClaims(of: token) else { return .invalid("the token is not active (expired, revoked or not issued here)") }
+            let claims: TokenClaims?
+            do {
+                claims = try await checkedClaims(of: token)
+            } catch {
+                // The database cannot say whether the token was revoked: 503, not a refusal that
+                // would read as a wrong token (a scraper's alert should say "token server degraded").
+                logger.error("cannot check an admin token against the revocation log", metadata: ["error": .string("\(error)")])
+                return .unavailable("the token server cannot check tokens right now (its database is unavailable)")
+            }
+            guard let claims else { return .invalid("the token is not active (expired, revoked or not issued here)") }
             return .valid(scopes: claims.scopes, clientID: claims.clientID ?? claims.sub ?? "unknown")
         }
     }
