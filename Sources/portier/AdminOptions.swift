@@ -30,7 +30,13 @@ struct AdminOptions: ParsableArguments {
         let prefix = "PORTIER_\(process.uppercased())_ADMIN"
         let host = self.host ?? Env.string("\(prefix)_HOST", "127.0.0.1")
         let fallback = (1...64535).contains(publicPort) ? AdminSettings.defaultPort(forPublicPort: publicPort) : 0
-        let port = self.port ?? Env.optional("\(prefix)_PORT").flatMap { Int($0) } ?? fallback
+        var port = fallback
+        if let given = self.port {
+            port = given
+        } else if let text = Env.optional("\(prefix)_PORT") {
+            guard let number = Int(text) else { throw ValidationError("\(prefix)_PORT must be a port number, got '\(text.prefix(40))'") }
+            port = number
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--admin-port must be between 0 and 65535, got \(port)") }
         let fromEnvironment = Env.optional("PORTIER_ADMIN_REQUIRE_TOKEN").map { ["1", "true", "yes"].contains($0.lowercased()) } ?? false
         return AdminSettings(host: host, port: port, requireToken: requireToken || fromEnvironment ? true : nil)

@@ -6,8 +6,16 @@ enum Env {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
     }
 
+    /// The variable's whole number, or `fallback` when it is unset or empty. Anything else is a
+    /// mistake to say, not to paper over with the default (a port, a limit): the process stops with
+    /// the usage exit status, 64.
     static func int(_ name: String, _ fallback: Int) -> Int {
-        ProcessInfo.processInfo.environment[name].flatMap(Int.init) ?? fallback
+        guard let text = optional(name) else { return fallback }
+        guard let value = Int(text) else {
+            FileHandle.standardError.write(Data("portier: \(name) must be a whole number, got '\(text.prefix(40))'\n".utf8))
+            exit(64)
+        }
+        return value
     }
 
     static func optional(_ name: String) -> String? {

@@ -239,6 +239,17 @@ import Testing
         }
     }
 
+    @Test func aMistypedNumberInTheEnvironmentStopsTheStartAndSaysWhich() async throws {
+        try await TemporaryDirectory.with { dir in
+            let gateway = try ChildProcess(["gateway", "--port", "0", "--routes", dir.sub("routes.json")], environment: ["PORTIER_GATEWAY_ADMIN_PORT": "nine"])
+            #expect(try await gateway.waitForExit() == 64, "not the default port in its place")
+            #expect(gateway.lines.contains { $0.contains("PORTIER_GATEWAY_ADMIN_PORT must be a whole number, got 'nine'") }, "\(gateway.lines)")
+            let rooms = try ChildProcess(["serve", "rooms", "--port", "0", "--data-dir", dir.sub("data")], environment: ["PORTIER_ROOMS_ADMIN_PORT": "90x1"])
+            #expect(try await rooms.waitForExit() == 64)
+            #expect(rooms.lines.contains { $0.contains("PORTIER_ROOMS_ADMIN_PORT must be a port number, got '90x1'") }, "\(rooms.lines)")
+        }
+    }
+
     @Test func aBusyAdminPortStopsTheStart() async throws {
         try await withUpstream { _, upstreamPort in
             try await TemporaryDirectory.with { dir in
