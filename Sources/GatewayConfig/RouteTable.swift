@@ -56,7 +56,9 @@ public final class Route: Sendable {
         guard let rewrite = settings.rewrite else { return path }
         // Byte offsets, as in `match`: dropping utf8.count Characters would cut a non-ASCII prefix wrong.
         let rest = settings.path == "/" ? path : Substring(path.utf8.dropFirst(settings.path.utf8.count))
-        if rewrite.isEmpty { return rest.isEmpty || !rest.hasPrefix("/") ? "/" + rest : rest }
+        // The first byte, not the first Character: "/" followed by a combining mark is one
+        // Character that does not equal "/", and the path would get a second slash.
+        if rewrite.isEmpty { return rest.utf8.first == UInt8(ascii: "/") ? rest : "/" + rest }
         return Substring(rewrite + rest)
     }
 }

@@ -22,6 +22,14 @@ import Testing
         #expect(route.upstreamPath(for: "/café") == "/")
     }
 
+    /// FuzzRouteMatch again (Fuzz/corpus/RouteMatch/strip-combining-mark-after-slash.txt): "/"
+    /// followed by a combining mark is one Character that is not "/", so the rest of a stripped
+    /// path looked relative and got a second slash.
+    @Test func aCombiningMarkAfterTheSlashDoesNotDoubleIt() throws {
+        let route = try #require(try table(#""stripPrefix": true"#).match("/café/\u{64D}x"))
+        #expect(Array(route.upstreamPath(for: "/café/\u{64D}x").utf8) == Array("/\u{64D}x".utf8))
+    }
+
     @Test func aCanonicallyEquivalentSpellingIsAnotherPath() throws {
         // "e" + combining acute equals "é" as a Swift String, but not as bytes on the wire.
         #expect(try table(#""timeoutMillis": 1000"#).match("/cafe\u{301}/menu") == nil)
