@@ -1,3 +1,4 @@
+import PortierHTTP
 import Prometheus
 import Resilience
 import Synchronization
@@ -34,10 +35,6 @@ final class GatewayMetrics: Sendable {
         var age: Gauge
     }
     private let rateLimitSyncSeries = Mutex<RateLimitSyncSeries?>(nil)
-    static let buckets: [Duration] = [
-        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
-    ]
 
     static func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "portier", subsystem: "gateway", metricName: name, unitName: unit, helpText: help)
@@ -134,7 +131,7 @@ final class GatewayMetrics: Sendable {
             if let histogram = histograms[route] { return histogram }
             let histogram = registry.makeDurationHistogram(
                 descriptor: Self.descriptor("request_duration", unit: "seconds", help: "Time to the response head by route"),
-                labels: [("route", route)], buckets: Self.buckets
+                labels: [("route", route)], buckets: ProcessMetrics.latencyBuckets
             )
             histograms[route] = histogram
             return histogram
