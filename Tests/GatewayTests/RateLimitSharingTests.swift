@@ -188,7 +188,9 @@ import Testing
             try await waitForRounds(replicas, 1)
             #expect(try await eventually { gateway.process.lines.contains { $0.contains("rate limits are shared with the other replicas") } })
             let tokens = try await Self.query(database, "SELECT tokens FROM portier_gateway.rate_limits").map { try $0.decode(Double.self) }
-            #expect(tokens == [0], "the ten requests admitted while it was away were charged: \(tokens)")
+            // Not exactly 0: the bucket refills 0.001 tokens/s between the charge and the read. Uncharged
+            // it would hold about ten; charged, no whole token is left.
+            #expect(tokens.count == 1 && (tokens.first ?? 99) < 1, "the ten requests admitted while it was away were charged: \(tokens)")
         }
     }
 
