@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // OTLP over HTTP only: the gRPC trait would add grpc-swift to every build.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         .systemLibrary(name: "CJWT", pkgConfig: "libjwt", providers: [.apt(["libjwt-dev"])]),
@@ -49,6 +52,17 @@ let package = Package(
         // W3C trace context as integers and bytes, with no dependencies: the gateway's data path
         // and the services share it, and its fuzz target links it alone.
         .target(name: "PortierTracing", swiftSettings: swiftSettings),
+        // The same context through swift-distributed-tracing's API, which Hummingbird, AsyncHTTPClient
+        // and swift-otel speak: Portier's own id-only tracer, the log fields, and events' context.
+        .target(
+            name: "PortierTelemetry",
+            dependencies: [
+                "PortierTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "GatewayConfig",
             dependencies: ["Resilience", .product(name: "HTTPTypes", package: "swift-http-types")],
@@ -61,7 +75,8 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Tokens", "PortierHTTP", "PortierClients", "PortierTracing", "Resilience", "GatewayConfig", "GatewayHeaders",
+                "Tokens", "PortierHTTP", "PortierClients", "PortierTracing", "PortierTelemetry", "Resilience", "GatewayConfig", "GatewayHeaders",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -86,7 +101,7 @@ let package = Package(
         .target(
             name: "EventBus",
             dependencies: [
-                "EventBusModel",
+                "EventBusModel", "PortierTelemetry",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -189,6 +204,9 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                "PortierTelemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel"),
             ],
             swiftSettings: swiftSettings
         ),

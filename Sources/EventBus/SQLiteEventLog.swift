@@ -30,6 +30,10 @@ public struct SQLiteEventLog: EventLog {
                     """
             )
         }
+        // The context each event was created in, copied from the outbox as it was written.
+        migrator.registerMigration("v2-log-trace") { db in
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN traceparent TEXT; ALTER TABLE events ADD COLUMN tracestate TEXT")
+        }
         try migrator.migrateShared(pool)
     }
 
@@ -37,10 +41,12 @@ public struct SQLiteEventLog: EventLog {
         guard !events.isEmpty else { return }
         try await pool.write { db in
             let statement = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO events (id, type, book_id, occurred_at, source, payload) VALUES (?, ?, ?, ?, ?, ?)"
+                sql: "INSERT OR IGNORE INTO events (id, type, book_id, occurred_at, source, payload, traceparent, tracestate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             )
             for event in events {
-                try statement.execute(arguments: [event.id, event.type, event.bookID, event.occurredAt, event.source, event.payload])
+                try statement.execute(arguments: [
+                    event.id, event.type, event.bookID, event.occurredAt, event.source, event.payload, event.traceParent, event.traceState,
+                ])
             }
         }
     }
@@ -48,7 +54,10 @@ public struct SQLiteEventLog: EventLog {
     public func read(after position: Int64, limit: Int) async throws -> [StoredEvent] {
         try await pool.read { db in
             let statement = try db.cachedStatement(
-                sql: "SELECT position, id, type, book_id, occurred_at, source, payload FROM events WHERE position > ? ORDER BY position LIMIT ?"
+                sql: """
+                    SELECT position, id, type, book_id, occurred_at, source, payload, traceparent, tracestate
+                    FROM events WHERE position > ? ORDER BY position LIMIT ?
+                    """
             )
             // Another process wrote these rows: a value of the wrong type is an error, not a trap.
             return try Row.fetchAll(statement, arguments: [position, limit]).map { row in
@@ -56,7 +65,8 @@ public struct SQLiteEventLog: EventLog {
                     position: try row.decode(forColumn: "position"),
                     envelope: EventEnvelope(
                         id: try row.decode(forColumn: "id"), type: try row.decode(forColumn: "type"), occurredAt: try row.decode(forColumn: "occurred_at"),
-                        bookID: try row.decode(forColumn: "book_id"), source: try row.decode(forColumn: "source"), payload: try row.decode(forColumn: "payload")
+                        bookID: try row.decode(forColumn: "book_id"), source: try row.decode(forColumn: "source"), payload: try row.decode(forColumn: "payload"),
+                        traceParent: try row.decode(forColumn: "traceparent"), traceState: try row.decode(forColumn: "tracestate")
                     )
                 )
             }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PortierTelemetry
 
 /// A consumer's handler applied in a service's SQLite file: a batch in one write transaction,
 /// each event in a savepoint with its `processed_events` row, so one bad event is set aside
@@ -29,7 +30,7 @@ public struct SQLiteEventSink: EventSink {
                     try db.inSavepoint {
                         try mark.execute(arguments: [event.envelope.id, group, event.position, now])
                         guard db.changesCount == 1 else { return .commit }  // seen before: its effect already happened
-                        try handler(event.envelope, db)
+                        try EventTracing.process(event, group: group) { try handler(event.envelope, db) }
                         return .commit
                     }
                 } catch let error as DatabaseError where Self.isTransient(error) {

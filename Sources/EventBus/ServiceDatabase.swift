@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import PortierTelemetry
+import Tracing
 
 /// A service's own SQLite file, with the transactional outbox and the consumer de-duplication
 /// table beside its domain tables. A state change and the events it publishes commit together.
@@ -45,14 +47,22 @@ public final class ServiceDatabase: ServiceStore {
                     """
             )
         }
+        // The context each event was created in (nullable: rows written before, or outside a trace).
+        migrator.registerMigration("bus-v2-trace") { db in
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN traceparent TEXT; ALTER TABLE outbox ADD COLUMN tracestate TEXT")
+        }
         migrations(&migrator)
         try migrator.migrateShared(pool)
     }
 
     /// Runs a write transaction; events published inside it reach the relay right after commit.
     /// If `body` throws, nothing it did stays.
+    ///
+    /// GRDB runs `body` on its own thread: the caller's trace context is bound there again, so
+    /// events published and lines logged inside belong to the caller's trace.
     public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
-        let result = try await pool.write(body)
+        let context = ServiceContext.current
+        let result = try await pool.write { db in try ServiceContext.$current.withValue(context) { try body(db) } }
         relayWakeup.signal()
         return result
     }
@@ -62,9 +72,12 @@ public final class ServiceDatabase: ServiceStore {
     }
 
     /// Adds an event to the outbox inside the caller's transaction.
+    /// Adds an event to the outbox inside the caller's transaction, with the trace context it is
+    /// created in.
     public func publish(_ event: EventEnvelope, in db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO outbox (id, type, book_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [event.id, event.type, event.bookID, event.occurredAt, event.payload])
+        let trace = event.creationContext
+        try db.cachedStatement(sql: "INSERT INTO outbox (id, type, book_id, occurred_at, payload, traceparent, tracestate) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [event.id, event.type, event.bookID, event.occurredAt, event.payload, trace.traceParent, trace.traceState])
     }
 
     /// Events waiting in the outbox (0 once the relay caught up).
@@ -87,13 +100,14 @@ public final class ServiceDatabase: ServiceStore {
     public func outboxBatch(limit: Int) async throws -> [OutboxEntry] {
         let source = self.source
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, id, type, book_id, occurred_at, payload FROM outbox ORDER BY seq LIMIT ?", arguments: [limit]).map {
+            try Row.fetchAll(db, sql: "SELECT seq, id, type, book_id, occurred_at, payload, traceparent, tracestate FROM outbox ORDER BY seq LIMIT ?", arguments: [limit]).map {
                 row in
                 OutboxEntry(
                     seq: try row.decode(forColumn: "seq"),
                     event: EventEnvelope(
                         id: try row.decode(forColumn: "id"), type: try row.decode(forColumn: "type"), occurredAt: try row.decode(forColumn: "occurred_at"),
-                        bookID: try row.decode(forColumn: "book_id"), source: source, payload: try row.decode(forColumn: "payload")
+                        bookID: try row.decode(forColumn: "book_id"), source: source, payload: try row.decode(forColumn: "payload"),
+                        traceParent: try row.decode(forColumn: "traceparent"), traceState: try row.decode(forColumn: "tracestate")
                     )
                 )
             }

@@ -14,14 +14,24 @@ public struct EventEnvelope: Codable, Sendable, Equatable {
     public var source: String
     /// The event's own fields, as JSON.
     public var payload: Data
+    /// The W3C `traceparent` of the span that created the event (nil outside any trace). Kept
+    /// beside the payload, not in it: consumers and webhooks see the same event contract.
+    public var traceParent: String?
+    /// The `tracestate` that goes with ``traceParent``.
+    public var traceState: String?
 
-    public init(id: String = UUID().uuidString, type: String, occurredAt: Double = Date().timeIntervalSince1970, bookID: Int64?, source: String, payload: Data) {
+    public init(
+        id: String = UUID().uuidString, type: String, occurredAt: Double = Date().timeIntervalSince1970, bookID: Int64?, source: String, payload: Data,
+        traceParent: String? = nil, traceState: String? = nil
+    ) {
         self.id = id
         self.type = type
         self.occurredAt = occurredAt
         self.bookID = bookID
         self.source = source
         self.payload = payload
+        self.traceParent = traceParent
+        self.traceState = traceState
     }
 }
 

@@ -9,10 +9,12 @@ import NIOHTTP1
 import NIOPosix
 import PortierClients
 import PortierHTTP
+import PortierTelemetry
 import PortierTracing
 import Resilience
 import Synchronization
 import Tokens
+import Tracing
 
 /// The gateway's shared state and policy: the current route table and auth guard (swapped whole
 /// on reload), metrics and the access log. Everything here is synchronous and thread-safe; the
@@ -21,6 +23,9 @@ import Tokens
 final class GatewayCore: Sendable {
     /// For the gateway's own calls (JWKS, revocation list); proxied requests use the pools.
     let client: HTTPClient
+    /// The exporting tracer when OTLP export is on; nil otherwise, and then the data path uses
+    /// no tracing API at all (ids come from each connection's generator).
+    let tracer: (any Tracer)?
     let logger: Logger
     let metrics = GatewayMetrics()
     /// Each route's last minute, for the status page.
@@ -51,8 +56,9 @@ final class GatewayCore: Sendable {
         init() {}
     }
 
-    init(configuration: GatewayConfiguration, client: HTTPClient, logger: Logger) throws {
+    init(configuration: GatewayConfiguration, client: HTTPClient, logger: Logger, tracer: (any Tracer)? = nil) throws {
         self.client = client
+        self.tracer = tracer
         self.logger = logger
         self.revocations = RevocationList(logger: logger)
         let trusted = try TrustedProxies(configuration.trustedProxies)
@@ -267,6 +273,41 @@ final class GatewayCore: Sendable {
             case .refused(let reason): (path, pathRefusal) = (rawPath, reason)
             }
         }
+
+        /// Starts the gateway's SERVER span with an exporting tracer, under the client's trace
+        /// when its `traceparent` is valid, and takes the span's ids as the ones sent upstream.
+        mutating func startSpan(_ tracer: any Tracer) -> any Span {
+            var context = ServiceContext.topLevel
+            if let incoming = head.headers.first(name: "traceparent"), let parent = TraceParent(incoming) {
+                // Handed on as version 00: what the tracer's own parser accepts.
+                tracer.extract(TraceHeaders(traceParent: parent.header, traceState: traceState), into: &context, using: TraceHeaders.Codec())
+            }
+            let span = tracer.startSpan("\(method.rawValue) \(path)", context: context, ofKind: .server)
+            var sent = TraceHeaders()
+            tracer.inject(span.context, into: &sent, using: TraceHeaders.Codec())
+            // A sampler that drops everything hands back a span without ids: keep the gateway's own.
+            if let own = sent.traceParent.flatMap(TraceParent.init) {
+                trace = own
+                traceState = sent.traceState.flatMap { TraceState.isAcceptable($0) ? $0 : nil }
+            }
+            return span
+        }
+    }
+
+    /// Names and ends a request's span once its answer's status is known.
+    static func end(_ span: any Span, request: RequestInfo, status: Int, trace: AccessTrace) {
+        span.operationName = "\(request.method.rawValue) \(trace.route)"
+        if span.isRecording {
+            var attributes: SpanAttributes = [
+                "http.request.method": .string(request.method.rawValue), "url.path": .string(String(request.path)),
+                "http.response.status_code": .int64(Int64(status)), "portier.route": .string(trace.route),
+                "client.address": .string(request.peer), "portier.request_id": .string(request.requestID),
+            ]
+            if let upstream = trace.upstream { attributes["portier.upstream"] = upstream }
+            span.attributes = attributes
+            if status >= 500 { span.setStatus(SpanStatus(code: .error)) }
+        }
+        span.end()
     }
 
     /// Methods a proxy must not pass on: TRACE reflects the request (credentials included, RFC 9110

@@ -7,6 +7,7 @@ import NIOHTTP1
 import PortierHTTP
 import PortierTracing
 import Resilience
+import Tracing
 
 /// One client connection of the gateway, on its event loop from first byte to last.
 ///
@@ -471,8 +472,11 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 
     private func admit(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let request = GatewayCore.RequestInfo(head: head, peer: peer, ids: &ids, traces: &traces)
+        var request = GatewayCore.RequestInfo(head: head, peer: peer, ids: &ids, traces: &traces)
+        // Only with an OTLP exporter: a recorded span, whose ids replace the ones drawn above.
+        let span = core.tracer.map { request.startSpan($0) }
         let leg = Leg(request: request)
+        leg.span = span
         self.leg = leg
         proceed(leg, admission: core.admit(request, trace: &leg.trace, memo: &tokenMemo, snapshot: &snapshot))
     }
@@ -565,6 +569,10 @@ final class ProxyChannelHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         guard !leg.accounted else { return }
         leg.accounted = true
         core.record(leg.request, status: status, started: leg.started, trace: leg.trace, cache: &metricsCache, statusCache: &statusCache)
+        if let span = leg.span {
+            leg.span = nil
+            GatewayCore.end(span, request: leg.request, status: status, trace: leg.trace)
+        }
     }
 }
 
@@ -591,8 +599,14 @@ final class Leg {
     /// The machine gave the upstream up; a connection that arrives late goes back to the pool.
     var abandoned = false
     var accounted = false
+    /// The request's exported span (with an OTLP exporter only); ended once, when it is accounted.
+    var span: (any Span)?
 
     init(request: GatewayCore.RequestInfo) {
         self.request = request
+    }
+
+    deinit {
+        span?.end()  // a request given up before it was answered (the client went away)
     }
 }

@@ -67,7 +67,10 @@ public enum HotelService {
         onServerRunning: @escaping @Sendable (Int) async -> Void, routes: (Router<PortierRequestContext>) -> Void
     ) -> some ApplicationProtocol {
         let router = MethodSemantics.router()
-        // First, so it sees the status the access log renders for errors.
+        // Outermost: every line below, the access log's included, is written inside the request's
+        // span and carries its trace_id and span_id (continued from the caller's `traceparent`).
+        router.add(middleware: TracingMiddleware())
+        // Next, so it sees the status the access log renders for errors.
         let metrics = ProcessMetrics(process: name)
         router.add(middleware: RequestMetricsMiddleware(RequestMetrics(metrics: metrics)))
         router.add(middleware: AccessLogMiddleware(logger: logger))

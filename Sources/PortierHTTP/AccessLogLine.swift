@@ -69,6 +69,15 @@ public struct AccessLogLine {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// `trace_id` and `span_id` of the code running now, as the logger's metadata provider
+    /// (the process's tracer) gives them: the same fields every other line of the request has.
+    public mutating func trace(from logger: Logger) {
+        guard let provided = logger.handler.metadataProvider?.get() else { return }
+        for key: StaticString in ["trace_id", "span_id"] {
+            if case .string(let value)? = provided[key.description] { field(key, value) }
+        }
+    }
+
     /// Hands the line to the process's log sink.
     public consuming func write(to sink: LogSink = .standardOutput) {
         bytes.append(contentsOf: "}\n".utf8)

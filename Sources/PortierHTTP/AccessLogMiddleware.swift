@@ -33,6 +33,7 @@ public struct AccessLogMiddleware: RouterMiddleware {
             line.field("duration_ms", milliseconds: ContinuousClock.now - started)
             line.field("client", context.peerIP)
             line.field("request_id", context.requestID)
+            line.trace(from: logger)
             line.write()
         }
         return response

@@ -25,9 +25,17 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// Installs the handler for every logger of the process; `LOG_LEVEL` overrides the level.
-    public static func bootstrap(service: String, level: Logger.Level = .info) {
+    /// `metadataProvider` adds fields from the task's context to every line (the trace ids).
+    public static func bootstrap(service: String, level: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil) {
         let chosen = getenv("LOG_LEVEL").flatMap { Logger.Level(rawValue: String(cString: $0).lowercased()) } ?? level
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: service.isEmpty ? label : service, level: chosen) }
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler = JSONLogHandler(label: service.isEmpty ? label : service, level: chosen)
+                handler.metadataProvider = provider
+                return handler
+            },
+            metadataProvider: metadataProvider
+        )
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -50,7 +50,9 @@ public enum TokenServer {
             [SharedFailures(authenticator: authenticator, database: $0, window: configuration.bruteForce.window, logger: logger)]
         } ?? []
         let router = MethodSemantics.router()
-        // First, so it sees the status the access log renders for errors.
+        // Outermost: the access line and every line of the request carry its trace ids.
+        router.add(middleware: TracingMiddleware())
+        // Next, so it sees the status the access log renders for errors.
         router.add(middleware: RequestMetricsMiddleware(metrics.requests))
         router.add(middleware: AccessLogMiddleware(logger: logger))
         controller.addRoutes(to: router)

@@ -53,7 +53,7 @@ struct AuthCommand: AsyncParsableCommand {
     var metricsClientLimit: Int = Env.int("PORTIER_METRICS_CLIENT_LIMIT", 20)
 
     func run() async throws {
-        JSONLogHandler.bootstrap(service: "auth")
+        let telemetry = try Telemetry.bootstrap(service: "auth")
         let logger = Logger(label: "auth")
         var configuration = TokenServerConfiguration(
             host: host, port: port, dataDirectory: dataDirectory, keysDirectory: keysDirectory, issuer: issuer ?? Env.optional("PORTIER_ISSUER"), audience: audience
@@ -90,6 +90,6 @@ struct AuthCommand: AsyncParsableCommand {
                 """
             )
         }
-        try await ServiceRunner.run(application, logger: logger)
+        try await ServiceRunner.run(application, telemetry: telemetry, logger: logger)
     }
 }

@@ -57,15 +57,16 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        JSONLogHandler.bootstrap(service: "gateway")
+        let telemetry = try Telemetry.bootstrap(service: "gateway")
         let logger = Logger(label: "gateway")
-        let settings = GatewaySettings(
+        var settings = GatewaySettings(
             host: host, port: port, routesPath: routes, watchInterval: .milliseconds(max(50, watchIntervalMillis)),
             idleTimeout: .seconds(max(1, idleTimeoutSeconds)), maxHeaderBytes: maxHeaderBytes, adminHost: adminHost, adminPort: adminPort,
             rateLimitSharing: try rateLimitSharing()
         )
+        settings.tracer = telemetry.exporter
         let gateway = try Gateway.buildService(settings: settings, logger: logger)
-        try await ServiceRunner.run(gateway, logger: logger)
+        try await ServiceRunner.run(gateway, telemetry: telemetry, logger: logger)
     }
 }
 
@@ -104,8 +105,11 @@ extension GatewayCommand {
 /// Runs a server until SIGTERM or SIGINT, then drains it: no new connections, in-flight requests
 /// finish (for at most 10 s), and the process exits 0.
 enum ServiceRunner {
-    static func run(_ service: some Service, logger: Logger) async throws {
-        var configuration = ServiceGroupConfiguration(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    /// The telemetry's service (span export) runs first and stops last, after the server's final
+    /// requests, so their spans are flushed.
+    static func run(_ service: some Service, telemetry: Telemetry, logger: Logger) async throws {
+        let services: [any Service] = [telemetry.service].compactMap { $0 } + [service]
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(10)
         configuration.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: configuration).run()

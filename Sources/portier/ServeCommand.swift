@@ -91,7 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let name = service.rawValue
-        JSONLogHandler.bootstrap(service: name)
+        let telemetry = try Telemetry.bootstrap(service: name)
         let logger = Logger(label: name)
         let port = self.port ?? Env.int("PORTIER_\(name.uppercased())_PORT", service.defaultPort)
         guard eventRetentionHours >= 1, eventRetentionHours <= 100 * 365 * 24 else {
@@ -107,21 +107,21 @@ struct ServeCommand: AsyncParsableCommand {
         )
         switch service {
         case .rooms:
-            try await ServiceRunner.run(try RoomsService.build(settings: settings, logger: logger), logger: logger)
+            try await ServiceRunner.run(try RoomsService.build(settings: settings, logger: logger), telemetry: telemetry, logger: logger)
         case .books:
             let secretFile = clientSecretFile ?? Env.optional("PORTIER_CLIENT_SECRET_FILE") ?? dataDirectory + "/books-client.secret"
             let books = BooksSettings(
                 paymentsURL: paymentsURL, holdSeconds: max(1, holdSeconds),
                 serviceToken: .init(tokenURL: auth.tokenURL, clientID: clientID, secretFile: secretFile, scope: PaymentsContract.writeScope)
             )
-            try await ServiceRunner.run(try BooksService.build(settings: settings, books: books, logger: logger), logger: logger)
+            try await ServiceRunner.run(try BooksService.build(settings: settings, books: books, logger: logger), telemetry: telemetry, logger: logger)
         case .payments:
-            try await ServiceRunner.run(try PaymentsService.build(settings: settings, auth: auth, logger: logger), logger: logger)
+            try await ServiceRunner.run(try PaymentsService.build(settings: settings, auth: auth, logger: logger), telemetry: telemetry, logger: logger)
         case .notifications:
             let webhook = webhookURL ?? Env.optional("PORTIER_WEBHOOK_URL")
-            try await ServiceRunner.run(try NotificationsService.build(settings: settings, webhookURL: webhook, logger: logger), logger: logger)
+            try await ServiceRunner.run(try NotificationsService.build(settings: settings, webhookURL: webhook, logger: logger), telemetry: telemetry, logger: logger)
         case .mypages:
-            try await ServiceRunner.run(try MyPagesService.build(settings: settings, logger: logger), logger: logger)
+            try await ServiceRunner.run(try MyPagesService.build(settings: settings, logger: logger), telemetry: telemetry, logger: logger)
         }
     }
 }

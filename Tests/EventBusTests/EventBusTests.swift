@@ -40,6 +40,21 @@ import Testing
         } }
     }
 
+    /// The trace context an event was created in travels with it: outbox, relay, log, and what a
+    /// consumer reads. An event created outside any trace has none.
+    @Test(arguments: Engine.allCases) func anEventsTraceContextTravelsFromTheOutboxThroughTheLog(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
+            var traced = Self.event(1)
+            traced.traceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            traced.traceState = "vendor=opaque"
+            try await store.publish([traced, Self.event(2)], false)
+            #expect(try await OutboxRelay(store: store.bus, log: log, logger: Self.logger).relayOnce() == 2)
+            let read = try await log.read(after: 0, limit: 10).map(\.envelope)
+            #expect(read.map(\.traceParent) == [traced.traceParent, nil])
+            #expect(read.map(\.traceState) == ["vendor=opaque", nil])
+        } }
+    }
+
     @Test(arguments: Engine.allCases) func leasesAreExclusiveUntilReleasedOrExpired(engine: Engine) async throws {
         try await TemporaryDirectory.with { dir in try await engine.withLog(dir) { log in
             #expect(try await log.acquireLease(group: "g", owner: "a", duration: .seconds(30)) == .granted(position: 0))

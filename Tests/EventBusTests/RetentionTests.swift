@@ -94,9 +94,9 @@ import Testing
         let first = try ChildProcess(["db", "migrate", "--database", url])
         #expect(try await first.waitForExit() == 0)
         let said = first.lines.joined(separator: "\n")
-        #expect(said.contains("portier_events: applied v1-log"), "\(said)")
+        #expect(said.contains("portier_events: applied v1-log, v2-log-trace"), "\(said)")
         for service in ["rooms", "books", "payments", "notifications", "mypages"] {
-            #expect(said.contains("portier_\(service): applied bus-v1, \(service)-v1"), "\(said)")
+            #expect(said.contains("portier_\(service): applied bus-v1, bus-v2-trace, \(service)-v1"), "\(said)")
         }
         let again = try ChildProcess(["db", "migrate"], environment: ["PORTIER_DATABASE_URL": url])
         #expect(try await again.waitForExit() == 0)

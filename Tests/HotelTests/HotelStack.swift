@@ -27,10 +27,15 @@ final class HotelStack: @unchecked Sendable {
     private(set) var demoSecret = ""
     private var token = ""
     private let lock = NSLock()
+    /// Variables every process of the stack gets (e.g. the OTLP endpoint, LOG_LEVEL).
+    let environment: [String: String]
 
-    private init(directory: TemporaryDirectory, databaseURL: String?) {
+    private init(directory: TemporaryDirectory, databaseURL: String?, environment: [String: String]) {
         self.directory = directory
         self.databaseURL = databaseURL
+        var environment = environment
+        if let databaseURL { environment["PORTIER_DATABASE_URL"] = databaseURL }
+        self.environment = environment
     }
 
     var dataDirectory: String { directory.sub("data") }
@@ -42,13 +47,17 @@ final class HotelStack: @unchecked Sendable {
     /// The token server, directly (not through the gateway).
     var authURL: String { "http://127.0.0.1:\(ports["auth"] ?? 0)" }
 
-    static func run<T: Sendable>(eventLog engine: LogEngine = .sqlite, _ body: @Sendable (HotelStack) async throws -> T) async throws -> T {
-        try await run(databaseURL: engine == .postgres ? try await PostgresServer.database("hotel") : nil, body)
+    static func run<T: Sendable>(
+        eventLog engine: LogEngine = .sqlite, environment: [String: String] = [:], _ body: @Sendable (HotelStack) async throws -> T
+    ) async throws -> T {
+        try await run(databaseURL: engine == .postgres ? try await PostgresServer.database("hotel") : nil, environment: environment, body)
     }
 
-    static func run<T: Sendable>(databaseURL: String?, _ body: @Sendable (HotelStack) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(
+        databaseURL: String?, environment: [String: String] = [:], _ body: @Sendable (HotelStack) async throws -> T
+    ) async throws -> T {
         try await TemporaryDirectory.with("hotel") { dir in
-            let stack = HotelStack(directory: dir, databaseURL: databaseURL)
+            let stack = HotelStack(directory: dir, databaseURL: databaseURL, environment: environment)
             defer { stack.killAll() }
             try await stack.startAll()
             return try await body(stack)
@@ -58,7 +67,7 @@ final class HotelStack: @unchecked Sendable {
     private func startAll() async throws {
         let auth = try ChildProcess([
             "auth", "--port", "0", "--admin-port", "0", "--data-dir", dataDirectory, "--keys-dir", keysDirectory, "--issuer", Self.issuer,
-        ])
+        ], environment: environment)
         register("auth", auth, port: try await auth.port(fromLineContaining: "token server listening"))
         registerAdmin("auth", port: try await auth.port(fromLineContaining: "admin listener ready"))
         let secretLine = try await auth.waitForLine(containing: "client_secret:")
@@ -69,7 +78,7 @@ final class HotelStack: @unchecked Sendable {
         }
         let routesPath = directory.sub("routes.json")
         try writeRoutes(to: routesPath)
-        let gatewayProcess = try ChildProcess(["gateway", "--port", "0", "--admin-port", "0", "--routes", routesPath])
+        let gatewayProcess = try ChildProcess(["gateway", "--port", "0", "--admin-port", "0", "--routes", routesPath], environment: environment)
         let port = try await gatewayProcess.port(fromLineContaining: "gateway listening")
         register("gateway", gatewayProcess, port: port)
         registerAdmin("gateway", port: try await gatewayProcess.port(fromLineContaining: "admin listener ready"))
@@ -106,7 +115,7 @@ final class HotelStack: @unchecked Sendable {
         if service == .books { arguments += ["--payments-url", "http://127.0.0.1:\(ports["payments"]!)"] }
         // books gets its service token from the token server, payments checks it against its JWKS.
         if service == .books || service == .payments { arguments += ["--auth-url", authURL, "--issuer", Self.issuer] }
-        let process = try ChildProcess(arguments, environment: databaseURL.map { ["PORTIER_DATABASE_URL": $0] } ?? [:])
+        let process = try ChildProcess(arguments, environment: environment)
         let bound = try await process.port(fromLineContaining: "\(service.rawValue) listening")
         register(name, process, port: bound)
         registerAdmin(name, port: try await process.port(fromLineContaining: "admin listener ready"))
@@ -165,8 +174,8 @@ final class HotelStack: @unchecked Sendable {
         try await HTTP.request(.GET, gateway + path, headers: [HTTP.bearer(token)])
     }
 
-    func post(_ path: String, _ body: [String: Any]) async throws -> TestHTTPResponse {
-        try await HTTP.json(.POST, gateway + path, body, headers: [HTTP.bearer(token)])
+    func post(_ path: String, _ body: [String: Any], headers: [(String, String)] = []) async throws -> TestHTTPResponse {
+        try await HTTP.json(.POST, gateway + path, body, headers: [HTTP.bearer(token)] + headers)
     }
 
     func delete(_ path: String) async throws -> TestHTTPResponse {
@@ -181,13 +190,13 @@ final class HotelStack: @unchecked Sendable {
     }
 
     /// Books, retrying while the books service has not yet seen the room's RoomRegistered event.
-    func book(room: Int, guest: Int, nightsFromNow start: Int, nights: Int = 2) async throws -> TestHTTPResponse {
+    func book(room: Int, guest: Int, nightsFromNow start: Int, nights: Int = 2, headers: [(String, String)] = []) async throws -> TestHTTPResponse {
         let body: [String: Any] = ["roomId": room, "guestId": guest, "startDate": Self.date(daysFromNow: start), "endDate": Self.date(daysFromNow: start + nights)]
-        var response = try await post("/books", body)
+        var response = try await post("/books", body, headers: headers)
         let deadline = ContinuousClock.now + .seconds(30)
         while response.status == 404 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
-            response = try await post("/books", body)
+            response = try await post("/books", body, headers: headers)
         }
         return response
     }

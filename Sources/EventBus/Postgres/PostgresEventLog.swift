@@ -64,7 +64,12 @@ public final class PostgresEventLog: EventLog, Service {
                     )
                     """,
                 ]
-            )
+            ),
+            // The context each event was created in, copied from the outbox as it was written.
+            .init(
+                "v2-log-trace",
+                ["ALTER TABLE portier_events.log ADD COLUMN traceparent text, ADD COLUMN tracestate text"]
+            ),
         ]
     )
 
@@ -156,16 +161,20 @@ public final class PostgresEventLog: EventLog, Service {
         let occurred = events.map(\.occurredAt)
         let sources = events.map(\.source)
         let payloads = events.map { ByteBuffer(bytes: $0.payload) }
+        // Empty for none: arrays of optionals have no encoding here; NULLIF restores NULL.
+        let traceParents = events.map { $0.traceParent ?? "" }
+        let traceStates = events.map { $0.traceState ?? "" }
         try await run("appending to the event log") { [client, logger] in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLockKey))", logger: logger)
                 try await connection.query(
                     """
-                    INSERT INTO portier_events.log (id, type, book_id, occurred_at, source, payload)
-                    SELECT e.id, e.type, CASE WHEN e.has_book THEN e.book_id END, e.occurred_at, e.source, e.payload
+                    INSERT INTO portier_events.log (id, type, book_id, occurred_at, source, payload, traceparent, tracestate)
+                    SELECT e.id, e.type, CASE WHEN e.has_book THEN e.book_id END, e.occurred_at, e.source, e.payload,
+                           NULLIF(e.traceparent, ''), NULLIF(e.tracestate, '')
                     FROM unnest(\(ids)::text[], \(types)::text[], \(hasBook)::bool[], \(bookIDs)::int8[], \(occurred)::float8[],
-                                \(sources)::text[], \(payloads)::bytea[])
-                         WITH ORDINALITY AS e(id, type, has_book, book_id, occurred_at, source, payload, n)
+                                \(sources)::text[], \(payloads)::bytea[], \(traceParents)::text[], \(traceStates)::text[])
+                         WITH ORDINALITY AS e(id, type, has_book, book_id, occurred_at, source, payload, traceparent, tracestate, n)
                     ORDER BY e.n
                     ON CONFLICT (id) DO NOTHING
                     """,
@@ -183,19 +192,20 @@ public final class PostgresEventLog: EventLog, Service {
             var events: [StoredEvent] = []
             let rows = try await client.query(
                 """
-                SELECT position, id, type, book_id, occurred_at, source, payload FROM portier_events.log
+                SELECT position, id, type, book_id, occurred_at, source, payload, traceparent, tracestate FROM portier_events.log
                 WHERE position > \(position) ORDER BY position LIMIT \(limit)
                 """,
                 logger: logger
             )
-            for try await (position, id, type, bookID, occurredAt, source, payload) in rows.decode(
-                (Int64, String, String, Int64?, Double, String, ByteBuffer).self
+            for try await (position, id, type, bookID, occurredAt, source, payload, traceParent, traceState) in rows.decode(
+                (Int64, String, String, Int64?, Double, String, ByteBuffer, String?, String?).self
             ) {
                 events.append(
                     StoredEvent(
                         position: position,
                         envelope: EventEnvelope(
-                            id: id, type: type, occurredAt: occurredAt, bookID: bookID, source: source, payload: Data(payload.readableBytesView)
+                            id: id, type: type, occurredAt: occurredAt, bookID: bookID, source: source, payload: Data(payload.readableBytesView),
+                            traceParent: traceParent, traceState: traceState
                         )
                     )
                 )

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PortierTelemetry
 import PostgresNIO
 import Synchronization
 
@@ -84,7 +85,9 @@ public final class PostgresServiceDatabase: ServiceStore {
                     )
                     """,
                 ]
-            )
+            ),
+            // The context each event was created in (NULL for rows written before, or outside a trace).
+            .init("bus-v2-trace", ["ALTER TABLE \(schema).outbox ADD COLUMN traceparent text, ADD COLUMN tracestate text"]),
         ]
     }
 
@@ -131,10 +134,12 @@ public final class PostgresServiceDatabase: ServiceStore {
     /// Adds an event to the outbox inside the caller's transaction (see the type's note on order).
     public func publish(_ event: EventEnvelope, on connection: PostgresConnection) async throws {
         let logger = log.logger
+        let trace = event.creationContext
         try await connection.query(
             """
-            INSERT INTO outbox (id, type, book_id, occurred_at, payload)
-            VALUES (\(event.id), \(event.type), \(event.bookID), \(event.occurredAt), \(ByteBuffer(bytes: event.payload)))
+            INSERT INTO outbox (id, type, book_id, occurred_at, payload, traceparent, tracestate)
+            VALUES (\(event.id), \(event.type), \(event.bookID), \(event.occurredAt), \(ByteBuffer(bytes: event.payload)),
+                    \(trace.traceParent), \(trace.traceState))
             """,
             logger: logger
         )
@@ -146,13 +151,19 @@ public final class PostgresServiceDatabase: ServiceStore {
         return try await read { [log] connection in
             var entries: [OutboxEntry] = []
             let rows = try await connection.query(
-                "SELECT seq, id, type, book_id, occurred_at, payload FROM outbox ORDER BY seq LIMIT \(limit)", logger: log.logger
+                "SELECT seq, id, type, book_id, occurred_at, payload, traceparent, tracestate FROM outbox ORDER BY seq LIMIT \(limit)",
+                logger: log.logger
             )
-            for try await (seq, id, type, bookID, occurredAt, payload) in rows.decode((Int64, String, String, Int64?, Double, ByteBuffer).self) {
+            for try await (seq, id, type, bookID, occurredAt, payload, traceParent, traceState) in rows.decode(
+                (Int64, String, String, Int64?, Double, ByteBuffer, String?, String?).self
+            ) {
                 entries.append(
                     OutboxEntry(
                         seq: seq,
-                        event: EventEnvelope(id: id, type: type, occurredAt: occurredAt, bookID: bookID, source: source, payload: Data(payload.readableBytesView))
+                        event: EventEnvelope(
+                            id: id, type: type, occurredAt: occurredAt, bookID: bookID, source: source, payload: Data(payload.readableBytesView),
+                            traceParent: traceParent, traceState: traceState
+                        )
                     )
                 )
             }
@@ -322,7 +333,9 @@ public struct PostgresEventSink: EventSink {
                 fresh.insert(id)
             }
             // Seen before: its effect already happened.
-            for event in events where fresh.contains(event.envelope.id) { try await handler(event.envelope, connection) }
+            for event in events where fresh.contains(event.envelope.id) {
+                try await EventTracing.process(event, group: group) { try await handler(event.envelope, connection) }
+            }
         }
     }
 
@@ -346,7 +359,8 @@ public struct PostgresEventSink: EventSink {
                     ) {
                         fresh = true
                     }
-                    if fresh { try await handler(event.envelope, connection) }  // seen before: its effect already happened
+                    // Seen before: its effect already happened.
+                    if fresh { try await EventTracing.process(event, group: group) { try await handler(event.envelope, connection) } }
                     try await connection.query("RELEASE SAVEPOINT event", logger: logger)
                 } catch where Self.isTransient(error) {
                     throw error
