@@ -140,6 +140,7 @@ let package = Package(
         .target(
             name: "Notifications",
             dependencies: hotelServiceDependencies + [
+                "PortierTelemetry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -149,7 +150,8 @@ let package = Package(
         .target(
             name: "PortierHTTP",
             dependencies: [
-                "PortierTracing",
+                "PortierTracing", "PortierTelemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // Every process's admin listener and request metrics (AdminServer, RequestMetricsMiddleware).
                 .product(name: "Prometheus", package: "swift-prometheus"),

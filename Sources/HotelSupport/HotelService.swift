@@ -69,7 +69,7 @@ public enum HotelService {
         let router = MethodSemantics.router()
         // Outermost: every line below, the access log's included, is written inside the request's
         // span and carries its trace_id and span_id (continued from the caller's `traceparent`).
-        router.add(middleware: TracingMiddleware())
+        router.add(middleware: TraceMiddleware())
         // Next, so it sees the status the access log renders for errors.
         let metrics = ProcessMetrics(process: name)
         router.add(middleware: RequestMetricsMiddleware(RequestMetrics(metrics: metrics)))

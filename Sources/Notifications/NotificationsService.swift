@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import NIOPosix
 import PortierHTTP
+import PortierTelemetry
 import ServiceLifecycle
 
 /// The notifications service (F6 guest on PaymentApproved, F7 host on Booked, F11 guest on
@@ -94,7 +95,14 @@ struct DeliveryWorker: Service {
             }
             guard let channel = channels.first(where: { $0.name == item.channel }) else { continue }
             do {
-                try await channel.deliver(item.notification)
+                // In the trace of the event that made the notification: its log line, and the
+                // webhook's `traceparent`, belong to the booking's trace.
+                try await EventTracing.resume(
+                    "deliver \(item.channel)", under: item.trace,
+                    attributes: ["portier.notification.id": .int64(item.notification.id), "portier.delivery.attempt": .int64(Int64(item.attempts + 1))]
+                ) {
+                    try await channel.deliver(item.notification)
+                }
                 outcomes.append(DeliveryOutcome(key: item.key, attempts: item.attempts, error: nil))
             } catch {
                 outcomes.append(DeliveryOutcome(key: item.key, attempts: item.attempts, error: "\(error)"))

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import HotelAPI
 import HotelEvents
+import PortierTelemetry
 import PostgresNIO
 
 /// What the notifications service keeps: notifications, each with one delivery per channel.
@@ -27,6 +28,8 @@ struct DueDelivery: Sendable {
     var notification: Notification
     var channel: String
     var attempts: Int
+    /// The context the notification was created in (handling its event), which its delivery continues.
+    var trace: TraceHeaders
     var key: DeliveryKey { DeliveryKey(notificationID: notification.id, channel: channel) }
 }
 
@@ -123,15 +126,21 @@ struct SQLiteNotificationsStore: NotificationsStore {
                         """
                 )
             }
+            // The context a notification was created in, so its delivery joins the booking's trace.
+            migrator.registerMigration("notifications-v2-trace") { db in
+                try db.execute(sql: "ALTER TABLE notifications ADD COLUMN traceparent TEXT; ALTER TABLE notifications ADD COLUMN tracestate TEXT")
+            }
         }
     }
 
     func recorder(channels: [String]) -> any EventSink {
         database.sink { event, db in
             let now = Date().timeIntervalSince1970
+            let trace = EventTracing.currentContext()
             for message in try NotificationRules.messages(for: event) {
-                try db.cachedStatement(sql: "INSERT INTO notifications (event_id, recipient, book_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-                    .execute(arguments: [event.id, message.recipient, event.bookID, message.kind, message.text, now])
+                try db.cachedStatement(
+                    sql: "INSERT INTO notifications (event_id, recipient, book_id, kind, message, created_at, traceparent, tracestate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ).execute(arguments: [event.id, message.recipient, event.bookID, message.kind, message.text, now, trace.traceParent, trace.traceState])
                 let id = db.lastInsertedRowID
                 for channel in channels {
                     try db.cachedStatement(sql: "INSERT INTO deliveries (notification_id, channel, next_attempt_at) VALUES (?, ?, 0)")
@@ -177,7 +186,8 @@ struct SQLiteNotificationsStore: NotificationsStore {
             ).map { row in
                 DueDelivery(
                     notification: try Notification(row: row, deliveries: [:]), channel: try row.decode(String.self, forColumn: "channel"),
-                    attempts: try row.decode(Int.self, forColumn: "attempts")
+                    attempts: try row.decode(Int.self, forColumn: "attempts"),
+                    trace: TraceHeaders(traceParent: try row.decode(forColumn: "traceparent"), traceState: try row.decode(forColumn: "tracestate"))
                 )
             }
             let claim = try db.cachedStatement(sql: "UPDATE deliveries SET next_attempt_at = ? WHERE notification_id = ? AND channel = ?")
@@ -246,7 +256,12 @@ struct PostgresNotificationsStore: NotificationsStore {
                     """,
                     "CREATE INDEX deliveries_due ON portier_notifications.deliveries (next_attempt_at) WHERE delivered_at IS NULL AND NOT failed",
                 ]
-            )
+            ),
+            // The context a notification was created in, so its delivery joins the booking's trace.
+            .init(
+                "notifications-v2-trace",
+                ["ALTER TABLE portier_notifications.notifications ADD COLUMN traceparent text, ADD COLUMN tracestate text"]
+            ),
         ]
     )
 
@@ -257,11 +272,14 @@ struct PostgresNotificationsStore: NotificationsStore {
     func recorder(channels: [String]) -> any EventSink {
         database.sink { [database] event, connection in
             let now = Date().timeIntervalSince1970
+            let trace = EventTracing.currentContext()
             for message in try NotificationRules.messages(for: event) {
                 let inserted = try await connection.query(
                     """
-                    INSERT INTO notifications (event_id, recipient, book_id, kind, message, created_at)
-                    VALUES (\(event.id), \(message.recipient), \(event.bookID), \(message.kind), \(message.text), \(now)) RETURNING id
+                    INSERT INTO notifications (event_id, recipient, book_id, kind, message, created_at, traceparent, tracestate)
+                    VALUES (\(event.id), \(message.recipient), \(event.bookID), \(message.kind), \(message.text), \(now),
+                            \(trace.traceParent), \(trace.traceState))
+                    RETURNING id
                     """,
                     logger: database.logger
                 )
@@ -326,7 +344,8 @@ struct PostgresNotificationsStore: NotificationsStore {
                 due.append(
                     DueDelivery(
                         notification: try Notification(postgres: fields), channel: try fields.value("channel"),
-                        attempts: Int(try fields.value("attempts", as: Int64.self))
+                        attempts: Int(try fields.value("attempts", as: Int64.self)),
+                        trace: TraceHeaders(traceParent: try fields.value("traceparent"), traceState: try fields.value("tracestate"))
                     )
                 )
             }

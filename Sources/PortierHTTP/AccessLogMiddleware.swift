@@ -2,6 +2,8 @@ public import Hummingbird
 import Foundation
 import Logging
 import NIOCore
+import PortierTelemetry
+import Tracing
 
 /// Gives each request an id, turns every error into a deliberate JSON response, and writes one
 /// JSON access-log line per request. Nothing reaches a client as an accidental bare 500.
@@ -33,7 +35,8 @@ public struct AccessLogMiddleware: RouterMiddleware {
             line.field("duration_ms", milliseconds: ContinuousClock.now - started)
             line.field("client", context.peerIP)
             line.field("request_id", context.requestID)
-            line.trace(from: logger)
+            // Portier's own tracer's span as integers; under an exporting tracer, what its log fields say.
+            if let span = ServiceContext.current?.portierSpan { line.trace(span.traceParent) } else { line.trace(from: logger) }
             line.write()
         }
         return response

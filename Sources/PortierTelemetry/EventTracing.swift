@@ -23,6 +23,28 @@ public enum EventTracing {
         return headers
     }
 
+    /// The context of the code running now, to store with work that is done later on its behalf
+    /// (a notification's delivery): empty outside any trace.
+    public static func currentContext(tracer: any Tracer = InstrumentationSystem.tracer) -> TraceHeaders {
+        guard let current = ServiceContext.current else { return TraceHeaders() }
+        var headers = TraceHeaders()
+        tracer.inject(current, into: &headers, using: TraceHeaders.Codec())
+        return headers
+    }
+
+    /// Runs `body` in an INTERNAL span `name` under a context stored earlier with
+    /// ``currentContext(tracer:)`` (a new trace when none was stored).
+    public static func resume<T>(
+        _ name: String, under stored: TraceHeaders, attributes: SpanAttributes = [:], tracer: any Tracer = InstrumentationSystem.tracer,
+        isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
+    ) async throws -> T {
+        var parent = ServiceContext.topLevel
+        if stored.traceParent != nil { tracer.extract(stored, into: &parent, using: TraceHeaders.Codec()) }
+        let span = tracer.startSpan(name, context: parent, ofKind: .internal)
+        if span.isRecording { span.attributes = attributes }
+        return try await run(span, body)
+    }
+
     /// Runs `body` in the CONSUMER span of one event's handling.
     public static func process<T>(
         type: String, id: String, group: String, position: Int64, creation: TraceHeaders, tracer: any Tracer = InstrumentationSystem.tracer,
@@ -44,7 +66,11 @@ public enum EventTracing {
         type: String, id: String, group: String, position: Int64, creation: TraceHeaders, tracer: any Tracer = InstrumentationSystem.tracer,
         isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
     ) async throws -> T {
-        let span = consumerSpan(type: type, id: id, group: group, position: position, creation: creation, tracer: tracer)
+        try await run(consumerSpan(type: type, id: id, group: group, position: position, creation: creation, tracer: tracer), body)
+    }
+
+    /// `body` with `span` as the current context; an error is recorded on the span. Ends the span.
+    private static func run<T>(_ span: any Span, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async throws -> T {
         defer { span.end() }
         do {
             return try await ServiceContext.$current.withValue(span.context) { try await body() }

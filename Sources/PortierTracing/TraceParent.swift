@@ -154,14 +154,83 @@ public struct TraceParent: Sendable, Equatable, Hashable {
 public enum TraceState {
     /// The most a participant must pass on (W3C: 32 entries of up to 256 bytes may be cut to 512).
     public static let maxBytes = 512
+    /// The most list members W3C allows.
+    public static let maxMembers = 32
 
-    /// Whether `value` may be passed on: 1-512 bytes of printable ASCII (a list of `key=value`
-    /// entries; its finer grammar is the vendors' business, not a proxy's).
+    /// Whether `value` may be passed on: at most 512 bytes and 32 members of W3C's list grammar,
+    /// `key=value` separated by commas (spaces allowed after a comma):
+    /// - a key is `[a-z0-9][a-z0-9_*/-]{0,255}`, or `tenant@system` with a tenant of at most 241
+    ///   and a system of `[a-z][a-z0-9_*/-]{0,13}`;
+    /// - a value is 1-256 printable ASCII bytes without `,` or `=`, not ending in a space.
+    ///
+    /// Stricter than W3C in one way: an empty member (`a=1,,b=2`) rejects the whole header, as
+    /// swift-otel's parser does. A receiver would otherwise drop the client's trace with it.
     public static func isAcceptable(_ value: some StringProtocol) -> Bool {
         let bytes = value.utf8
-        return !bytes.isEmpty && bytes.count <= maxBytes && bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+        guard !bytes.isEmpty, bytes.count <= maxBytes else { return false }
+        var state = ListState.memberStart
+        var first = true
+        var run = 0  // bytes in the current key, tenant, system or value
+        var lastWasSpace = false
+        var members = 0
+        func isKeyByte(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"),
+                UInt8(ascii: "*"), UInt8(ascii: "/"):
+                return true
+            default: return false
+            }
+        }
+        for byte in bytes {
+            switch state {
+            case .memberStart:
+                if byte == UInt8(ascii: " ") && !first { continue }
+                guard (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
+                members += 1
+                guard members <= maxMembers else { return false }
+                (state, run) = (.key, 1)
+            case .key:
+                if isKeyByte(byte) {
+                    run += 1
+                    guard run <= 256 else { return false }
+                } else if byte == UInt8(ascii: "@") {
+                    guard run <= 241 else { return false }
+                    (state, run) = (.system, 0)
+                } else if byte == UInt8(ascii: "=") {
+                    (state, run, lastWasSpace) = (.value, 0, false)
+                } else {
+                    return false
+                }
+            case .system:
+                if run == 0 {
+                    guard (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) else { return false }
+                    run = 1
+                } else if isKeyByte(byte) {
+                    run += 1
+                    guard run <= 14 else { return false }
+                } else if byte == UInt8(ascii: "=") {
+                    (state, run, lastWasSpace) = (.value, 0, false)
+                } else {
+                    return false
+                }
+            case .value:
+                if byte == UInt8(ascii: ",") {
+                    guard run > 0, !lastWasSpace else { return false }
+                    (state, first) = (.memberStart, false)
+                } else {
+                    guard byte >= 0x20, byte <= 0x7E, byte != UInt8(ascii: "=") else { return false }
+                    run += 1
+                    guard run <= 256 else { return false }
+                    lastWasSpace = byte == UInt8(ascii: " ")
+                }
+            }
+        }
+        return state == .value && run > 0 && !lastWasSpace
     }
 }
+
+/// Where ``TraceState/isAcceptable(_:)`` is in a list member.
+private enum ListState { case memberStart, key, system, value }
 
 /// Trace and span ids for one connection or task, without a system call per id: SplitMix64 over
 /// a random seed drawn once (as ``RequestID``'s generator). Ids need to be unique, not secret.

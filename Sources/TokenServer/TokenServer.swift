@@ -51,7 +51,7 @@ public enum TokenServer {
         } ?? []
         let router = MethodSemantics.router()
         // Outermost: the access line and every line of the request carry its trace ids.
-        router.add(middleware: TracingMiddleware())
+        router.add(middleware: TraceMiddleware())
         // Next, so it sees the status the access log renders for errors.
         router.add(middleware: RequestMetricsMiddleware(metrics.requests))
         router.add(middleware: AccessLogMiddleware(logger: logger))

@@ -26,6 +26,10 @@ struct Telemetry {
         case invalid(String)
     }
 
+    static let supportedSamplers = [
+        "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio", "always_on", "always_off", "traceidratio",
+    ]
+
     static func mode(_ environment: [String: String]) -> Mode {
         func value(_ key: String) -> String? {
             environment[key].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
@@ -41,6 +45,10 @@ struct Telemetry {
             if let proto = value(key), proto != "http/protobuf" {
                 return .invalid("\(key)=\(proto): only http/protobuf is supported")
             }
+        }
+        // swift-otel traps on the samplers it names but does not implement (xray, jaeger_remote).
+        if let sampler = value("OTEL_TRACES_SAMPLER")?.lowercased(), !supportedSamplers.contains(sampler) {
+            return .invalid("OTEL_TRACES_SAMPLER=\(sampler): one of \(supportedSamplers.joined(separator: ", "))")
         }
         if let propagators = value("OTEL_PROPAGATORS"), propagators != "tracecontext" {
             return .invalid("OTEL_PROPAGATORS=\(propagators): only tracecontext is supported (events store W3C trace context)")

@@ -61,6 +61,9 @@ struct TracingTests {
                 let handled = try await Self.line(of: service, in: hotel) { inTrace($0) && $0["msg"] as? String == "handled event" && $0["event_type"] as? String == type }
                 #expect((handled["span_id"] as? String).map { !spans.contains($0) } == true, "\(service) handles \(type) in a span of its own")
             }
+            // Delivered later by notifications' worker, still in the booking's trace.
+            let sent = try await Self.line(of: "notifications", in: hotel) { inTrace($0) && $0["msg"] as? String == "notification sent" }
+            #expect(sent["recipient"] != nil)
 
             // Without a client traceparent the gateway starts the trace, and the service continues it.
             let read = try await hotel.get("/rooms/\(room)")
@@ -89,11 +92,19 @@ struct OTLPExportTests {
                 let booked = try await hotel.book(room: room, guest: 9, nightsFromNow: 5, headers: [("traceparent", client.header)])
                 #expect(booked.status == 201, "\(booked.text)")
 
-                func consumers(_ spans: [OTLPSpan]) -> [OTLPSpan] {
-                    spans.filter { $0.traceID == client.traceID && $0.kind == .consumer }
-                }
+                // Each process sends its spans on its own schedule: wait until every one has arrived.
+                let expected: [(String, OTLPSpan.Kind, String)] = [
+                    ("gateway", .server, "POST books"), ("books", .server, "POST /books"), ("books", .client, "POST"),
+                    ("payments", .server, "POST /payments"), ("books", .producer, "create Booked"),
+                    ("payments", .producer, "create PaymentApproved"), ("rooms", .consumer, "process Booked"),
+                    ("mypages", .consumer, "process Booked"), ("notifications", .consumer, "process Booked"),
+                    ("mypages", .consumer, "process PaymentApproved"), ("notifications", .consumer, "process PaymentApproved"),
+                    ("notifications", .internal, "deliver log"),
+                ]
                 let spans = try await receiver.waitForSpans(timeout: .seconds(60)) { spans in
-                    consumers(spans).count >= 5 && spans.contains { $0.traceID == client.traceID && $0.service == "payments" && $0.kind == .server }
+                    expected.allSatisfy { service, kind, name in
+                        spans.contains { $0.traceID == client.traceID && $0.service == service && $0.kind == kind && $0.name == name }
+                    }
                 }.filter { $0.traceID == client.traceID }
                 #expect(receiver.decodeFailures == 0, "\(receiver.failures)")
                 let byID = Dictionary(spans.map { ($0.spanID, $0) }, uniquingKeysWith: { first, _ in first })
@@ -128,8 +139,15 @@ struct OTLPExportTests {
                     #expect(process.parentSpanID == creation.spanID, "\(service) handles \(type) under its creation")
                     #expect(process.links == [OTLPLink(traceID: client.traceID, spanID: creation.spanID)], "and links to it, as the messaging conventions ask")
                     #expect(process.attributes["messaging.consumer.group.name"] == service)
+                    if service == "notifications" {
+                        // Each notification it made is delivered later, under the span that made it.
+                        let deliveries = try await receiver.waitForSpans(timeout: .seconds(60)) { spans in
+                            spans.contains { $0.parentSpanID == process.spanID && $0.name == "deliver log" }
+                        }
+                        #expect(deliveries.contains { $0.parentSpanID == process.spanID && $0.service == "notifications" && $0.kind == .internal })
+                    }
                 }
-                print(TraceTree.render(spans))
+                print(TraceTree.render(receiver.spans.filter { $0.traceID == client.traceID }))
             }
         }
     }
@@ -142,6 +160,7 @@ extension OTLPExportTests {
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "only http/protobuf is supported"),
         ("OTEL_TRACES_EXPORTER", "zipkin", "only otlp (or none) is supported"),
         ("OTEL_PROPAGATORS", "b3", "only tracecontext is supported"),
+        ("OTEL_TRACES_SAMPLER", "xray", "one of parentbased_always_on"),
     ])
     func anUnsupportedExportSettingStopsTheStartWithItsReason(variable: String, value: String, reason: String) async throws {
         try await TemporaryDirectory.with("otel") { dir in

@@ -67,11 +67,31 @@ import Testing
         #expect(first.spanID() != second.spanID(), "each generator is seeded by the kernel, not a constant")
     }
 
-    @Test func tracestateIsPassedOnOnlyWhenItIsPrintableAndShort() {
-        #expect(TraceState.isAcceptable("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"))
-        #expect(!TraceState.isAcceptable(""))
-        #expect(!TraceState.isAcceptable("a=b\r\nInjected: yes"), "no control characters")
-        #expect(!TraceState.isAcceptable(String(repeating: "a", count: 513)))
-        #expect(TraceState.isAcceptable(String(repeating: "a", count: 512)))
+    @Test(arguments: [
+        "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7", "congo=t61rcWkgMzE,   rojo=00f067aa0ba902b7", "tenant1@sys=v a l", "0x=1",
+        "a_-*/b=~!#$%&'()+-./:;<>?@[]^_`{|}", "k=" + String(repeating: "v", count: 256),
+    ])
+    func tracestateInW3CsListGrammarIsPassedOn(value: String) {
+        #expect(TraceState.isAcceptable(value))
+    }
+
+    @Test(arguments: [
+        ("", "empty"), ("a=b\r\nInjected: yes", "a control character"), ("Congo=1", "an uppercase key"), ("a=1,,b=2", "an empty member"),
+        ("a=1,", "a trailing comma"), (" a=1", "a leading space"), ("a=1 ", "a value ending in a space"), ("a=1=2", "= in a value"),
+        ("a", "no value"), ("a=", "an empty value"), ("a@=1", "an empty system"), ("a@Sys=1", "an uppercase system"),
+        ("a@abcdefghijklmno=1", "a 15-byte system"), ("a=1,\tb=2", "a tab after the comma"), ("_a=1", "a key starting with _"),
+        ("k=" + String(repeating: "v", count: 257), "a 257-byte value"), ("a=é", "a byte beyond ASCII"),
+    ])
+    func tracestateOutsideTheGrammarIsDropped(value: String, why: String) {
+        #expect(!TraceState.isAcceptable(value), "\(why)")
+    }
+
+    @Test func tracestateIsAtMost512BytesAnd32Members() {
+        let members = (0..<32).map { "k\($0)=v" }
+        #expect(TraceState.isAcceptable(members.joined(separator: ",")))
+        #expect(!TraceState.isAcceptable((members + ["k32=v"]).joined(separator: ",")), "33 members")
+        let long = "a=" + String(repeating: "v", count: 250) + ",b=" + String(repeating: "v", count: 250)
+        #expect(long.utf8.count == 505 && TraceState.isAcceptable(long))
+        #expect(!TraceState.isAcceptable(long + ",c=123456"), "513 bytes")
     }
 }
