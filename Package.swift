@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "EventBus",
             dependencies: [
-                "EventBusModel", "PortierTelemetry",
+                "EventBusModel", "PortierTelemetry", "PortierTracing",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PortierTracing
 import ServiceLifecycle
 import Synchronization
 
@@ -163,7 +164,11 @@ public struct EventConsumer: Service {
         statistics.handled.add(relevant.count - deadLetters.count, ordering: .relaxed)
         statistics.deadLettered.add(deadLetters.count, ordering: .relaxed)
         for dead in deadLetters {
-            logger.error("event set aside as a dead letter", metadata: ["group": .string(group), "event_id": .string(dead.eventID), "error": .string(dead.error)])
+            var metadata: Logger.Metadata = ["group": .string(group), "event_id": .string(dead.eventID), "error": .string(dead.error)]
+            // The event's own trace: its handling span has ended, but the line belongs to that trace.
+            let created = relevant.first { $0.envelope.id == dead.eventID }?.envelope.traceParent.flatMap(TraceParent.init)
+            if let created { metadata["trace_id"] = .string(created.traceID) }
+            logger.error("event set aside as a dead letter", metadata: metadata)
         }
     }
 }

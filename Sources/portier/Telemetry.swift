@@ -19,7 +19,7 @@ struct Telemetry {
     /// swift-otel's batch processor and exporter: run first, stopped last, so the last spans go out.
     let service: (any Service)?
 
-    /// Whether the environment asks for OTLP export, or nil with the reason it cannot be honoured.
+    /// Whether the environment asks for OTLP export, or why what it asks for cannot be done.
     enum Mode: Equatable {
         case off
         case otlp

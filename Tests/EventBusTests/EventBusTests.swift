@@ -161,6 +161,25 @@ import Testing
         } }
     }
 
+    /// A dead letter's error line names the trace of the request that made the event, so an operator
+    /// finds the failure from the trace and the trace from the failure.
+    @Test(arguments: Engine.allCases) func aDeadLettersLogLineCarriesTheEventsTrace(engine: Engine) async throws {
+        try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
+            var traced = Self.event(1)
+            traced.traceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            try await log.append([traced])
+            let captured = CapturedLog()
+            let consumer = EventConsumer(
+                group: "effects", log: log, sink: store.sink("a", "event-1", nil), types: ["Tested"], logger: captured.logger(),
+                pollInterval: .milliseconds(5)
+            )
+            try await runConsumers([consumer]) { try await log.position(of: "effects") >= 1 }
+            let line = captured.lines.first { $0.message == "event set aside as a dead letter" }
+            #expect(line?.metadata["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736", "\(captured.lines.map(\.message))")
+            #expect(line?.metadata["event_id"] == "event-1")
+        } }
+    }
+
     @Test(arguments: Engine.allCases) func anUnprocessableEventIsSetAsideAndTheRestGoOn(engine: Engine) async throws {
         try await TemporaryDirectory.with { dir in try await engine.withBus(dir) { log, store in
             try await log.append((1...5).map(Self.event))
