@@ -135,6 +135,36 @@ import Testing
         }
     }
 
+    /// While its database is away the token server cannot tell a revoked admin token from a good
+    /// one: its admin listener answers 503 with `Retry-After` (a scraper sees "degraded", not "wrong
+    /// token"), and takes the same token again once the database is back.
+    @Test func theTokenServersAdminCheckAnswers503WhileItsDatabaseIsAway() async throws {
+        // A cluster of its own: stopping the shared one would fail the tests running beside this one.
+        let server = try await PostgresServer.startPrivate()
+        defer { server.shutdown() }
+        let url = try await server.createDatabase("admin")
+        try await TemporaryDirectory.with("admin-503") { dir in
+            let auth = try await AuthProcess.start(in: dir, extra: ["--admin-require-token", "--database", url])
+            defer { auth.process.signal(SIGKILL) }
+            let opsSecret = "ops-secret-0123456789abcdef"
+            let added = try ChildProcess(["clients", "add", "ops", "--scopes", "admin", "--secret", opsSecret, "--database", url])
+            #expect(try await added.waitForExit() == 0)
+            let ops = try #require(try await auth.token("ops", opsSecret).json["access_token"] as? String)
+            @Sendable func scrape() async throws -> TestHTTPResponse { try await HTTP.request(.GET, auth.metricsURL, headers: [HTTP.bearer(ops)]) }
+            #expect(try await scrape().status == 200)
+
+            try await server.stop(immediately: true)
+            #expect(try await eventually { try await scrape().status == 503 })
+            let away = try await scrape()
+            #expect(away.header("Retry-After") == "1", "\(away.text)")
+            #expect(away.json["error"] as? String == "service_unavailable", "\(away.text)")
+            #expect(away.header("WWW-Authenticate") == nil, "not a refusal of the token")
+
+            try await server.start()
+            #expect(try await eventually(timeout: .seconds(60)) { try await scrape().status == 200 }, "the same token is taken again")
+        }
+    }
+
     /// The services' request metrics (by route template) and the event-driven part: relayed and
     /// handled events, a stopped consumer's lag growing and going back to 0, a dead letter; and the
     /// gateway's upstream connections and JWKS refreshes.
