@@ -94,6 +94,22 @@ import Testing
         return String(lines[index + 1].dropFirst("value: ".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
+    /// Every process's admin listener is reachable for a scraper: bound beyond loopback on the port
+    /// its pod's annotation and containerPort name, and able to check admin tokens (the services
+    /// against the token server's JWKS, the token server with its own keys).
+    @Test(arguments: [("gateway", 9088), ("auth", 9090), ("rooms", 9081), ("books", 9082), ("payments", 9083), ("notifications", 9084), ("mypages", 9085)])
+    func everyProcessExposesItsAdminListenerForScraping(process: String, adminPort: Int) throws {
+        let manifest = try Self.manifest(process + ".yaml")
+        let prefix = "PORTIER_\(process.uppercased())_ADMIN"
+        #expect(Self.env(prefix + "_HOST", in: manifest) == "0.0.0.0")
+        #expect(Self.env(prefix + "_PORT", in: manifest) == String(adminPort))
+        #expect(manifest.contains("prometheus.io/port: \"\(adminPort)\""))
+        #expect(manifest.contains("- name: admin\n              containerPort: \(adminPort)\n"))
+        if process != "auth" && process != "gateway" {
+            #expect(Self.env("PORTIER_AUTH_URL", in: manifest) == "http://auth.portier.svc:8090", "checks admin tokens against the JWKS")
+        }
+    }
+
     @Test func theConfigMapsRouteTableIsValidAndPointsAtTheServices() throws {
         let configuration = try GatewayConfiguration.parse(Self.configMapRoutes())
         #expect(Set(configuration.routes.map(\.path)) == ["/oauth", "/.well-known", "/rooms", "/books", "/payments", "/notifications", "/mypages"])
