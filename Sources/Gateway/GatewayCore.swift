@@ -327,7 +327,7 @@ final class GatewayCore: Sendable {
         if let reason = request.pathRefusal {
             return .respond(LocalResponse(.badRequest(reason), requestID: request.requestID))
         }
-        if let builtIn = builtIn(path: request.path, method: request.method, requestID: request.requestID) { return .respond(builtIn) }
+        if let builtIn = builtIn(path: request.path, method: request.method, requestID: request.requestID, head: request.head) { return .respond(builtIn) }
         if request.path == "/metrics" {
             // Served on the admin listener only; answered here so that no route proxies it either.
             return .respond(LocalResponse(.notFound("/metrics is served on the gateway's admin listener"), requestID: request.requestID))
@@ -449,7 +449,7 @@ final class GatewayCore: Sendable {
     /// The gateway's own endpoints on the public port: the health probes and the OpenAPI document (/metrics is on the admin listener).
     /// Another method on one of them is 405 with `Allow`. One switch, so an ordinary request pays
     /// for no extra lookup.
-    func builtIn(path: Substring, method: HTTPRequest.Method, requestID: String) -> LocalResponse? {
+    func builtIn(path: Substring, method: HTTPRequest.Method, requestID: String, head: HTTPRequestHead) -> LocalResponse? {
         let readable = method == .get || method == .head
         switch path {
         case "/health/live":
@@ -460,7 +460,14 @@ final class GatewayCore: Sendable {
             return readiness()
         case "/openapi.json":
             guard readable else { break }
-            return LocalResponse(status: .ok, headers: [.contentType: "application/json"], body: Self.openAPIDocument)
+            // Clients and generators may cache it; a revalidation that still matches gets 304.
+            let headers: HTTPFields = [.eTag: Self.openAPIETag, .cacheControl: "public, max-age=300"]
+            if Self.matches(head.headers[canonicalForm: "if-none-match"], etag: Self.openAPIETag) {
+                return LocalResponse(status: .notModified, headers: headers, body: ByteBuffer())
+            }
+            var fields = headers
+            fields[.contentType] = "application/json"
+            return LocalResponse(status: .ok, headers: fields, body: Self.openAPIDocument)
         default:
             return nil
         }
@@ -469,6 +476,27 @@ final class GatewayCore: Sendable {
 
     /// The API's OpenAPI document, public like the health probes (`portier openapi` prints the same).
     static let openAPIDocument = ByteBuffer(string: OpenAPIDocument.json)
+
+    /// A strong validator of the document: FNV-1a over its bytes, fixed for the build.
+    static let openAPIETag: String = {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in OpenAPIDocument.json.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return "\"" + String(hash, radix: 16) + "\""
+    }()
+
+    /// `If-None-Match` (RFC 9110 13.1.2): `*`, or one of its comma-separated tags equal to `etag`,
+    /// compared weakly (a `W/` prefix is ignored).
+    static func matches(_ values: [Substring], etag: String) -> Bool {
+        for value in values {
+            for tag in value.split(separator: ",") {
+                var tag = tag.trimmingCharacters(in: .whitespaces)[...]
+                if tag == "*" { return true }
+                if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+                if tag == etag { return true }
+            }
+        }
+        return false
+    }
 
     // MARK: - Accounting
 

@@ -4110,13 +4110,49 @@ public enum OpenAPIDocument {
                 ],
                 "description": "The OpenAPI document the gateway embeds (also `portier openapi`).",
                 "security": [],
+                "parameters": [
+                  {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": false,
+                    "description": "The ETag of a copy the client has; when it is current the answer is 304 without a body.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
                 "responses": {
                   "200": {
                     "description": "This document.",
+                    "headers": {
+                      "ETag": {
+                        "description": "A strong validator of this document.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`public, max-age=300`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
                     "content": {
                       "application/json": {
                         "schema": {
                           "type": "object"
+                        }
+                      }
+                    }
+                  },
+                  "304": {
+                    "description": "The client's copy (If-None-Match) is current.",
+                    "headers": {
+                      "ETag": {
+                        "description": "A strong validator of this document.",
+                        "schema": {
+                          "type": "string"
                         }
                       }
                     }
@@ -4134,11 +4170,47 @@ public enum OpenAPIDocument {
                 ],
                 "description": "Answers like GET (status and headers, Content-Length included) without a body.",
                 "security": [],
+                "parameters": [
+                  {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": false,
+                    "description": "The ETag of a copy the client has; when it is current the answer is 304 without a body.",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
                 "responses": {
                   "200": {
                     "description": "This document.",
-                    "headers": {}
+                    "headers": {
+                      "ETag": {
+                        "description": "A strong validator of this document.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      },
+                      "Cache-Control": {
+                        "description": "`public, max-age=300`.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
                   },
+                  "304": {
+                    "description": "The client's copy (If-None-Match) is current.",
+                    "headers": {
+                      "ETag": {
+                        "description": "A strong validator of this document.",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+
                   "405": {
                     "description": "`method_not_allowed`: the path exists but does not serve this method.",
                     "headers": {

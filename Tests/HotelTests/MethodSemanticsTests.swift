@@ -102,6 +102,18 @@ import Testing
             #expect(response.status == 200)
             #expect(response.header("Content-Type") == "application/json")
             #expect(response.json["openapi"] as? String == "3.1.0")
+            // Cacheable, and revalidated with its ETag: a match is 304 without a body.
+            #expect(response.header("Cache-Control") == "public, max-age=300")
+            let etag = try #require(response.header("ETag"))
+            #expect(etag.hasPrefix("\"") && etag.hasSuffix("\"") && etag.count > 2)
+            for matching in [etag, "W/" + etag, "\"other\", " + etag, "*"] {
+                let again = try await HTTP.request(.GET, hotel.gateway + "/openapi.json", headers: [("If-None-Match", matching)])
+                #expect(again.status == 304, "If-None-Match: \(matching)")
+                #expect(again.body.isEmpty && again.header("ETag") == etag)
+                #expect(again.header("Content-Length") == nil, "a 304 says no length")
+            }
+            let changed = try await HTTP.request(.GET, hotel.gateway + "/openapi.json", headers: [("If-None-Match", "\"an-older-document\"")])
+            #expect(changed.status == 200 && changed.body == response.body)
             let paths = try #require(response.json["paths"] as? [String: Any])
             for path in [
                 "/oauth/token", "/rooms", "/rooms/{id}", "/books", "/books/{id}", "/books/{id}/cancel", "/payments", "/notifications", "/mypages",
