@@ -462,7 +462,7 @@ final class GatewayCore: Sendable {
             guard readable else { break }
             // Clients and generators may cache it; a revalidation that still matches gets 304.
             let headers: HTTPFields = [.eTag: Self.openAPIETag, .cacheControl: "public, max-age=300"]
-            if Self.matches(head.headers[canonicalForm: "if-none-match"], etag: Self.openAPIETag) {
+            if Self.matches(ifNoneMatch: head.headers["if-none-match"], etag: Self.openAPIETag) {
                 return LocalResponse(status: .notModified, headers: headers, body: ByteBuffer())
             }
             var fields = headers
@@ -484,15 +484,31 @@ final class GatewayCore: Sendable {
         return "\"" + String(hash, radix: 16) + "\""
     }()
 
-    /// `If-None-Match` (RFC 9110 13.1.2): `*`, or one of its comma-separated tags equal to `etag`,
-    /// compared weakly (a `W/` prefix is ignored).
-    static func matches(_ values: [Substring], etag: String) -> Bool {
+    /// `If-None-Match` (RFC 9110 13.1.2) on bytes: a field value of just `*`, or a list of entity
+    /// tags (`W/` ignored: the comparison is weak) one of which is `etag`. Tags are read quote to
+    /// quote, so a `,` or `*` inside one is part of it; anything malformed matches nothing.
+    static func matches(ifNoneMatch values: [String], etag: String) -> Bool {
+        let wanted = Array(etag.utf8)
         for value in values {
-            for tag in value.split(separator: ",") {
-                var tag = tag.trimmingCharacters(in: .whitespaces)[...]
-                if tag == "*" { return true }
-                if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
-                if tag == etag { return true }
+            let bytes = Array(value.utf8)
+            var index = 0
+            func skip(_ set: Set<UInt8>) {
+                while index < bytes.count, set.contains(bytes[index]) { index += 1 }
+            }
+            skip([0x20, 0x09])
+            if index < bytes.count, bytes[index] == UInt8(ascii: "*") {
+                index += 1
+                skip([0x20, 0x09])
+                if index == bytes.count { return true }
+                continue
+            }
+            while index < bytes.count {
+                if bytes.count - index >= 2, bytes[index] == UInt8(ascii: "W"), bytes[index + 1] == UInt8(ascii: "/") { index += 2 }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { break }
+                guard let close = bytes[(index + 1)...].firstIndex(of: UInt8(ascii: "\"")) else { break }
+                if bytes[index...close].elementsEqual(wanted) { return true }
+                index = close + 1
+                skip([0x20, 0x09, UInt8(ascii: ",")])
             }
         }
         return false

@@ -4154,6 +4154,12 @@ public enum OpenAPIDocument {
                         "schema": {
                           "type": "string"
                         }
+                      },
+                      "Cache-Control": {
+                        "description": "`public, max-age=300`.",
+                        "schema": {
+                          "type": "string"
+                        }
                       }
                     }
                   },
@@ -4207,10 +4213,15 @@ public enum OpenAPIDocument {
                         "schema": {
                           "type": "string"
                         }
+                      },
+                      "Cache-Control": {
+                        "description": "`public, max-age=300`.",
+                        "schema": {
+                          "type": "string"
+                        }
                       }
                     }
                   },
-
                   "405": {
                     "description": "`method_not_allowed`: the path exists but does not serve this method.",
                     "headers": {

@@ -127,10 +127,14 @@ import Testing
                     "route \(route.id): \(service).yaml has no Service port \(url.port ?? 0)")
             }
         }
-        // Tokens are checked against what the token server puts in them, and payments agrees.
+        // Tokens are checked against what the token server puts in them: the gateway's, payments'
+        // and every admin listener's checks agree with it.
         let auth = try #require(configuration.auth)
-        #expect(Self.env("PORTIER_ISSUER", in: try Self.manifest("auth.yaml")) == auth.issuer)
-        #expect(Self.env("PORTIER_ISSUER", in: try Self.manifest("payments.yaml")) == auth.issuer)
+        for process in ["auth", "rooms", "books", "payments", "notifications", "mypages"] {
+            let manifest = try Self.manifest(process + ".yaml")
+            #expect(Self.env("PORTIER_ISSUER", in: manifest) == auth.issuer, "\(process).yaml")
+            #expect(Self.env("PORTIER_AUDIENCE", in: manifest) == auth.audience, "\(process).yaml")
+        }
         #expect(auth.jwksURL.hasPrefix(try #require(Self.env("PORTIER_AUTH_URL", in: try Self.manifest("payments.yaml")))))
         // The gateway's revocation-feed secret is where gateway.yaml mounts it.
         let gateway = try Self.manifest("gateway.yaml")
