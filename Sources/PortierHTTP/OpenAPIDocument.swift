@@ -4126,16 +4126,10 @@ public enum OpenAPIDocument {
                     "description": "This document.",
                     "headers": {
                       "ETag": {
-                        "description": "A strong validator of this document.",
-                        "schema": {
-                          "type": "string"
-                        }
+                        "$ref": "#/components/headers/ETag"
                       },
                       "Cache-Control": {
-                        "description": "`public, max-age=300`.",
-                        "schema": {
-                          "type": "string"
-                        }
+                        "$ref": "#/components/headers/Cache-Control"
                       }
                     },
                     "content": {
@@ -4150,16 +4144,10 @@ public enum OpenAPIDocument {
                     "description": "The client's copy (If-None-Match) is current.",
                     "headers": {
                       "ETag": {
-                        "description": "A strong validator of this document.",
-                        "schema": {
-                          "type": "string"
-                        }
+                        "$ref": "#/components/headers/ETag"
                       },
                       "Cache-Control": {
-                        "description": "`public, max-age=300`.",
-                        "schema": {
-                          "type": "string"
-                        }
+                        "$ref": "#/components/headers/Cache-Control"
                       }
                     }
                   },
@@ -4192,16 +4180,10 @@ public enum OpenAPIDocument {
                     "description": "This document.",
                     "headers": {
                       "ETag": {
-                        "description": "A strong validator of this document.",
-                        "schema": {
-                          "type": "string"
-                        }
+                        "$ref": "#/components/headers/ETag"
                       },
                       "Cache-Control": {
-                        "description": "`public, max-age=300`.",
-                        "schema": {
-                          "type": "string"
-                        }
+                        "$ref": "#/components/headers/Cache-Control"
                       }
                     }
                   },
@@ -4209,16 +4191,10 @@ public enum OpenAPIDocument {
                     "description": "The client's copy (If-None-Match) is current.",
                     "headers": {
                       "ETag": {
-                        "description": "A strong validator of this document.",
-                        "schema": {
-                          "type": "string"
-                        }
+                        "$ref": "#/components/headers/ETag"
                       },
                       "Cache-Control": {
-                        "description": "`public, max-age=300`.",
-                        "schema": {
-                          "type": "string"
-                        }
+                        "$ref": "#/components/headers/Cache-Control"
                       }
                     }
                   },
@@ -5381,6 +5357,18 @@ public enum OpenAPIDocument {
               }
             },
             "headers": {
+              "ETag": {
+                "description": "A strong validator of the document it comes with.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Cache-Control": {
+                "description": "How long the response may be reused: `public, max-age=300`.",
+                "schema": {
+                  "type": "string"
+                }
+              },
               "X-Request-Id": {
                 "description": "The request's id (the client's, if it sent a sane one); every response has it.",
                 "schema": {
