@@ -27,7 +27,9 @@ extension EventTracing {
         }
     }
 
-    static func process<T>(_ event: StoredEvent, group: String, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async throws -> T {
+    static func process<T>(_ event: StoredEvent, group: String, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T)
+        async throws -> T
+    {
         let envelope = event.envelope
         return try await process(
             type: envelope.type, id: envelope.id, group: group, position: event.position,

@@ -71,7 +71,6 @@ public final class ServiceDatabase: ServiceStore {
         try await pool.read(body)
     }
 
-    /// Adds an event to the outbox inside the caller's transaction.
     /// Adds an event to the outbox inside the caller's transaction, with the trace context it is
     /// created in.
     public func publish(_ event: EventEnvelope, in db: Database) throws {

@@ -81,7 +81,8 @@ public enum EventTracing {
         }
     }
 
-    private static func consumerSpan(type: String, id: String, group: String, position: Int64, creation: TraceHeaders, tracer: any Tracer) -> any Span {
+    private static func consumerSpan(type: String, id: String, group: String, position: Int64, creation: TraceHeaders, tracer: any Tracer) -> any Span
+    {
         var parent = ServiceContext.topLevel
         let linked = creation.traceParent != nil
         if linked { tracer.extract(creation, into: &parent, using: TraceHeaders.Codec()) }

@@ -270,22 +270,27 @@ import Testing
         }
         // A trace ID of 15 bytes; a span ID missing; a parent of 4 bytes; a name that is not UTF-8.
         #expect(throws: OTLPDecodeError.self) {
-            try OTLPDecoder.spans(fromExportRequest: request { $0.field(1, bytes: Array(Self.traceA.prefix(15))); $0.field(2, bytes: Self.root) })
+            try OTLPDecoder.spans(
+                fromExportRequest: request {
+                    $0.field(1, bytes: Array(Self.traceA.prefix(15))); $0.field(2, bytes: Self.root)
+                })
         }
         #expect(throws: OTLPDecodeError.self) { try OTLPDecoder.spans(fromExportRequest: request { $0.field(1, bytes: Self.traceA) }) }
         #expect(throws: OTLPDecodeError.self) {
-            try OTLPDecoder.spans(fromExportRequest: request {
-                $0.field(1, bytes: Self.traceA)
-                $0.field(2, bytes: Self.root)
-                $0.field(4, bytes: [1, 2, 3, 4])
-            })
+            try OTLPDecoder.spans(
+                fromExportRequest: request {
+                    $0.field(1, bytes: Self.traceA)
+                    $0.field(2, bytes: Self.root)
+                    $0.field(4, bytes: [1, 2, 3, 4])
+                })
         }
         #expect(throws: OTLPDecodeError.self) {
-            try OTLPDecoder.spans(fromExportRequest: request {
-                $0.field(1, bytes: Self.traceA)
-                $0.field(2, bytes: Self.root)
-                $0.field(5, bytes: [0xc3, 0x28])
-            })
+            try OTLPDecoder.spans(
+                fromExportRequest: request {
+                    $0.field(1, bytes: Self.traceA)
+                    $0.field(2, bytes: Self.root)
+                    $0.field(5, bytes: [0xc3, 0x28])
+                })
         }
     }
 

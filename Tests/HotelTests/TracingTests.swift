@@ -43,7 +43,9 @@ struct TracingTests {
 
             func inTrace(_ line: [String: Any]) -> Bool { line["trace_id"] as? String == client.traceID }
             // The helper retries while books has not seen the room yet (404): the booking is the 201.
-            let gateway = try await Self.line(of: "gateway", in: hotel) { inTrace($0) && $0["path"] as? String == "/books" && $0["status"] as? Int == 201 }
+            let gateway = try await Self.line(of: "gateway", in: hotel) {
+                inTrace($0) && $0["path"] as? String == "/books" && $0["status"] as? Int == 201
+            }
             let gatewaySpan = try #require(gateway["span_id"] as? String)
             #expect(gatewaySpan != client.parentID, "the gateway's span is its own, not the client's")
             #expect(gatewaySpan.count == 16)
@@ -51,14 +53,21 @@ struct TracingTests {
             let books = try await Self.line(of: "books", in: hotel) {
                 inTrace($0) && $0["msg"] as? String == "request" && $0["method"] as? String == "POST" && $0["status"] as? Int == 201
             }
-            let payments = try await Self.line(of: "payments", in: hotel) { inTrace($0) && $0["msg"] as? String == "request" && $0["method"] as? String == "POST" }
+            let payments = try await Self.line(of: "payments", in: hotel) {
+                inTrace($0) && $0["msg"] as? String == "request" && $0["method"] as? String == "POST"
+            }
             #expect(payments["status"] as? Int == 201)
             let spans = Set([gatewaySpan, books["span_id"] as? String, payments["span_id"] as? String, client.parentID].compactMap { $0 })
             #expect(spans.count == 4, "every hop has a span of its own: \(spans)")
 
             // Every consumer of the booking's events handled them in the booking's trace.
-            for (service, type) in [("rooms", "Booked"), ("mypages", "Booked"), ("notifications", "Booked"), ("mypages", "PaymentApproved"), ("notifications", "PaymentApproved")] {
-                let handled = try await Self.line(of: service, in: hotel) { inTrace($0) && $0["msg"] as? String == "handled event" && $0["event_type"] as? String == type }
+            for (service, type) in [
+                ("rooms", "Booked"), ("mypages", "Booked"), ("notifications", "Booked"), ("mypages", "PaymentApproved"),
+                ("notifications", "PaymentApproved"),
+            ] {
+                let handled = try await Self.line(of: service, in: hotel) {
+                    inTrace($0) && $0["msg"] as? String == "handled event" && $0["event_type"] as? String == type
+                }
                 #expect((handled["span_id"] as? String).map { !spans.contains($0) } == true, "\(service) handles \(type) in a span of its own")
             }
             // Delivered later by notifications' worker, still in the booking's trace.
@@ -68,10 +77,14 @@ struct TracingTests {
             // Without a client traceparent the gateway starts the trace, and the service continues it.
             let read = try await hotel.get("/rooms/\(room)")
             #expect(read.status == 200)
-            let started = try await Self.line(of: "gateway", in: hotel) { $0["path"] as? String == "/rooms/\(room)" && $0["method"] as? String == "GET" }
+            let started = try await Self.line(of: "gateway", in: hotel) {
+                $0["path"] as? String == "/rooms/\(room)" && $0["method"] as? String == "GET"
+            }
             let traceID = try #require(started["trace_id"] as? String)
             #expect(traceID.count == 32 && traceID != client.traceID)
-            let served = try await Self.line(of: "rooms", in: hotel) { $0["msg"] as? String == "request" && $0["path"] as? String == "/rooms/\(room)" && $0["method"] as? String == "GET" }
+            let served = try await Self.line(of: "rooms", in: hotel) {
+                $0["msg"] as? String == "request" && $0["path"] as? String == "/rooms/\(room)" && $0["method"] as? String == "GET"
+            }
             #expect(served["trace_id"] as? String == traceID)
         }
     }
@@ -112,13 +125,15 @@ struct OTLPExportTests {
                 func only(_ service: String, _ kind: OTLPSpan.Kind, named name: String? = nil) throws -> OTLPSpan {
                     let found = spans.filter { $0.service == service && $0.kind == kind && (name == nil || $0.name == name) }
                     guard found.count == 1, let span = found.first else {
-                        throw ChildProcessError("expected one \(service) \(kind) span \(name ?? ""), found \(found.count) in \(TraceTree.render(spans))")
+                        throw ChildProcessError(
+                            "expected one \(service) \(kind) span \(name ?? ""), found \(found.count) in \(TraceTree.render(spans))")
                     }
                     return span
                 }
 
                 // Booking rides the gateway's 201 (the helper's retries before the room was known are other spans).
-                let gateway = try #require(spans.first { $0.service == "gateway" && $0.kind == .server && $0.attributes["http.response.status_code"] == "201" })
+                let gateway = try #require(
+                    spans.first { $0.service == "gateway" && $0.kind == .server && $0.attributes["http.response.status_code"] == "201" })
                 #expect(gateway.parentSpanID == client.parentID, "the gateway continues the client's trace under the client's span")
                 #expect(gateway.name == "POST books")
                 let books = try #require(spans.first { $0.service == "books" && $0.kind == .server && $0.parentSpanID == gateway.spanID })
@@ -132,12 +147,16 @@ struct OTLPExportTests {
                 let createApproved = try only("payments", .producer, named: "create PaymentApproved")
                 #expect(createApproved.parentSpanID == payments.spanID)
 
-                for (service, creation) in [("rooms", createBooked), ("mypages", createBooked), ("notifications", createBooked),
-                                            ("mypages", createApproved), ("notifications", createApproved)] {
+                for (service, creation) in [
+                    ("rooms", createBooked), ("mypages", createBooked), ("notifications", createBooked),
+                    ("mypages", createApproved), ("notifications", createApproved),
+                ] {
                     let type = creation.name.replacingOccurrences(of: "create ", with: "")
                     let process = try only(service, .consumer, named: "process \(type)")
                     #expect(process.parentSpanID == creation.spanID, "\(service) handles \(type) under its creation")
-                    #expect(process.links == [OTLPLink(traceID: client.traceID, spanID: creation.spanID)], "and links to it, as the messaging conventions ask")
+                    #expect(
+                        process.links == [OTLPLink(traceID: client.traceID, spanID: creation.spanID)],
+                        "and links to it, as the messaging conventions ask")
                     #expect(process.attributes["messaging.consumer.group.name"] == service)
                     if service == "notifications" {
                         // Each notification it made is delivered later, under the span that made it.
