@@ -370,100 +370,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 },
                 "description": "Answers like GET (status and headers, Content-Length included) without a body."
@@ -696,100 +627,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 },
                 "description": "Answers like GET (status and headers, Content-Length included) without a body."
@@ -1077,100 +939,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 },
                 "description": "Answers like GET (status and headers, Content-Length included) without a body."
@@ -1437,100 +1230,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 },
                 "description": "Answers like GET (status and headers, Content-Length included) without a body."
@@ -1919,100 +1643,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 }
               }
@@ -2131,100 +1786,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 },
                 "description": "Answers like GET (status and headers, Content-Length included) without a body."
@@ -2454,100 +2040,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 },
                 "description": "Answers like GET (status and headers, Content-Length included) without a body."
@@ -2783,100 +2300,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 }
               }
@@ -2995,100 +2443,31 @@ public enum OpenAPIDocument {
                     }
                   },
                   "400": {
-                    "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadRequestWithoutBody"
                   },
                   "401": {
-                    "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/UnauthorizedWithoutBody"
                   },
                   "403": {
-                    "description": "`insufficient_scope`: the token lacks the scope this method needs.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "WWW-Authenticate": {
-                        "$ref": "#/components/headers/WWW-Authenticate"
-                      }
-                    }
+                    "$ref": "#/components/responses/ForbiddenWithoutBody"
                   },
                   "404": {
-                    "description": "`not_found`: no such resource (or no route for the path).",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/NotFoundWithoutBody"
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 },
                 "description": "Answers like GET (status and headers, Content-Length included) without a body."
@@ -3672,15 +3051,7 @@ public enum OpenAPIDocument {
                     }
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
                     "description": "`too_many_requests` (too many failed client authentications from this address or for this client id) or `rate_limited` (the gateway's limit of the `oauth` route per address).",
@@ -3694,31 +3065,13 @@ public enum OpenAPIDocument {
                     }
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 }
               }
@@ -3793,62 +3146,19 @@ public enum OpenAPIDocument {
                     }
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 }
               }
@@ -3923,62 +3233,19 @@ public enum OpenAPIDocument {
                     }
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   },
                   "429": {
-                    "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      },
-                      "RateLimit-Limit": {
-                        "$ref": "#/components/headers/RateLimit-Limit"
-                      },
-                      "RateLimit-Remaining": {
-                        "$ref": "#/components/headers/RateLimit-Remaining"
-                      },
-                      "RateLimit-Reset": {
-                        "$ref": "#/components/headers/RateLimit-Reset"
-                      }
-                    }
+                    "$ref": "#/components/responses/TooManyRequestsWithoutBody"
                   },
                   "502": {
-                    "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/BadGatewayWithoutBody"
                   },
                   "503": {
-                    "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Retry-After": {
-                        "$ref": "#/components/headers/Retry-After"
-                      }
-                    }
+                    "$ref": "#/components/responses/ServiceUnavailableWithoutBody"
                   },
                   "504": {
-                    "description": "`upstream_timeout`: the service behind the route did not answer in time.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      }
-                    }
+                    "$ref": "#/components/responses/GatewayTimeoutWithoutBody"
                   }
                 }
               }
@@ -4022,15 +3289,7 @@ public enum OpenAPIDocument {
                     "headers": {}
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   }
                 }
               }
@@ -4088,15 +3347,7 @@ public enum OpenAPIDocument {
                     "headers": {}
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   }
                 }
               }
@@ -4199,15 +3450,7 @@ public enum OpenAPIDocument {
                     }
                   },
                   "405": {
-                    "description": "`method_not_allowed`: the path exists but does not serve this method.",
-                    "headers": {
-                      "X-Request-Id": {
-                        "$ref": "#/components/headers/X-Request-Id"
-                      },
-                      "Allow": {
-                        "$ref": "#/components/headers/Allow"
-                      }
-                    }
+                    "$ref": "#/components/responses/MethodNotAllowedWithoutBody"
                   }
                 }
               }
@@ -5352,6 +4595,102 @@ public enum OpenAPIDocument {
                     "schema": {
                       "$ref": "#/components/schemas/Error"
                     }
+                  }
+                }
+              },
+              "BadRequestWithoutBody": {
+                "description": "`invalid_request`: a body, field, query or path parameter that is not valid, or a query parameter a list does not take (the message names it); a path with `%2F`, `%5C`, `%2E`, `\\`, `;` or a dot segment.",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
+                  }
+                }
+              },
+              "UnauthorizedWithoutBody": {
+                "description": "`unauthorized` (no bearer token) or `invalid_token` (forged, expired, wrong issuer or audience, unknown key, revoked).",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
+                  },
+                  "WWW-Authenticate": {
+                    "$ref": "#/components/headers/WWW-Authenticate"
+                  }
+                }
+              },
+              "ForbiddenWithoutBody": {
+                "description": "`insufficient_scope`: the token lacks the scope this method needs.",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
+                  },
+                  "WWW-Authenticate": {
+                    "$ref": "#/components/headers/WWW-Authenticate"
+                  }
+                }
+              },
+              "NotFoundWithoutBody": {
+                "description": "`not_found`: no such resource (or no route for the path).",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
+                  }
+                }
+              },
+              "MethodNotAllowedWithoutBody": {
+                "description": "`method_not_allowed`: the path exists but does not serve this method.",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
+                  },
+                  "Allow": {
+                    "$ref": "#/components/headers/Allow"
+                  }
+                }
+              },
+              "TooManyRequestsWithoutBody": {
+                "description": "`rate_limited`: the route's rate limit for this client (or address) is used up.",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
+                  },
+                  "Retry-After": {
+                    "$ref": "#/components/headers/Retry-After"
+                  },
+                  "RateLimit-Limit": {
+                    "$ref": "#/components/headers/RateLimit-Limit"
+                  },
+                  "RateLimit-Remaining": {
+                    "$ref": "#/components/headers/RateLimit-Remaining"
+                  },
+                  "RateLimit-Reset": {
+                    "$ref": "#/components/headers/RateLimit-Reset"
+                  }
+                }
+              },
+              "BadGatewayWithoutBody": {
+                "description": "`bad_gateway`: the service behind the route refused or reset the connection.",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
+                  }
+                }
+              },
+              "ServiceUnavailableWithoutBody": {
+                "description": "`service_unavailable`: the route's circuit breaker is open, the gateway has no signing keys yet, the service's database is unavailable, or (booking) payments is busy.",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
+                  },
+                  "Retry-After": {
+                    "$ref": "#/components/headers/Retry-After"
+                  }
+                }
+              },
+              "GatewayTimeoutWithoutBody": {
+                "description": "`upstream_timeout`: the service behind the route did not answer in time.",
+                "headers": {
+                  "X-Request-Id": {
+                    "$ref": "#/components/headers/X-Request-Id"
                   }
                 }
               }
